@@ -1,0 +1,146 @@
+//! The all-in-one launcher: starts every Chorus service in one process, each on its own port
+//! with its own SQLite database under the data dir, and keeps a demo app's credentials.
+
+use anyhow::Context;
+use chorus_kit::config::{self, Secret, ServiceConfig};
+use chorus_kit::server::{self, Running};
+use chorus_kit::{Service, secrets};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Where and how to run the platform.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub data_dir: PathBuf,
+    pub host: String,
+    /// Use each service's configured port (8081…), or any free port (tests).
+    pub any_port: bool,
+    /// Per-service database URLs; unset ones use SQLite files in the data dir.
+    pub users_database_url: Option<String>,
+}
+
+impl Options {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self { data_dir: data_dir.into(), host: "127.0.0.1".into(), any_port: false, users_database_url: None }
+    }
+}
+
+/// What the launcher keeps in `<data-dir>/credentials.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credentials {
+    pub operator_token: String,
+    pub demo_app: DemoApp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DemoApp {
+    pub app_id: String,
+    pub api_key: String,
+    pub api_secret: String,
+}
+
+/// The running platform.
+pub struct Platform {
+    pub credentials: Credentials,
+    pub users_url: String,
+    users: Running,
+}
+
+impl Platform {
+    pub async fn start(options: Options) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&options.data_dir)
+            .with_context(|| format!("creating the data dir {}", options.data_dir.display()))?;
+        let credentials_path = options.data_dir.join("credentials.json");
+        let existing = read_credentials(&credentials_path)?;
+        let operator_token =
+            existing.as_ref().map(|c| c.operator_token.clone()).unwrap_or_else(|| secrets::new_credential("op"));
+
+        let users_config =
+            service_config::<chorus_users::Users>(&options, options.users_database_url.as_deref(), &operator_token)?;
+        let users = server::start::<chorus_users::Users>(users_config).await?;
+        let users_url = format!("http://{}:{}", options.host, users.port);
+
+        let credentials = match existing {
+            Some(credentials) => credentials,
+            None => {
+                let demo_app = create_demo_app(&users_url, &operator_token).await?;
+                let credentials = Credentials { operator_token, demo_app };
+                write_credentials(&credentials_path, &credentials)?;
+                credentials
+            }
+        };
+        Ok(Self { credentials, users_url, users })
+    }
+
+    /// Each service's name, base URL and docs URL.
+    pub fn services(&self) -> Vec<(&'static str, String)> {
+        vec![(self.users.name, self.users_url.clone())]
+    }
+
+    /// Stops every service gracefully.
+    pub async fn stop(self) {
+        self.users.stop().await;
+    }
+}
+
+/// A service's configuration under the launcher: its defaults and environment, with the data
+/// dir's SQLite database, the launcher's host and the shared operator token.
+fn service_config<S: Service>(
+    options: &Options,
+    database_url: Option<&str>,
+    operator_token: &str,
+) -> anyhow::Result<S::Config> {
+    let mut config: S::Config = config::load(S::NAME, S::DEFAULT_CONFIG, None)?;
+    let url = match database_url {
+        Some(url) => url.to_owned(),
+        None => format!("sqlite://{}", options.data_dir.join(format!("{}.db", S::NAME)).display()),
+    };
+    config.database_mut().url = Secret::new(url);
+    config.http_mut().host = options.host.clone();
+    if options.any_port {
+        config.http_mut().port = 0;
+    }
+    config.auth_mut().operator_token = Some(Secret::new(operator_token));
+    Ok(config)
+}
+
+async fn create_demo_app(users_url: &str, operator_token: &str) -> anyhow::Result<DemoApp> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {operator_token}").parse()?);
+    let http = reqwest::Client::builder().default_headers(headers).build()?;
+    let users = users_client::Client::new_with_client(users_url, http, users_client::Propagation::none());
+    let created = users
+        .create_app()
+        .idempotency_key("launcher-demo-app")
+        .body(users_client::types::CreateApp { name: "Demo app".into(), settings: None })
+        .send()
+        .await
+        .context("creating the demo app")?
+        .into_inner();
+    Ok(DemoApp {
+        app_id: created.app.id,
+        api_key: created.app.api_key,
+        api_secret: created.api_secret.context("a new app comes with its secret")?,
+    })
+}
+
+fn read_credentials(path: &Path) -> anyhow::Result<Option<Credentials>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))?)),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+fn write_credentials(path: &Path, credentials: &Credentials) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(credentials)?;
+    let temp = path.with_extension("json.tmp");
+    std::fs::write(&temp, text).with_context(|| format!("writing {}", temp.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&temp, std::fs::Permissions::from_mode(0o600))?;
+    }
+    std::fs::rename(&temp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}

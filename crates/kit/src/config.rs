@@ -1,0 +1,274 @@
+//! Layered configuration: defaults embedded in the binary, then an optional `--config FILE`, then
+//! environment variables `CHORUS_<SVC>__SECTION__KEY`. Startup validates the result and fails with
+//! one message naming the bad key.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use std::fmt;
+use std::path::Path;
+
+/// A configuration problem, always naming the key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration key `{key}`: {message}")]
+    Invalid { key: String, message: String },
+}
+
+impl ConfigError {
+    pub fn invalid(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid { key: key.into(), message: message.into() }
+    }
+}
+
+/// What every service's configuration offers the kit.
+pub trait ServiceConfig: DeserializeOwned + Clone + Send + Sync + 'static {
+    fn http(&self) -> &HttpSettings;
+    fn database(&self) -> &DatabaseSettings;
+    fn database_mut(&mut self) -> &mut DatabaseSettings;
+    fn telemetry(&self) -> &TelemetrySettings;
+    fn auth(&self) -> &AuthSettings;
+    fn http_mut(&mut self) -> &mut HttpSettings;
+    fn auth_mut(&mut self) -> &mut AuthSettings;
+
+    /// Service-specific checks, run after the common ones.
+    fn validate_service(&self) -> Result<(), ConfigError> {
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.http().validate()?;
+        self.database().validate()?;
+        self.telemetry().validate()?;
+        self.validate_service()
+    }
+}
+
+/// Loads `defaults`, then `file`, then the environment, and validates the result.
+pub fn load<C: ServiceConfig>(service: &str, defaults: &str, file: Option<&Path>) -> Result<C, ConfigError> {
+    let prefix = format!("CHORUS_{}", service.to_ascii_uppercase());
+    load_with_env(defaults, file, config::Environment::with_prefix(&prefix))
+}
+
+/// Only the embedded defaults: what tests and tools start from.
+pub fn defaults<C: ServiceConfig>(defaults: &str) -> Result<C, ConfigError> {
+    let loaded: C = config::Config::builder()
+        .add_source(config::File::from_str(defaults, config::FileFormat::Toml))
+        .build()?
+        .try_deserialize()?;
+    loaded.validate()?;
+    Ok(loaded)
+}
+
+fn load_with_env<C: ServiceConfig>(
+    defaults: &str,
+    file: Option<&Path>,
+    environment: config::Environment,
+) -> Result<C, ConfigError> {
+    let mut builder = config::Config::builder().add_source(config::File::from_str(defaults, config::FileFormat::Toml));
+    if let Some(path) = file {
+        builder = builder.add_source(config::File::from(path).required(true));
+    }
+    let environment = environment.prefix_separator("__").separator("__").try_parsing(true);
+    let loaded: C = builder.add_source(environment).build()?.try_deserialize()?;
+    loaded.validate()?;
+    Ok(loaded)
+}
+
+/// A secret from configuration. It never prints, so it cannot reach a log line.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    pub host: String,
+    pub port: u16,
+    /// Worker threads; 0 means one per core.
+    #[serde(default)]
+    pub workers: usize,
+    /// Largest accepted JSON body.
+    pub max_body_bytes: usize,
+    /// How long a graceful shutdown waits for requests in flight.
+    pub shutdown_timeout_secs: u64,
+    /// The public base URL, used in links such as `Link` headers; defaults to http://host:port.
+    #[serde(default)]
+    pub public_url: Option<String>,
+}
+
+impl HttpSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.host.trim().is_empty() {
+            return Err(ConfigError::invalid("http.host", "must not be empty"));
+        }
+        if self.max_body_bytes < 1024 {
+            return Err(ConfigError::invalid("http.max_body_bytes", "must be at least 1024"));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://PATH` (the embedded default) or `postgres://…`.
+    pub url: Secret,
+    pub pool_size: u32,
+    /// Run pending migrations when the service starts.
+    pub migrate_on_start: bool,
+    pub connect_timeout_secs: u64,
+}
+
+impl DatabaseSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        crate::db::Backend::of_url(self.url.expose())
+            .map_err(|message| ConfigError::invalid("database.url", message))?;
+        if self.pool_size == 0 {
+            return Err(ConfigError::invalid("database.pool_size", "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    pub log_format: LogFormat,
+    /// An `EnvFilter` directive, such as `info` or `info,chorus_users=debug`.
+    pub log_level: String,
+}
+
+impl TelemetrySettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        tracing_subscriber::EnvFilter::try_new(&self.log_level)
+            .map(drop)
+            .map_err(|error| ConfigError::invalid("telemetry.log_level", error.to_string()))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// The operator's bearer token. Without one, operator endpoints refuse every call.
+    #[serde(default, deserialize_with = "non_empty_secret")]
+    pub operator_token: Option<Secret>,
+    /// Where services fetch the token-signing keys (the users service's base URL).
+    #[serde(default)]
+    pub users_url: Option<String>,
+}
+
+/// An empty value (as an unset environment variable often is) means "not configured".
+fn non_empty_secret<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Secret>, D::Error> {
+    let value = Option::<String>::deserialize(deserializer)?;
+    Ok(value.filter(|v| !v.is_empty()).map(Secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Clone, Deserialize)]
+    struct TestConfig {
+        http: HttpSettings,
+        database: DatabaseSettings,
+        telemetry: TelemetrySettings,
+        #[serde(default)]
+        auth: AuthSettings,
+    }
+
+    impl ServiceConfig for TestConfig {
+        fn http(&self) -> &HttpSettings {
+            &self.http
+        }
+        fn database(&self) -> &DatabaseSettings {
+            &self.database
+        }
+        fn database_mut(&mut self) -> &mut DatabaseSettings {
+            &mut self.database
+        }
+        fn telemetry(&self) -> &TelemetrySettings {
+            &self.telemetry
+        }
+        fn auth(&self) -> &AuthSettings {
+            &self.auth
+        }
+        fn http_mut(&mut self) -> &mut HttpSettings {
+            &mut self.http
+        }
+        fn auth_mut(&mut self) -> &mut AuthSettings {
+            &mut self.auth
+        }
+    }
+
+    const DEFAULTS: &str = r#"
+        [http]
+        host = "127.0.0.1"
+        port = 8081
+        max_body_bytes = 65536
+        shutdown_timeout_secs = 10
+        [database]
+        url = "sqlite://test.db"
+        pool_size = 4
+        migrate_on_start = true
+        connect_timeout_secs = 5
+        [telemetry]
+        log_format = "json"
+        log_level = "info"
+    "#;
+
+    fn env(pairs: &[(&str, &str)]) -> config::Environment {
+        let source = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        config::Environment::with_prefix("CHORUS_TEST").source(Some(source))
+    }
+
+    #[test]
+    fn environment_overrides_defaults() {
+        let loaded: TestConfig = load_with_env(DEFAULTS, None, env(&[("CHORUS_TEST__HTTP__PORT", "9999")])).unwrap();
+        assert_eq!(loaded.http.port, 9999);
+        assert_eq!(loaded.database.pool_size, 4);
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        let error = load_with_env::<TestConfig>(DEFAULTS, None, env(&[("CHORUS_TEST__HTTP__PORT", "lots")]))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("http.port"), "{error}");
+
+        let error = load_with_env::<TestConfig>(DEFAULTS, None, env(&[("CHORUS_TEST__DATABASE__URL", "mysql://nope")]))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("database.url"), "{error}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let secret = Secret::new("hunter2");
+        assert!(!format!("{secret:?}").contains("hunter2"));
+    }
+}

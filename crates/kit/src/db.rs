@@ -1,0 +1,283 @@
+//! The database: one diesel code path over SQLite (the embedded default, in WAL mode) and
+//! PostgreSQL (production), an r2d2 pool, blocking work kept off the async threads, and embedded
+//! per-backend migrations.
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, R2D2Connection};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+use crate::config::DatabaseSettings;
+
+/// A connection to either backend. Queries written once with diesel's DSL run on both.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// The kit's own tables (event log, idempotency keys, feed cursors), migrated before each
+/// service's tables.
+const KIT_SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const KIT_POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// A service's embedded migrations, one set per backend.
+pub struct Migrations {
+    pub sqlite: EmbeddedMigrations,
+    pub postgres: EmbeddedMigrations,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database connection: {0}")]
+    Connect(String),
+    #[error("no database connection became free in time: {0}")]
+    PoolTimeout(#[source] ::r2d2::Error),
+    #[error("database query: {0}")]
+    Query(#[from] DieselError),
+    #[error("migration: {0}")]
+    Migration(String),
+    #[error("database task panicked or was cancelled")]
+    Task,
+}
+
+impl DbError {
+    /// True when a unique constraint rejected the write (a concurrent duplicate, usually).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, Self::Query(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Result<Self, String> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err("a sqlite:// URL needs a file path".into());
+            }
+            Ok(Self::Sqlite(PathBuf::from(path)))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres(url.to_owned()))
+        } else {
+            Err("must start with sqlite:// or postgres://".into())
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// Opens connections for the pool. The backend is chosen by URL scheme, never by trial, so a
+/// mistyped PostgreSQL URL can never silently become a SQLite file.
+#[derive(Debug)]
+struct Manager {
+    backend: Backend,
+}
+
+impl ::r2d2::ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match &self.backend {
+            Backend::Postgres(url) => {
+                PgConnection::establish(url).map(DbConnection::Postgresql).map_err(r2d2::Error::ConnectionError)
+            }
+            Backend::Sqlite(path) => {
+                let mut conn =
+                    SqliteConnection::establish(&path.to_string_lossy()).map_err(r2d2::Error::ConnectionError)?;
+                // WAL lets readers run beside the single writer; FULL makes every acknowledged
+                // commit durable across a crash; foreign keys are off by default in SQLite.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+type Pool = ::r2d2::Pool<Manager>;
+
+/// Pool figures for the metrics endpoint.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolState {
+    pub connections: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+/// The service's database handle. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    readers: Pool,
+    /// SQLite allows one writer at a time; funnelling writes through a one-connection pool makes
+    /// them queue here instead of failing with SQLITE_BUSY. PostgreSQL shares the reader pool.
+    writer: Pool,
+    backend: Arc<Backend>,
+    changes: Arc<Notify>,
+}
+
+impl Db {
+    pub fn connect(settings: &DatabaseSettings) -> Result<Self, DbError> {
+        let backend = Backend::of_url(settings.url.expose()).map_err(DbError::Connect)?;
+        if let Backend::Sqlite(path) = &backend
+            && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent).map_err(|error| DbError::Connect(error.to_string()))?;
+        }
+        let timeout = Duration::from_secs(settings.connect_timeout_secs.max(1));
+        let build = |size: u32| {
+            ::r2d2::Pool::builder()
+                .max_size(size)
+                .min_idle(Some(1))
+                .connection_timeout(timeout)
+                .build(Manager { backend: backend.clone() })
+                .map_err(|error| DbError::Connect(error.to_string()))
+        };
+        let readers = build(settings.pool_size)?;
+        let writer = match backend {
+            Backend::Sqlite(_) => build(1)?,
+            Backend::Postgres(_) => readers.clone(),
+        };
+        Ok(Self { readers, writer, backend: Arc::new(backend), changes: Arc::new(Notify::new()) })
+    }
+
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    /// Runs `f` on a pooled connection on the blocking thread pool.
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let pool = self.readers.clone();
+        run_blocking(move || {
+            let mut conn = pool.get().map_err(DbError::PoolTimeout)?;
+            f(&mut conn)
+        })
+        .await
+    }
+
+    /// Runs `f` in one transaction: everything it writes commits together or not at all.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let pool = self.writer.clone();
+        let result = run_blocking(move || {
+            let mut conn = pool.get().map_err(DbError::PoolTimeout)?;
+            conn.transaction(|conn| f(conn).map_err(TxError::Inner)).map_err(|error| match error {
+                TxError::Inner(inner) => inner,
+                TxError::Db(db) => E::from(DbError::Query(db)),
+            })
+        })
+        .await;
+        if result.is_ok() {
+            self.changes.notify_waiters();
+        }
+        result
+    }
+
+    /// Notified after every committed write from this process; streams use it to wake up.
+    pub fn change_notifier(&self) -> Arc<Notify> {
+        self.changes.clone()
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        self.read(|conn| conn.batch_execute("SELECT 1").map_err(DbError::from)).await
+    }
+
+    pub fn pool_state(&self) -> PoolState {
+        let state = self.readers.state();
+        PoolState { connections: state.connections, idle: state.idle_connections, max: self.readers.max_size() }
+    }
+
+    /// Applies the kit's and then the service's pending migrations; returns what ran.
+    pub async fn migrate(&self, service: Migrations) -> Result<Vec<String>, DbError> {
+        let pool = self.writer.clone();
+        run_blocking(move || {
+            let mut conn = pool.get().map_err(DbError::PoolTimeout)?;
+            let applied = match &mut *conn {
+                DbConnection::Sqlite(conn) => run_migrations(conn, [KIT_SQLITE, service.sqlite]),
+                DbConnection::Postgresql(conn) => run_migrations(conn, [KIT_POSTGRES, service.postgres]),
+            };
+            applied.map_err(|error| DbError::Migration(error.to_string()))
+        })
+        .await
+    }
+}
+
+fn run_migrations<C>(
+    conn: &mut C,
+    sets: [EmbeddedMigrations; 2],
+) -> Result<Vec<String>, Box<dyn std::error::Error + Send + Sync>>
+where
+    C: MigrationHarness<<C as Connection>::Backend> + Connection,
+    EmbeddedMigrations: diesel::migration::MigrationSource<<C as Connection>::Backend>,
+{
+    let mut applied = Vec::new();
+    for set in sets {
+        applied.extend(conn.run_pending_migrations(set)?.into_iter().map(|v| v.to_string()));
+    }
+    Ok(applied)
+}
+
+enum TxError<E> {
+    Inner(E),
+    Db(DieselError),
+}
+
+impl<E> From<DieselError> for TxError<E> {
+    fn from(error: DieselError) -> Self {
+        Self::Db(error)
+    }
+}
+
+async fn run_blocking<T, E, F>(f: F) -> Result<T, E>
+where
+    F: FnOnce() -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<DbError> + Send + 'static,
+{
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(f)).await.map_err(|_| E::from(DbError::Task))?
+}
+
+/// Current time, truncated to microseconds so it round-trips through both backends unchanged.
+pub fn now() -> chrono::NaiveDateTime {
+    let now = chrono::Utc::now().naive_utc();
+    chrono::DurationRound::duration_trunc(now, chrono::TimeDelta::microseconds(1)).unwrap_or(now)
+}

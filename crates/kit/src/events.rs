@@ -1,0 +1,337 @@
+//! The event feed: a service appends events to its `chorus_events` table in the same transaction
+//! as the change (so the table is both the outbox and the log), and serves the log as
+//! `GET /v1/events` and as server-sent events on `GET /v1/events/stream`.
+
+use actix_web::http::header;
+use actix_web::web::{self, Bytes};
+use actix_web::{HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Principal;
+use crate::db::{Db, DbConnection, DbError};
+use crate::problem::{Problem, ProblemType};
+use crate::schema::{chorus_event_sequence, chorus_events};
+use crate::shutdown::Shutdown;
+
+/// The scope a service token needs to read a feed.
+pub const READ_SCOPE: &str = "events:read";
+const MAX_LIMIT: u32 = 500;
+/// Wake-up interval when nothing was signalled, covering writes by other replicas.
+const POLL_INTERVAL: Duration = Duration::from_secs(1);
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
+
+/// One event of a feed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Event {
+    /// Increases by one per event, in commit order. Pass it as `after` to continue.
+    pub id: i64,
+    /// What happened, such as `user.created`.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// The app the event belongs to.
+    pub app_id: String,
+    /// The id of the resource the event is about.
+    pub subject: String,
+    /// The event's body; its shape depends on `type`.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// A page of the feed.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EventPage {
+    pub items: Vec<Event>,
+    /// The `after` value for the next request: the last id returned, or the `after` given.
+    pub next_after: i64,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FeedQuery {
+    /// Return events with an id greater than this (default 0, the oldest retained).
+    pub after: Option<i64>,
+    /// At most this many events, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+}
+
+/// Appends an event inside the caller's transaction and returns its id.
+pub fn append(
+    conn: &mut DbConnection,
+    app_id: &str,
+    event_type: &str,
+    subject: &str,
+    data: &impl Serialize,
+) -> Result<i64, DbError> {
+    // The sequence row is locked until commit, so ids are handed out in commit order.
+    diesel::update(chorus_event_sequence::table.find(1))
+        .set(chorus_event_sequence::last_id.eq(chorus_event_sequence::last_id + 1))
+        .execute(conn)?;
+    let id: i64 = chorus_event_sequence::table.find(1).select(chorus_event_sequence::last_id).first(conn)?;
+    diesel::insert_into(chorus_events::table)
+        .values((
+            chorus_events::id.eq(id),
+            chorus_events::app_id.eq(app_id),
+            chorus_events::event_type.eq(event_type),
+            chorus_events::subject.eq(subject),
+            chorus_events::data.eq(serde_json::to_string(data).unwrap_or_else(|_| "{}".into())),
+            chorus_events::occurred_at.eq(crate::db::now()),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}
+
+type EventRow = (i64, String, String, String, String, chrono::NaiveDateTime);
+
+/// Reads events after `after`, or fails with 410 when they were pruned.
+pub fn read(conn: &mut DbConnection, after: i64, limit: u32) -> Result<Vec<Event>, Problem> {
+    let pruned_through: i64 = chorus_event_sequence::table
+        .find(1)
+        .select(chorus_event_sequence::pruned_through)
+        .first(conn)
+        .map_err(DbError::from)?;
+    if after < pruned_through {
+        return Err(Problem::new(ProblemType::Gone).with_detail(format!(
+            "events up to {pruned_through} are past retention; rebuild from the service's API, \
+             then follow from after={pruned_through}"
+        )));
+    }
+    let rows: Vec<EventRow> = chorus_events::table
+        .filter(chorus_events::id.gt(after))
+        .order(chorus_events::id.asc())
+        .limit(i64::from(limit))
+        .load(conn)
+        .map_err(DbError::from)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, app_id, event_type, subject, data, occurred_at)| Event {
+            id,
+            event_type,
+            app_id,
+            subject,
+            data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
+            occurred_at: occurred_at.and_utc(),
+        })
+        .collect())
+}
+
+/// Deletes events older than `retention`; readers behind them then get 410 Gone.
+pub fn prune(conn: &mut DbConnection, retention: chrono::TimeDelta) -> Result<usize, DbError> {
+    let cutoff = crate::db::now() - retention;
+    let newest_expired: Option<i64> = chorus_events::table
+        .filter(chorus_events::occurred_at.lt(cutoff))
+        .select(diesel::dsl::max(chorus_events::id))
+        .first(conn)?;
+    let Some(through) = newest_expired else { return Ok(0) };
+    diesel::update(chorus_event_sequence::table.find(1))
+        .set(chorus_event_sequence::pruned_through.eq(through))
+        .execute(conn)?;
+    Ok(diesel::delete(chorus_events::table.filter(chorus_events::id.le(through))).execute(conn)?)
+}
+
+fn authorize(principal: &Principal) -> Result<(), Problem> {
+    if principal.has_scope(READ_SCOPE) {
+        Ok(())
+    } else {
+        Err(Problem::forbidden(format!("reading the event feed needs the `{READ_SCOPE}` scope")))
+    }
+}
+
+/// Registers the feed endpoints.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/events", web::get().to(list_events)).route("/v1/events/stream", web::get().to(stream_events));
+}
+
+/// Read the event feed
+///
+/// Events in commit order, after the given id. Consumers store the last id they applied and
+/// pass it as `after`. An `after` older than retention gets 410 Gone.
+#[utoipa::path(
+    get,
+    path = "/v1/events",
+    tag = "events",
+    operation_id = "list_events",
+    params(FeedQuery),
+    responses(
+        (status = 200, description = "A page of events", body = EventPage),
+        (status = 400, description = "Bad parameters", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks the events:read scope", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "`after` is past retention", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_events(
+    principal: Principal,
+    db: web::Data<Db>,
+    query: web::Query<FeedQuery>,
+) -> Result<web::Json<EventPage>, Problem> {
+    authorize(&principal)?;
+    let after = parse_after(query.after)?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(Problem::invalid("limit", format!("must be between 1 and {MAX_LIMIT}")));
+    }
+    let items = db.read(move |conn| read(conn, after, limit)).await?;
+    let next_after = items.last().map_or(after, |event| event.id);
+    Ok(web::Json(EventPage { items, next_after }))
+}
+
+fn parse_after(after: Option<i64>) -> Result<i64, Problem> {
+    match after {
+        Some(after) if after < 0 => Err(Problem::invalid("after", "must not be negative")),
+        other => Ok(other.unwrap_or(0)),
+    }
+}
+
+/// Stream the event feed
+///
+/// Server-sent events: each event's `id` is its feed id, its `event` its type and its `data` the
+/// event as JSON. Reconnect with `Last-Event-ID` (or `after`) to resume without gaps.
+#[utoipa::path(
+    get,
+    path = "/v1/events/stream",
+    tag = "events",
+    operation_id = "stream_events",
+    params(
+        FeedQuery,
+        ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event id; wins over `after`."),
+    ),
+    responses(
+        (status = 200, description = "A text/event-stream of events", content_type = "text/event-stream", body = String),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks the events:read scope", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The resume point is past retention", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn stream_events(
+    req: HttpRequest,
+    principal: Principal,
+    db: web::Data<Db>,
+    shutdown: web::Data<Shutdown>,
+    query: web::Query<FeedQuery>,
+) -> Result<HttpResponse, Problem> {
+    authorize(&principal)?;
+    let after = match req.headers().get("Last-Event-ID") {
+        Some(value) => value
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .filter(|v| *v >= 0)
+            .ok_or_else(|| Problem::invalid("Last-Event-ID", "must be an event id"))?,
+        None => parse_after(query.after)?,
+    };
+    // Fail before the stream starts when the resume point is already gone.
+    let first = db.read(move |conn| read(conn, after, MAX_LIMIT)).await?;
+    let feed = FeedStream {
+        db: db.get_ref().clone(),
+        changes: db.change_notifier(),
+        shutdown: shutdown.get_ref().clone(),
+        cursor: after,
+        pending: first.into(),
+        last_sent: Instant::now(),
+    };
+    Ok(sse_response(futures_util::stream::unfold(feed, FeedStream::next_frame)))
+}
+
+/// A `text/event-stream` response over a stream of ready-made frames.
+pub fn sse_response(frames: impl futures_util::Stream<Item = Result<Bytes, Infallible>> + 'static) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/event-stream"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(frames)
+}
+
+/// One server-sent event frame.
+pub fn sse_frame(id: Option<i64>, event: &str, data: &impl Serialize) -> Bytes {
+    let json = serde_json::to_string(data).unwrap_or_else(|_| "null".into());
+    let id_line = id.map(|id| format!("id: {id}\n")).unwrap_or_default();
+    Bytes::from(format!("{id_line}event: {event}\ndata: {json}\n\n"))
+}
+
+struct FeedStream {
+    db: Db,
+    changes: Arc<Notify>,
+    shutdown: Shutdown,
+    cursor: i64,
+    pending: VecDeque<Event>,
+    last_sent: Instant,
+}
+
+impl FeedStream {
+    async fn next_frame(mut self) -> Option<(Result<Bytes, Infallible>, Self)> {
+        loop {
+            if self.shutdown.is_fired() {
+                return None;
+            }
+            if let Some(event) = self.pending.pop_front() {
+                self.cursor = event.id;
+                self.last_sent = Instant::now();
+                let frame = sse_frame(Some(event.id), &event.event_type, &event);
+                return Some((Ok(frame), self));
+            }
+            if self.last_sent.elapsed() >= KEEPALIVE_INTERVAL {
+                self.last_sent = Instant::now();
+                return Some((Ok(Bytes::from_static(b": keepalive\n\n")), self));
+            }
+            // Register for the wake-up before reading, so a commit in between is not missed.
+            let changes = self.changes.clone();
+            let notified = changes.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let cursor = self.cursor;
+            match self.db.read(move |conn| read(conn, cursor, MAX_LIMIT)).await {
+                Ok(batch) if !batch.is_empty() => self.pending.extend(batch),
+                Ok(_) => {
+                    let shutdown = self.shutdown.clone();
+                    tokio::select! {
+                        _ = notified => {}
+                        _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                        _ = shutdown.fired() => return None,
+                    }
+                }
+                // Pruned past us, or the database is gone: end the stream; the client resumes
+                // with Last-Event-ID and gets a precise answer.
+                Err(_) => return None,
+            }
+        }
+    }
+}
+
+/// How long an `Idempotency-Key` is remembered.
+const IDEMPOTENCY_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(600);
+
+/// Background upkeep every producing service runs: prunes events past `retention` and forgets
+/// expired idempotency keys, until shutdown.
+pub async fn housekeeping(db: Db, retention: chrono::TimeDelta, shutdown: Shutdown) {
+    loop {
+        let outcome = db
+            .write(move |conn| {
+                let events = prune(conn, retention)?;
+                let keys = crate::idempotency::prune(conn, IDEMPOTENCY_WINDOW)?;
+                Ok::<_, DbError>((events, keys))
+            })
+            .await;
+        match outcome {
+            Ok((0, 0)) => {}
+            Ok((events, keys)) => tracing::info!(events, idempotency_keys = keys, "pruned"),
+            Err(error) => tracing::warn!(%error, "housekeeping failed; retrying later"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(HOUSEKEEPING_INTERVAL) => {}
+            _ = shutdown.fired() => return,
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! The middleware every request passes: request context, a span, the `X-Request-Id` header and
+//! the per-operation metrics.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::web;
+use std::collections::HashMap;
+use std::time::Instant;
+use tracing::Instrument;
+use utoipa::openapi::OpenApi;
+
+use crate::metrics::Metrics;
+use crate::telemetry::{REQUEST_ID_HEADER, RequestContext, TRACEPARENT_HEADER};
+
+/// Maps a matched route (method and path pattern) to its operation id in the spec.
+#[derive(Debug, Default)]
+pub struct Operations {
+    by_route: HashMap<(String, String), String>,
+}
+
+impl Operations {
+    pub fn from_spec(spec: &OpenApi) -> Self {
+        let mut by_route = HashMap::new();
+        for (path, item) in &spec.paths.paths {
+            let operations = [
+                ("GET", &item.get),
+                ("PUT", &item.put),
+                ("POST", &item.post),
+                ("DELETE", &item.delete),
+                ("PATCH", &item.patch),
+            ];
+            for (method, operation) in operations {
+                if let Some(id) = operation.as_ref().and_then(|op| op.operation_id.clone()) {
+                    by_route.insert((method.to_owned(), path.clone()), id);
+                }
+            }
+        }
+        Self { by_route }
+    }
+
+    /// The operation id, or for routes outside the spec (health, metrics) the pattern itself.
+    pub fn label(&self, method: &str, pattern: Option<&str>) -> String {
+        let Some(pattern) = pattern else { return "unmatched".into() };
+        self.by_route.get(&(method.to_owned(), pattern.to_owned())).cloned().unwrap_or_else(|| pattern.to_owned())
+    }
+}
+
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let context =
+        RequestContext::from_headers(header(REQUEST_ID_HEADER).as_deref(), header(TRACEPARENT_HEADER).as_deref());
+    let request_id = context.request_id.clone();
+    let method = req.method().to_string();
+    let span = tracing::info_span!(
+        "request",
+        request_id = %context.request_id,
+        trace_id = %context.trace_id,
+        method = %method,
+        path = %req.path(),
+        operation = tracing::field::Empty,
+        app_id = tracing::field::Empty,
+    );
+    let operations = req.app_data::<web::Data<Operations>>().cloned();
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    let started = Instant::now();
+
+    let mut response = context.scope(next.call(req).instrument(span.clone())).await?;
+
+    let elapsed = started.elapsed().as_secs_f64();
+    let status = response.status().as_u16();
+    let operation = operations
+        .map(|ops| ops.label(&method, response.request().match_pattern().as_deref()))
+        .unwrap_or_else(|| "unmatched".into());
+    if let Some(metrics) = metrics {
+        metrics.observe_request(&operation, status, elapsed);
+    }
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+    }
+    span.record("operation", operation.as_str());
+    span.in_scope(|| {
+        let millis = elapsed * 1000.0;
+        if status >= 500 {
+            tracing::error!(status, millis, "request failed");
+        } else {
+            tracing::info!(status, millis, "request served");
+        }
+    });
+    Ok(response)
+}

@@ -1,0 +1,109 @@
+//! `Idempotency-Key` for creates: a replay returns the stored first response, and the same key
+//! with a different request gets 422. The record is written in the same transaction as the
+//! create, so a crash can never leave one without the other.
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
+use diesel::prelude::*;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::future::{Ready, ready};
+
+use crate::db::{DbConnection, DbError};
+use crate::problem::{Problem, ProblemType};
+use crate::schema::chorus_idempotency;
+use crate::secrets;
+
+pub const HEADER: &str = "Idempotency-Key";
+const MAX_KEY_LEN: usize = 255;
+
+/// The optional `Idempotency-Key` header, validated when present.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdempotencyKey(pub Option<String>);
+
+impl FromRequest for IdempotencyKey {
+    type Error = Problem;
+    type Future = Ready<Result<Self, Problem>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Some(value) = req.headers().get(HEADER) else { return ready(Ok(Self(None))) };
+        let key = value
+            .to_str()
+            .ok()
+            .map(str::trim)
+            .filter(|key| !key.is_empty() && key.len() <= MAX_KEY_LEN && key.bytes().all(|b| b.is_ascii_graphic()));
+        ready(match key {
+            Some(key) => Ok(Self(Some(key.to_owned()))),
+            None => Err(Problem::invalid(HEADER, "must be 1 to 255 visible ASCII characters")),
+        })
+    }
+}
+
+/// One create request, as far as idempotency is concerned.
+#[derive(Debug, Clone)]
+pub struct IdempotentRequest {
+    scope: String,
+    key: Option<String>,
+    fingerprint: String,
+}
+
+/// A stored response, replayed.
+#[derive(Debug, Clone)]
+pub struct Replay<T> {
+    pub status: u16,
+    pub body: T,
+}
+
+impl IdempotentRequest {
+    /// `scope` keeps callers apart (one caller's key never replays another's response);
+    /// `operation` and `body` identify the request.
+    pub fn new(key: IdempotencyKey, scope: &str, operation: &str, body: &impl Serialize) -> Self {
+        let canonical = serde_json::to_string(body).unwrap_or_default();
+        Self {
+            scope: format!("{scope}|{operation}"),
+            key: key.0,
+            fingerprint: secrets::digest(&format!("{operation}\n{canonical}")),
+        }
+    }
+
+    /// The stored response for this key, if the request was seen before.
+    pub fn replay<T: DeserializeOwned>(&self, conn: &mut DbConnection) -> Result<Option<Replay<T>>, Problem> {
+        let Some(key) = &self.key else { return Ok(None) };
+        let stored: Option<(String, i32, String)> = chorus_idempotency::table
+            .find((&self.scope, key))
+            .select((chorus_idempotency::fingerprint, chorus_idempotency::status, chorus_idempotency::body))
+            .first(conn)
+            .optional()
+            .map_err(DbError::from)?;
+        let Some((fingerprint, status, body)) = stored else { return Ok(None) };
+        if fingerprint != self.fingerprint {
+            return Err(Problem::new(ProblemType::IdempotencyKeyReused)
+                .with_detail("this Idempotency-Key was first used with a different request"));
+        }
+        let body = serde_json::from_str(&body).map_err(|error| Problem::internal(&error))?;
+        Ok(Some(Replay { status: u16::try_from(status).unwrap_or(200), body }))
+    }
+
+    /// Stores the response to replay. `body` is what a replay returns, so it must not hold a
+    /// secret shown once: pass the redacted form.
+    pub fn record(&self, conn: &mut DbConnection, status: u16, body: &impl Serialize) -> Result<(), DbError> {
+        let Some(key) = &self.key else { return Ok(()) };
+        diesel::insert_into(chorus_idempotency::table)
+            .values((
+                chorus_idempotency::scope.eq(&self.scope),
+                chorus_idempotency::idempotency_key.eq(key),
+                chorus_idempotency::fingerprint.eq(&self.fingerprint),
+                chorus_idempotency::status.eq(i32::from(status)),
+                chorus_idempotency::body.eq(serde_json::to_string(body).unwrap_or_default()),
+                chorus_idempotency::created_at.eq(crate::db::now()),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+}
+
+/// Forgets keys older than `max_age`; a later request with such a key runs again.
+pub fn prune(conn: &mut DbConnection, max_age: chrono::TimeDelta) -> Result<usize, DbError> {
+    let cutoff = crate::db::now() - max_age;
+    Ok(diesel::delete(chorus_idempotency::table.filter(chorus_idempotency::created_at.lt(cutoff))).execute(conn)?)
+}

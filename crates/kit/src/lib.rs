@@ -1,0 +1,28 @@
+//! chorus-kit: the runtime every Chorus service shares, written once.
+//!
+//! A service crate holds its domain and nothing generic. It implements [`server::Service`] and
+//! gets config loading, telemetry, metrics, health, problem+json errors, the database pool and
+//! migrations, auth extractors, pagination, idempotency, the event feed, graceful shutdown and a
+//! test harness from here.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod docs;
+pub mod events;
+pub mod health;
+pub mod http;
+pub mod idempotency;
+pub mod metrics;
+pub mod pagination;
+pub mod problem;
+pub mod schema;
+pub mod secrets;
+pub mod server;
+pub mod shutdown;
+pub mod telemetry;
+pub mod testing;
+
+pub use problem::Problem;
+pub use server::{Mount, MountContext, Service};

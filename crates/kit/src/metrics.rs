@@ -1,0 +1,78 @@
+//! Prometheus metrics, one registry per service (the launcher runs several in one process):
+//! request rate, errors and latency per operation id, database pool use and feed lag.
+
+use actix_web::{HttpResponse, web};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+use std::collections::HashMap;
+
+use crate::db::Db;
+
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    duration: HistogramVec,
+    pool_connections: IntGauge,
+    pool_idle: IntGauge,
+    pool_max: IntGauge,
+    feed_lag: IntGaugeVec,
+}
+
+impl Metrics {
+    pub fn new(service: &str) -> Self {
+        let labels = HashMap::from([("service".to_owned(), service.to_owned())]);
+        let registry = Registry::new_custom(Some("chorus".into()), Some(labels)).expect("a valid registry");
+        let requests = IntCounterVec::new(
+            Opts::new("http_requests_total", "HTTP requests by operation id and status"),
+            &["operation", "status"],
+        )
+        .expect("valid metric");
+        let duration = HistogramVec::new(
+            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by operation id")
+                .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+            &["operation"],
+        )
+        .expect("valid metric");
+        let pool_connections = IntGauge::new("db_pool_connections", "Open database connections").expect("valid");
+        let pool_idle = IntGauge::new("db_pool_idle_connections", "Idle database connections").expect("valid");
+        let pool_max = IntGauge::new("db_pool_max_connections", "Database pool size").expect("valid");
+        let feed_lag =
+            IntGaugeVec::new(Opts::new("feed_lag_events", "Events a feed follower has yet to apply"), &["feed"])
+                .expect("valid metric");
+        for collector in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(duration.clone()),
+            Box::new(pool_connections.clone()),
+            Box::new(pool_idle.clone()),
+            Box::new(pool_max.clone()),
+            Box::new(feed_lag.clone()),
+        ] {
+            registry.register(collector).expect("metric names are unique");
+        }
+        Self { registry, requests, duration, pool_connections, pool_idle, pool_max, feed_lag }
+    }
+
+    pub fn observe_request(&self, operation: &str, status: u16, seconds: f64) {
+        self.requests.with_label_values(&[operation, &status.to_string()]).inc();
+        self.duration.with_label_values(&[operation]).observe(seconds);
+    }
+
+    pub fn set_feed_lag(&self, feed: &str, lag: i64) {
+        self.feed_lag.with_label_values(&[feed]).set(lag);
+    }
+
+    fn render(&self, db: &Db) -> String {
+        let pool = db.pool_state();
+        self.pool_connections.set(i64::from(pool.connections));
+        self.pool_idle.set(i64::from(pool.idle));
+        self.pool_max.set(i64::from(pool.max));
+        let mut buffer = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut buffer).expect("text encoding cannot fail");
+        String::from_utf8(buffer).expect("prometheus text is UTF-8")
+    }
+}
+
+pub async fn metrics_endpoint(metrics: web::Data<Metrics>, db: web::Data<Db>) -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(metrics.render(&db))
+}

@@ -1,0 +1,39 @@
+//! The kit's own tables, present in every service's database.
+
+diesel::table! {
+    chorus_events (id) {
+        id -> BigInt,
+        app_id -> Text,
+        event_type -> Text,
+        subject -> Text,
+        data -> Text,
+        occurred_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    chorus_event_sequence (id) {
+        id -> Integer,
+        last_id -> BigInt,
+        pruned_through -> BigInt,
+    }
+}
+
+diesel::table! {
+    chorus_idempotency (scope, idempotency_key) {
+        scope -> Text,
+        idempotency_key -> Text,
+        fingerprint -> Text,
+        status -> Integer,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    chorus_feed_cursors (feed) {
+        feed -> Text,
+        last_event_id -> BigInt,
+        updated_at -> Timestamp,
+    }
+}

@@ -1,0 +1,142 @@
+//! What makes a Chorus service, and how the kit runs one: the same middleware, health, metrics,
+//! docs, error handling and shutdown for every service.
+
+use actix_web::{App, HttpServer, web};
+use std::future::Future;
+use std::sync::Arc;
+use utoipa::openapi::OpenApi;
+
+use crate::auth::{Authenticator, TokenVerifier};
+use crate::config::ServiceConfig;
+use crate::db::{Db, Migrations};
+use crate::docs::{self, SpecText};
+use crate::health;
+use crate::http::{self, Operations};
+use crate::metrics::{self, Metrics};
+use crate::problem::{self, extractor_errors};
+use crate::shutdown::{self, Shutdown, ShutdownTrigger};
+
+/// A Chorus service, as the kit, the launcher and the test harness see it.
+pub trait Service: 'static {
+    /// Short name: `users`. Also the config prefix (`CHORUS_USERS__…`).
+    const NAME: &'static str;
+    /// The embedded `config/default.toml`.
+    const DEFAULT_CONFIG: &'static str;
+    type Config: ServiceConfig;
+
+    fn migrations() -> Migrations;
+
+    /// The service's OpenAPI document, as utoipa builds it from the code.
+    fn openapi() -> OpenApi;
+
+    /// Builds the service's state, routes and background tasks on a migrated database.
+    fn mount(context: MountContext<Self::Config>) -> impl Future<Output = anyhow::Result<Mount>>;
+}
+
+/// What a service gets to build itself from.
+pub struct MountContext<C> {
+    pub config: C,
+    pub db: Db,
+    pub shutdown: Shutdown,
+    pub metrics: web::Data<Metrics>,
+}
+
+pub type Routes = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
+
+/// A service, assembled.
+pub struct Mount {
+    pub routes: Routes,
+    pub verifier: Arc<dyn TokenVerifier>,
+    /// Background tasks (feed followers, pruning); they must end when shutdown fires.
+    pub tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// A running service.
+pub struct Running {
+    pub name: &'static str,
+    pub port: u16,
+    pub db: Db,
+    handle: actix_web::dev::ServerHandle,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    trigger: ShutdownTrigger,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops accepting connections, ends streams, finishes requests in flight, lets background
+    /// tasks flush, and returns when all of it is done.
+    pub async fn stop(self) {
+        self.trigger.fire();
+        self.handle.stop(true).await;
+        let _ = self.server.await;
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        tracing::info!(service = self.name, "stopped");
+    }
+}
+
+/// Connects, migrates (unless told not to), mounts and binds the service.
+pub async fn start<S: Service>(config: S::Config) -> anyhow::Result<Running> {
+    let db = Db::connect(config.database())?;
+    if config.database().migrate_on_start {
+        let applied = db.migrate(S::migrations()).await?;
+        if !applied.is_empty() {
+            tracing::info!(service = S::NAME, ?applied, "migrations applied");
+        }
+    }
+    let (trigger, shutdown) = shutdown::channel();
+    let metrics = web::Data::new(Metrics::new(S::NAME));
+    let http_settings = config.http().clone();
+    let operator_token = config.auth().operator_token.clone();
+    let mount = S::mount(MountContext {
+        config: config.clone(),
+        db: db.clone(),
+        shutdown: shutdown.clone(),
+        metrics: metrics.clone(),
+    })
+    .await?;
+
+    let spec = S::openapi();
+    let spec_text = web::Data::new(SpecText(docs::spec_json(&spec)));
+    let operations = web::Data::new(Operations::from_spec(&spec));
+    let authenticator =
+        web::Data::new(Authenticator::new(mount.verifier.clone(), operator_token.as_ref().map(|t| t.expose())));
+    let db_data = web::Data::new(db.clone());
+    let shutdown_data = web::Data::new(shutdown);
+    let routes = mount.routes.clone();
+    let max_body = http_settings.max_body_bytes;
+
+    let mut server = HttpServer::new(move || {
+        let routes = routes.clone();
+        App::new()
+            .wrap(actix_web::middleware::from_fn(http::observe))
+            .app_data(db_data.clone())
+            .app_data(authenticator.clone())
+            .app_data(metrics.clone())
+            .app_data(operations.clone())
+            .app_data(shutdown_data.clone())
+            .app_data(spec_text.clone())
+            .app_data(extractor_errors::json_config(max_body))
+            .app_data(extractor_errors::path_config())
+            .app_data(extractor_errors::query_config())
+            .route("/health/live", web::get().to(health::live))
+            .route("/health/ready", web::get().to(health::ready))
+            .route("/metrics", web::get().to(metrics::metrics_endpoint))
+            .route("/openapi.json", web::get().to(docs::openapi_json))
+            .route("/docs", web::get().to(docs::docs_page))
+            .configure(move |cfg| routes(cfg))
+            .default_service(web::to(problem::not_found))
+    })
+    .disable_signals()
+    .shutdown_timeout(http_settings.shutdown_timeout_secs);
+    if http_settings.workers > 0 {
+        server = server.workers(http_settings.workers);
+    }
+    let server = server.bind((http_settings.host.as_str(), http_settings.port))?;
+    let port = server.addrs().first().map(|addr| addr.port()).unwrap_or(http_settings.port);
+    let server = server.run();
+    let handle = server.handle();
+    tracing::info!(service = S::NAME, port, "listening");
+    Ok(Running { name: S::NAME, port, db, handle, server: tokio::spawn(server), trigger, tasks: mount.tasks })
+}

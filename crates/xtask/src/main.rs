@@ -1,0 +1,61 @@
+//! `cargo xtask`: the repository's chores, with no tools beyond cargo.
+//!
+//! - `openapi write`  regenerates `openapi/<svc>.json` and each client crate's copy from code.
+//! - `openapi check`  fails, naming the file, when a checked-in spec differs from the code.
+//! - `test`  runs the whole suite on SQLite, then on a throwaway PostgreSQL.
+
+mod openapi;
+mod postgres;
+mod rules;
+mod test;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Work with the published OpenAPI contracts.
+    Openapi {
+        #[command(subcommand)]
+        action: OpenapiAction,
+    },
+    /// Run every test on SQLite, then on a throwaway PostgreSQL.
+    Test {
+        /// Only run on SQLite.
+        #[arg(long)]
+        sqlite_only: bool,
+        /// Extra arguments for `cargo test` (after `--`).
+        #[arg(last = true)]
+        cargo_args: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum OpenapiAction {
+    /// Write every service's spec (and each client crate's copy) from the code.
+    Write,
+    /// Fail when a checked-in spec differs from the code.
+    Check,
+}
+
+fn main() -> ExitCode {
+    let outcome = match Cli::parse().command {
+        Command::Openapi { action: OpenapiAction::Write } => openapi::write(),
+        Command::Openapi { action: OpenapiAction::Check } => openapi::check(),
+        Command::Test { sqlite_only, cargo_args } => test::run(sqlite_only, &cargo_args),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! The published contracts: `openapi/<svc>.json`, written from each service's utoipa document,
+//! and the copy each client crate builds from.
+
+use anyhow::{Context, bail};
+use chorus_kit::Service;
+use std::path::{Path, PathBuf};
+
+/// One published contract.
+pub struct Contract {
+    pub service: &'static str,
+    pub text: String,
+}
+
+impl Contract {
+    fn of<S: Service>() -> Self {
+        Self { service: S::NAME, text: chorus_kit::docs::spec_json(&S::openapi()) }
+    }
+
+    /// The checked-in spec.
+    pub fn spec_path(&self) -> PathBuf {
+        workspace_root().join("openapi").join(format!("{}.json", self.service))
+    }
+
+    /// The client crate's copy, which lets that crate build and publish on its own.
+    pub fn client_copy_path(&self) -> PathBuf {
+        workspace_root().join("crates").join(format!("{}-client", self.service)).join("openapi.json")
+    }
+}
+
+/// Every service's contract, as the code defines it now.
+pub fn contracts() -> Vec<Contract> {
+    vec![Contract::of::<chorus_users::Users>()]
+}
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).expect("xtask lives in crates/xtask").to_path_buf()
+}
+
+pub fn write() -> anyhow::Result<()> {
+    for contract in contracts() {
+        for path in [contract.spec_path(), contract.client_copy_path()] {
+            std::fs::write(&path, &contract.text).with_context(|| format!("writing {}", path.display()))?;
+            println!("wrote {}", path.strip_prefix(workspace_root()).unwrap_or(&path).display());
+        }
+    }
+    Ok(())
+}
+
+pub fn check() -> anyhow::Result<()> {
+    let mut stale = Vec::new();
+    for contract in contracts() {
+        for path in [contract.spec_path(), contract.client_copy_path()] {
+            let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+            if checked_in != contract.text {
+                stale.push(path.strip_prefix(workspace_root()).unwrap_or(&path).display().to_string());
+            }
+        }
+    }
+    if !stale.is_empty() {
+        bail!("{} differ(s) from the code; run `cargo xtask openapi write` and review the diff", stale.join(", "));
+    }
+    println!("openapi: every checked-in spec matches the code");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// The drift check, as an ordinary test: a spec change shows up in review, never by surprise.
+    #[test]
+    fn checked_in_specs_and_client_copies_match_the_code() {
+        super::check().unwrap();
+    }
+}

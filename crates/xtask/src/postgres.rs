@@ -1,0 +1,114 @@
+//! A throwaway PostgreSQL server for the test run: `initdb` and `pg_ctl` in a temp dir on a free
+//! port, stopped when dropped, even when tests fail.
+
+use anyhow::{Context, bail};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct ThrowawayPostgres {
+    bin: PathBuf,
+    data_dir: PathBuf,
+    run_as: Option<&'static str>,
+    _dir: tempfile::TempDir,
+    pub url: String,
+}
+
+/// initdb refuses to run as root, so as root the server runs as the `postgres` system user.
+const UNPRIVILEGED_USER: &str = "postgres";
+
+impl ThrowawayPostgres {
+    pub fn start() -> anyhow::Result<Self> {
+        let bin = find_bin_dir().context(
+            "PostgreSQL server binaries (initdb, pg_ctl) were not found on PATH or under \
+             /usr/lib/postgresql/*/bin; install them (Debian: apt-get install -y postgresql)",
+        )?;
+        let run_as = is_root().then_some(UNPRIVILEGED_USER);
+        let dir = tempfile::Builder::new().prefix("chorus-pg-").tempdir()?;
+        let data_dir = dir.path().join("data");
+        if let Some(user) = run_as {
+            run(Command::new("chown").arg(format!("{user}:")).arg(dir.path()), "chown")?;
+        }
+        let port = free_port()?;
+        let mut server = Self { bin, data_dir, run_as, _dir: dir, url: String::new() };
+        server.pg("initdb", &["-D", &server.path_arg(), "-U", "chorus", "--auth=trust", "-E", "UTF8", "--no-sync"])?;
+        let socket_dir = server._dir.path().to_string_lossy().into_owned();
+        let options = format!(
+            "-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off \
+             -c synchronous_commit=off -c full_page_writes=off -c max_connections=400"
+        );
+        let log = server._dir.path().join("server.log").to_string_lossy().into_owned();
+        server.pg("pg_ctl", &["-D", &server.path_arg(), "-o", &options, "-l", &log, "-w", "-t", "60", "start"])?;
+        server.url = format!("postgres://chorus@127.0.0.1:{port}/postgres");
+        Ok(server)
+    }
+
+    fn path_arg(&self) -> String {
+        self.data_dir.to_string_lossy().into_owned()
+    }
+
+    fn pg(&self, tool: &str, args: &[&str]) -> anyhow::Result<()> {
+        let program = self.bin.join(tool);
+        let mut command = match self.run_as {
+            Some(user) => {
+                let mut command = Command::new("runuser");
+                command.args(["-u", user, "--"]).arg(&program);
+                command
+            }
+            None => Command::new(&program),
+        };
+        command.args(args).current_dir(self._dir.path());
+        run(&mut command, tool)
+    }
+}
+
+impl Drop for ThrowawayPostgres {
+    fn drop(&mut self) {
+        if !self.url.is_empty() {
+            let _ = self.pg("pg_ctl", &["-D", &self.path_arg(), "-m", "immediate", "-w", "stop"]);
+        }
+    }
+}
+
+fn run(command: &mut Command, what: &str) -> anyhow::Result<()> {
+    let output = command.output().with_context(|| format!("running {what}"))?;
+    if !output.status.success() {
+        bail!(
+            "{what} failed ({}):\n{}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(())
+}
+
+fn find_bin_dir() -> Option<PathBuf> {
+    let on_path =
+        std::env::var_os("PATH").into_iter().flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>());
+    let mut versioned: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path().join("bin"))
+        .collect();
+    // Newest major version first.
+    versioned.sort_by_key(|path| {
+        std::cmp::Reverse(
+            path.parent()
+                .and_then(Path::file_name)
+                .and_then(|v| v.to_str())
+                .and_then(|v| v.parse::<u32>().ok())
+                .unwrap_or(0),
+        )
+    });
+    on_path.chain(versioned).find(|dir| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file())
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}

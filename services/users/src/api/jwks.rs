@@ -1,0 +1,19 @@
+use actix_web::web;
+use chorus_kit::auth::Jwks;
+
+use super::UsersState;
+
+/// The token-signing keys
+///
+/// Every Chorus service verifies access tokens against these keys, locally. Fetch again when a
+/// token names an unknown `kid`.
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    tag = "keys",
+    operation_id = "get_jwks",
+    responses((status = 200, description = "The public keys", body = Jwks))
+)]
+pub async fn get_jwks(state: web::Data<UsersState>) -> web::Json<Jwks> {
+    web::Json(state.issuer.jwks().clone())
+}

@@ -1,0 +1,458 @@
+//! Users: one's own profile, identities, blocks and data; other users' public profiles; and the
+//! app's moderation and personal-data operations.
+
+use actix_web::{HttpResponse, web};
+use chorus_kit::Problem;
+use chorus_kit::auth::{AppPrincipal, Principal, UserPrincipal};
+use chorus_kit::db::Db;
+use chorus_kit::pagination::PageQuery;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::UsersState;
+use super::sessions::{Session, session};
+use crate::domain::profile::{ProfileUpdate, User};
+use crate::domain::users::{self as ops, Identity, Linked, PersonalData};
+use crate::domain::{UsersError, invalid};
+use crate::store;
+
+const MAX_BATCH: usize = 100;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UserList {
+    pub items: Vec<User>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct IdentityList {
+    pub items: Vec<Identity>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BlockedUser {
+    pub user_id: String,
+    pub blocked_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BlockList {
+    pub items: Vec<BlockedUser>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserIds {
+    /// Comma-separated user ids, at most 100. Ids not in the caller's app are left out.
+    pub ids: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkIdentity {
+    /// Such as `google` or `apple`: lowercase letters, digits, `_`, `-` and `.`.
+    pub provider: String,
+    /// The user's id at the provider, as the app's server verified it.
+    pub external_id: String,
+}
+
+/// The outcome of linking an identity.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct IdentityLinked {
+    /// The user the identity belongs to now.
+    pub user: User,
+    /// Present when the identity already belonged to another user of the app: that user's
+    /// session, to hand to the device, whose next sessions open that user too.
+    pub session: Option<Session>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BanRequest {
+    /// Why, for the app's records (at most 500 characters).
+    pub reason: Option<String>,
+}
+
+/// The app a user or app principal acts in.
+fn app_of(principal: &Principal) -> Result<String, Problem> {
+    principal
+        .app_id()
+        .map(str::to_owned)
+        .ok_or_else(|| Problem::forbidden("this operation needs a user session token or an app token"))
+}
+
+/// Read your own profile
+#[utoipa::path(
+    get, path = "/v1/users/me", tag = "users", operation_id = "get_me",
+    responses(
+        (status = 200, description = "The caller, with settings", body = User),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+        (status = 404, response = chorus_kit::problem::responses::NotFound),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_me(me: UserPrincipal, db: web::Data<Db>) -> Result<web::Json<User>, Problem> {
+    Ok(web::Json(db.read(move |conn| store::users::get(conn, &me.app_id, &me.user_id)).await?))
+}
+
+/// Change your own profile and settings
+///
+/// Absent fields stay as they are; an empty string clears a text field.
+#[utoipa::path(
+    patch, path = "/v1/users/me", tag = "users", operation_id = "update_me",
+    request_body = ProfileUpdate,
+    responses(
+        (status = 200, description = "The changed profile", body = User),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+        (status = 404, response = chorus_kit::problem::responses::NotFound),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn update_me(
+    me: UserPrincipal,
+    db: web::Data<Db>,
+    body: web::Json<ProfileUpdate>,
+) -> Result<web::Json<User>, Problem> {
+    let update = body.into_inner();
+    update.validate()?;
+    let user = db.write(move |conn| ops::update_profile(conn, &me.app_id, &me.user_id, &update)).await?;
+    Ok(web::Json(user))
+}
+
+/// Erase yourself
+///
+/// Deletes the caller and everything the users service keeps about them, and tells every other
+/// service through the `user.deleted` event.
+#[utoipa::path(
+    delete, path = "/v1/users/me", tag = "users", operation_id = "erase_me",
+    responses(
+        (status = 204, description = "Erased"),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+        (status = 404, response = chorus_kit::problem::responses::NotFound),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn erase_me(me: UserPrincipal, db: web::Data<Db>) -> Result<HttpResponse, Problem> {
+    db.write(move |conn| ops::erase(conn, &me.app_id, &me.user_id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Export your own data
+#[utoipa::path(
+    get, path = "/v1/users/me/export", tag = "users", operation_id = "export_me",
+    responses(
+        (status = 200, description = "Everything kept about the caller", body = PersonalData),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+        (status = 404, response = chorus_kit::problem::responses::NotFound),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn export_me(me: UserPrincipal, db: web::Data<Db>) -> Result<web::Json<PersonalData>, Problem> {
+    Ok(web::Json(db.read(move |conn| ops::export(conn, &me.app_id, &me.user_id)).await?))
+}
+
+/// List your linked identities
+#[utoipa::path(
+    get, path = "/v1/users/me/identities", tag = "users", operation_id = "list_my_identities",
+    responses(
+        (status = 200, description = "The caller's identities", body = IdentityList),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_my_identities(me: UserPrincipal, db: web::Data<Db>) -> Result<web::Json<IdentityList>, Problem> {
+    let items = db.read(move |conn| ops::identities(conn, &me.user_id)).await?;
+    Ok(web::Json(IdentityList { items }))
+}
+
+/// Unlink one of your identities
+#[utoipa::path(
+    delete, path = "/v1/users/me/identities/{provider}", tag = "users", operation_id = "unlink_identity",
+    params(("provider" = String, Path)),
+    responses(
+        (status = 204, description = "Unlinked"),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+        (status = 404, response = chorus_kit::problem::responses::NotFound),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn unlink_identity(
+    me: UserPrincipal,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let provider = path.into_inner();
+    let removed = db.write(move |conn| ops::unlink_identity(conn, &me.user_id, &provider)).await?;
+    if !removed {
+        return Err(Problem::not_found("no identity from this provider is linked"));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// List the users you blocked
+#[utoipa::path(
+    get, path = "/v1/users/me/blocks", tag = "users", operation_id = "list_blocks",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of blocked users", body = BlockList),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_blocks(
+    me: UserPrincipal,
+    db: web::Data<Db>,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<BlockList>, Problem> {
+    let page = query.page()?;
+    let (after, fetch) = (page.after.clone(), page.fetch_limit());
+    let rows = db.read(move |conn| store::blocks::blocked_by(conn, &me.user_id, after.as_deref(), fetch)).await?;
+    let mut items: Vec<BlockedUser> =
+        rows.into_iter().map(|(user_id, at)| BlockedUser { user_id, blocked_at: at.and_utc() }).collect();
+    let next_cursor = page.finish(&mut items, |item| item.user_id.clone());
+    Ok(web::Json(BlockList { items, next_cursor }))
+}
+
+/// Block a user
+///
+/// Idempotent. Blocked users' content is hidden from the caller across Chorus.
+#[utoipa::path(
+    put, path = "/v1/users/me/blocks/{user_id}", tag = "users", operation_id = "block_user",
+    params(("user_id" = String, Path)),
+    responses(
+        (status = 204, description = "Blocked"),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+        (status = 404, response = chorus_kit::problem::responses::NotFound),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn block_user(
+    me: UserPrincipal,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let blocked = path.into_inner();
+    db.write(move |conn| ops::block(conn, &me.app_id, &me.user_id, &blocked)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Unblock a user
+///
+/// Idempotent.
+#[utoipa::path(
+    delete, path = "/v1/users/me/blocks/{user_id}", tag = "users", operation_id = "unblock_user",
+    params(("user_id" = String, Path)),
+    responses(
+        (status = 204, description = "Not blocked"),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn unblock_user(
+    me: UserPrincipal,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let blocked = path.into_inner();
+    db.write(move |conn| ops::unblock(conn, &me.app_id, &me.user_id, &blocked)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Read several users
+#[utoipa::path(
+    get, path = "/v1/users", tag = "users", operation_id = "get_users",
+    params(UserIds),
+    responses(
+        (status = 200, description = "The users found, by id", body = UserList),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_users(
+    principal: Principal,
+    db: web::Data<Db>,
+    query: web::Query<UserIds>,
+) -> Result<web::Json<UserList>, Problem> {
+    let app_id = app_of(&principal)?;
+    let ids: Vec<String> = query.ids.split(',').map(str::trim).filter(|id| !id.is_empty()).map(str::to_owned).collect();
+    if ids.is_empty() || ids.len() > MAX_BATCH {
+        return Err(invalid("ids", format!("must name 1 to {MAX_BATCH} user ids")).into());
+    }
+    let users = db.read(move |conn| store::users::find_many(conn, &app_id, &ids)).await?;
+    Ok(web::Json(UserList { items: users.into_iter().map(User::public).collect() }))
+}
+
+/// Read a user's public profile
+#[utoipa::path(
+    get, path = "/v1/users/{user_id}", tag = "users", operation_id = "get_user",
+    params(("user_id" = String, Path)),
+    responses(
+        (status = 200, description = "The user", body = User),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+        (status = 404, response = chorus_kit::problem::responses::NotFound),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_user(
+    principal: Principal,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+) -> Result<web::Json<User>, Problem> {
+    let app_id = app_of(&principal)?;
+    let user_id = path.into_inner();
+    let user = db.read(move |conn| store::users::get(conn, &app_id, &user_id)).await?;
+    Ok(web::Json(user.public()))
+}
+
+/// Erase a user (app)
+#[utoipa::path(
+    delete, path = "/v1/users/{user_id}", tag = "users", operation_id = "erase_user",
+    params(("user_id" = String, Path)),
+    responses(
+        (status = 204, description = "Erased"),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+        (status = 404, response = chorus_kit::problem::responses::NotFound),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn erase_user(
+    app: AppPrincipal,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let user_id = path.into_inner();
+    db.write(move |conn| ops::erase(conn, &app.app_id, &user_id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Export a user's data (app)
+#[utoipa::path(
+    get, path = "/v1/users/{user_id}/export", tag = "users", operation_id = "export_user",
+    params(("user_id" = String, Path)),
+    responses(
+        (status = 200, description = "Everything kept about the user", body = PersonalData),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+        (status = 404, response = chorus_kit::problem::responses::NotFound),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn export_user(
+    app: AppPrincipal,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+) -> Result<web::Json<PersonalData>, Problem> {
+    let user_id = path.into_inner();
+    Ok(web::Json(db.read(move |conn| ops::export(conn, &app.app_id, &user_id)).await?))
+}
+
+/// Link a third-party identity (app)
+///
+/// Called by the app's server once it has verified the user's sign-in with the provider. When
+/// the identity already belongs to another user of the app, that user is handed back with a
+/// session, so the person keeps their history.
+#[utoipa::path(
+    post, path = "/v1/users/{user_id}/identities", tag = "users", operation_id = "link_identity",
+    params(("user_id" = String, Path)),
+    request_body = LinkIdentity,
+    responses(
+        (status = 200, description = "The user the identity belongs to", body = IdentityLinked),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+        (status = 404, response = chorus_kit::problem::responses::NotFound),
+        (status = 409, response = chorus_kit::problem::responses::Conflict),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn link_identity(
+    app: AppPrincipal,
+    state: web::Data<UsersState>,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+    body: web::Json<LinkIdentity>,
+) -> Result<web::Json<IdentityLinked>, Problem> {
+    let user_id = path.into_inner();
+    let LinkIdentity { provider, external_id } = body.into_inner();
+    let linked = db
+        .write(move |conn| {
+            let app = store::apps::find(conn, &app.app_id)?.ok_or(UsersError::AppNotFound)?;
+            ops::link_identity(conn, &app, &user_id, &provider, &external_id)
+        })
+        .await?;
+    Ok(web::Json(match linked {
+        Linked::ToCaller(user) => IdentityLinked { user, session: None },
+        Linked::HandedBack(opened) => {
+            let session = session(&state, opened);
+            IdentityLinked { user: session.user.clone(), session: Some(session) }
+        }
+    }))
+}
+
+/// Ban a user (app)
+///
+/// The user can no longer open or refresh sessions; other services learn of it through the
+/// `user.banned` event. Idempotent.
+#[utoipa::path(
+    put, path = "/v1/users/{user_id}/ban", tag = "users", operation_id = "ban_user",
+    params(("user_id" = String, Path)),
+    request_body = BanRequest,
+    responses(
+        (status = 200, description = "The banned user", body = User),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+        (status = 404, response = chorus_kit::problem::responses::NotFound),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn ban_user(
+    app: AppPrincipal,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+    body: web::Json<BanRequest>,
+) -> Result<web::Json<User>, Problem> {
+    let user_id = path.into_inner();
+    let reason = body.into_inner().reason;
+    let user = db.write(move |conn| ops::ban(conn, &app.app_id, &user_id, reason.as_deref())).await?;
+    Ok(web::Json(user))
+}
+
+/// Unban a user (app)
+#[utoipa::path(
+    delete, path = "/v1/users/{user_id}/ban", tag = "users", operation_id = "unban_user",
+    params(("user_id" = String, Path)),
+    responses(
+        (status = 200, description = "The user, no longer banned", body = User),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+        (status = 404, response = chorus_kit::problem::responses::NotFound),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn unban_user(
+    app: AppPrincipal,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+) -> Result<web::Json<User>, Problem> {
+    let user_id = path.into_inner();
+    Ok(web::Json(db.write(move |conn| ops::unban(conn, &app.app_id, &user_id)).await?))
+}

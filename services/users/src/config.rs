@@ -1,0 +1,93 @@
+//! The users service's configuration (`config/default.toml`, then `--config`, then
+//! `CHORUS_USERS__…`).
+
+use chorus_kit::config::{
+    AuthSettings, ConfigError, DatabaseSettings, HttpSettings, Secret, ServiceConfig, TelemetrySettings,
+};
+use serde::Deserialize;
+
+use crate::domain::sessions::ServiceAccount;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub http: HttpSettings,
+    pub database: DatabaseSettings,
+    pub telemetry: TelemetrySettings,
+    #[serde(default)]
+    pub auth: AuthSettings,
+    pub tokens: TokenSettings,
+    pub events: EventSettings,
+    #[serde(default)]
+    pub service_accounts: Vec<ServiceAccount>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSettings {
+    /// A base64url Ed25519 seed. Unset: a key is generated on first start and kept in the database.
+    #[serde(default)]
+    pub signing_key: Option<Secret>,
+    pub app_token_ttl_secs: u32,
+    pub service_token_ttl_secs: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventSettings {
+    /// How long the feed keeps events; consumers further behind get 410 Gone.
+    pub retention_hours: u32,
+}
+
+impl ServiceConfig for Config {
+    fn http(&self) -> &HttpSettings {
+        &self.http
+    }
+    fn http_mut(&mut self) -> &mut HttpSettings {
+        &mut self.http
+    }
+    fn database(&self) -> &DatabaseSettings {
+        &self.database
+    }
+    fn database_mut(&mut self) -> &mut DatabaseSettings {
+        &mut self.database
+    }
+    fn telemetry(&self) -> &TelemetrySettings {
+        &self.telemetry
+    }
+    fn auth(&self) -> &AuthSettings {
+        &self.auth
+    }
+    fn auth_mut(&mut self) -> &mut AuthSettings {
+        &mut self.auth
+    }
+
+    fn validate_service(&self) -> Result<(), ConfigError> {
+        if let Some(key) = &self.tokens.signing_key
+            && chorus_kit::auth::TokenSigner::from_encoded_seed(key.expose()).is_none()
+        {
+            return Err(ConfigError::invalid("tokens.signing_key", "must be a base64url 32-byte seed"));
+        }
+        for (field, ttl) in [
+            ("tokens.app_token_ttl_secs", self.tokens.app_token_ttl_secs),
+            ("tokens.service_token_ttl_secs", self.tokens.service_token_ttl_secs),
+        ] {
+            if !(60..=86_400).contains(&ttl) {
+                return Err(ConfigError::invalid(field, "must be between 60 and 86400"));
+            }
+        }
+        if self.events.retention_hours == 0 {
+            return Err(ConfigError::invalid("events.retention_hours", "must be at least 1"));
+        }
+        for (index, account) in self.service_accounts.iter().enumerate() {
+            let digest = &account.secret_sha256;
+            if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(ConfigError::invalid(
+                    format!("service_accounts[{index}].secret_sha256"),
+                    "must be 64 hex digits (the SHA-256 of the secret)",
+                ));
+            }
+        }
+        Ok(())
+    }
+}

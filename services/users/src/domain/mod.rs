@@ -1,0 +1,67 @@
+//! The users domain: what an app, a user and a session are, and the rules that hold for them.
+//! Nothing here knows HTTP; `api/` maps these types and errors onto it.
+
+pub mod apps;
+pub mod events;
+pub mod profile;
+pub mod sessions;
+pub mod users;
+
+use chorus_kit::db::DbError;
+
+/// Everything that can go wrong in the users domain.
+#[derive(Debug, thiserror::Error)]
+pub enum UsersError {
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("no app has this API key")]
+    UnknownApiKey,
+    #[error("the credentials are wrong")]
+    BadCredentials,
+    #[error("no such app")]
+    AppNotFound,
+    #[error("no such user in this app")]
+    UserNotFound,
+    #[error("the user is banned from this app")]
+    Banned,
+    #[error("this app does not allow anonymous sessions")]
+    AnonymousSessionsDisabled,
+    #[error("the refresh token is invalid or expired")]
+    InvalidRefreshToken,
+    #[error("the refresh token was already used; its session is revoked")]
+    RefreshTokenReused,
+    #[error("the user already has an identity from provider `{0}`")]
+    ProviderAlreadyLinked(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for UsersError {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Db(DbError::Query(error))
+    }
+}
+
+pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> UsersError {
+    UsersError::Invalid { field, message: message.into() }
+}
+
+/// Checks a required text field's length in characters.
+pub(crate) fn check_text(field: &'static str, value: &str, max: usize) -> Result<(), UsersError> {
+    if value.trim().is_empty() {
+        return Err(invalid(field, "must not be empty"));
+    }
+    check_max(field, value, max)
+}
+
+pub(crate) fn check_max(field: &'static str, value: &str, max: usize) -> Result<(), UsersError> {
+    if value.chars().count() > max {
+        return Err(invalid(field, format!("must be at most {max} characters")));
+    }
+    Ok(())
+}
+
+/// A new random id, time-ordered so lists sort by creation.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

@@ -1,0 +1,128 @@
+//! User profiles: what a user may say about themselves, and the limits on it.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{UsersError, check_max, invalid};
+
+const MAX_NAME: usize = 100;
+const MAX_BIO: usize = 1_000;
+const MAX_LOCATION: usize = 200;
+const MAX_URL: usize = 2_048;
+const MAX_META_BYTES: usize = 8_192;
+
+/// A user's private settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UserSettings {
+    /// Whether Chorus sends this user notifications.
+    pub notifications_enabled: bool,
+}
+
+/// A user of an app. `settings` is present only in the user's own view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct User {
+    pub id: String,
+    pub app_id: String,
+    pub display_name: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub bio: Option<String>,
+    pub location: Option<String>,
+    pub image_url: Option<String>,
+    /// Free-form JSON the app keeps with the user.
+    #[schema(value_type = Object)]
+    pub meta: serde_json::Value,
+    /// Banned users cannot open sessions or act in the app.
+    pub banned: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<UserSettings>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl User {
+    /// The view anyone else in the app gets.
+    pub fn public(mut self) -> Self {
+        self.settings = None;
+        self
+    }
+}
+
+/// Changes to the caller's own profile. Absent fields stay as they are; an empty string clears
+/// a text field.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileUpdate {
+    pub display_name: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub bio: Option<String>,
+    pub location: Option<String>,
+    /// An http or https URL.
+    pub image_url: Option<String>,
+    /// Replaces the whole meta object (at most 8 KiB as JSON).
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<serde_json::Value>,
+    pub settings: Option<UserSettings>,
+}
+
+impl ProfileUpdate {
+    pub fn validate(&self) -> Result<(), UsersError> {
+        let texts = [
+            ("display_name", &self.display_name, MAX_NAME),
+            ("first_name", &self.first_name, MAX_NAME),
+            ("last_name", &self.last_name, MAX_NAME),
+            ("bio", &self.bio, MAX_BIO),
+            ("location", &self.location, MAX_LOCATION),
+            ("image_url", &self.image_url, MAX_URL),
+        ];
+        for (field, value, max) in texts {
+            if let Some(value) = value {
+                check_max(field, value, max)?;
+            }
+        }
+        if let Some(image_url) = self.image_url.as_deref().filter(|url| !url.is_empty()) {
+            let parsed = url::Url::parse(image_url).map_err(|_| invalid("image_url", "must be a URL"))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(invalid("image_url", "must be an http or https URL"));
+            }
+        }
+        if let Some(meta) = &self.meta {
+            if !meta.is_object() {
+                return Err(invalid("meta", "must be a JSON object"));
+            }
+            if meta.to_string().len() > MAX_META_BYTES {
+                return Err(invalid("meta", format!("must be at most {MAX_META_BYTES} bytes as JSON")));
+            }
+        }
+        Ok(())
+    }
+
+    /// True when the update would change nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Turns "" into "clear the field".
+pub fn cleared(value: &Option<String>) -> Option<Option<String>> {
+    value.as_ref().map(|v| if v.is_empty() { None } else { Some(v.clone()) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_oversized_and_malformed_fields() {
+        let long = ProfileUpdate { bio: Some("x".repeat(MAX_BIO + 1)), ..Default::default() };
+        assert!(matches!(long.validate(), Err(UsersError::Invalid { field: "bio", .. })));
+        let url = ProfileUpdate { image_url: Some("javascript:alert(1)".into()), ..Default::default() };
+        assert!(matches!(url.validate(), Err(UsersError::Invalid { field: "image_url", .. })));
+        let meta = ProfileUpdate { meta: Some(serde_json::json!([1])), ..Default::default() };
+        assert!(matches!(meta.validate(), Err(UsersError::Invalid { field: "meta", .. })));
+        let fine = ProfileUpdate { display_name: Some("Ada".into()), ..Default::default() };
+        assert!(fine.validate().is_ok());
+    }
+}

@@ -1,0 +1,223 @@
+//! Sessions and tokens: the SDK's first call, refresh-token rotation, app and service tokens.
+
+use chorus_kit::auth::{Claims, ISSUER, Jwks, TokenKind, TokenSigner};
+use chorus_kit::db::DbConnection;
+use chorus_kit::secrets;
+use chrono::TimeDelta;
+use serde::Deserialize;
+
+use super::apps::App;
+use super::profile::User;
+use super::{UsersError, check_text, events, new_id};
+use crate::store;
+
+const MAX_DEVICE_ID: usize = 200;
+
+/// Signs access tokens for users, apps and services.
+pub struct TokenIssuer {
+    signer: TokenSigner,
+    published: Jwks,
+    app_ttl_secs: i64,
+    service_ttl_secs: i64,
+}
+
+/// A signed access token and its lifetime in seconds.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub token: String,
+    pub expires_in: i64,
+}
+
+impl TokenIssuer {
+    /// `signer` signs new tokens; `published` are every key whose tokens still verify.
+    pub fn new(signer: TokenSigner, published: &[TokenSigner], app_ttl_secs: u32, service_ttl_secs: u32) -> Self {
+        let mut keys = vec![signer.jwk()];
+        keys.extend(published.iter().map(TokenSigner::jwk).filter(|jwk| jwk.kid != signer.kid()));
+        Self {
+            signer,
+            published: Jwks { keys },
+            app_ttl_secs: app_ttl_secs.into(),
+            service_ttl_secs: service_ttl_secs.into(),
+        }
+    }
+
+    pub fn jwks(&self) -> &Jwks {
+        &self.published
+    }
+
+    fn issue(&self, kind: TokenKind, sub: &str, app: Option<&str>, scope: Vec<String>, ttl: i64) -> IssuedToken {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            iss: ISSUER.into(),
+            sub: sub.into(),
+            iat: now,
+            exp: now + ttl,
+            kind,
+            app: app.map(str::to_owned),
+            scope,
+        };
+        IssuedToken { token: self.signer.sign(&claims), expires_in: ttl }
+    }
+
+    pub fn user_token(&self, app_id: &str, user_id: &str, ttl_secs: u32) -> IssuedToken {
+        self.issue(TokenKind::User, user_id, Some(app_id), Vec::new(), ttl_secs.into())
+    }
+
+    pub fn app_token(&self, app_id: &str) -> IssuedToken {
+        self.issue(TokenKind::App, app_id, Some(app_id), Vec::new(), self.app_ttl_secs)
+    }
+
+    pub fn service_token(&self, account: &ServiceAccount) -> IssuedToken {
+        self.issue(TokenKind::Service, &account.name, None, account.scopes.clone(), self.service_ttl_secs)
+    }
+}
+
+/// An internal service allowed to get service tokens (from config).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceAccount {
+    pub name: String,
+    /// Hex SHA-256 of the service's secret.
+    pub secret_sha256: String,
+    pub scopes: Vec<String>,
+}
+
+/// The service account these credentials belong to.
+pub fn authenticate_service<'a>(
+    accounts: &'a [ServiceAccount],
+    name: &str,
+    secret: &str,
+) -> Result<&'a ServiceAccount, UsersError> {
+    accounts
+        .iter()
+        .find(|account| account.name == name && secrets::verify(secret, &account.secret_sha256.to_ascii_lowercase()))
+        .ok_or(UsersError::BadCredentials)
+}
+
+/// The app these credentials belong to.
+pub fn authenticate_app(conn: &mut DbConnection, api_key: &str, api_secret: &str) -> Result<App, UsersError> {
+    match store::apps::find_by_api_key(conn, api_key)? {
+        Some((app, secret_hash)) if secrets::verify(api_secret, &secret_hash) => Ok(app),
+        _ => Err(UsersError::BadCredentials),
+    }
+}
+
+/// A session just opened or refreshed; the caller signs the access token.
+#[derive(Debug)]
+pub struct OpenedSession {
+    pub user: User,
+    /// True when this call created the user.
+    pub created: bool,
+    pub refresh_token: String,
+    pub access_ttl_secs: u32,
+}
+
+/// The SDK's first call: finds the device's user, or creates an anonymous one.
+pub fn start(conn: &mut DbConnection, api_key: &str, device_id: &str) -> Result<OpenedSession, UsersError> {
+    check_text("device_id", device_id, MAX_DEVICE_ID)?;
+    let (app, _) = store::apps::find_by_api_key(conn, api_key)?.ok_or(UsersError::UnknownApiKey)?;
+    let (user, created) = match store::sessions::device_user(conn, &app.id, device_id)? {
+        Some(user_id) => {
+            store::sessions::touch_device(conn, &app.id, device_id)?;
+            (store::users::get(conn, &app.id, &user_id)?, false)
+        }
+        None => {
+            if !app.settings.anonymous_sessions {
+                return Err(UsersError::AnonymousSessionsDisabled);
+            }
+            let user = store::users::insert(conn, &new_id(), &app.id)?;
+            store::sessions::insert_device(conn, &app.id, device_id, &user.id)?;
+            let public = user.clone().public();
+            chorus_kit::events::append(
+                conn,
+                &app.id,
+                events::USER_CREATED,
+                &user.id,
+                &events::UserChanged { user: &public },
+            )?;
+            (user, true)
+        }
+    };
+    if user.banned {
+        return Err(UsersError::Banned);
+    }
+    let refresh_token = issue_refresh_token(conn, &app, &user.id, &new_id())?;
+    Ok(OpenedSession { user, created, refresh_token, access_ttl_secs: app.settings.access_token_ttl_secs })
+}
+
+/// Opens a session for a known user (after an identity hand-back).
+pub fn open_for(conn: &mut DbConnection, app: &App, user: User) -> Result<OpenedSession, UsersError> {
+    let refresh_token = issue_refresh_token(conn, app, &user.id, &new_id())?;
+    Ok(OpenedSession { user, created: false, refresh_token, access_ttl_secs: app.settings.access_token_ttl_secs })
+}
+
+/// What presenting a refresh token did.
+#[derive(Debug)]
+pub enum Refreshed {
+    Rotated(Box<OpenedSession>),
+    /// The token had been used before, so its family is revoked. This outcome must commit, so it
+    /// is not an error here; the caller reports it as one.
+    Revoked,
+}
+
+/// Rotates a refresh token. A token presented twice revokes its whole family, since one of the
+/// two presenters holds a stolen copy.
+pub fn refresh(conn: &mut DbConnection, refresh_token: &str) -> Result<Refreshed, UsersError> {
+    let row = store::sessions::find_refresh_token(conn, &secrets::digest(refresh_token))?
+        .ok_or(UsersError::InvalidRefreshToken)?;
+    if row.revoked || row.expires_at < chorus_kit::db::now() {
+        return Err(UsersError::InvalidRefreshToken);
+    }
+    if row.used_at.is_some() || !store::sessions::mark_used(conn, &row.token_hash)? {
+        store::sessions::revoke_family(conn, &row.family_id)?;
+        return Ok(Refreshed::Revoked);
+    }
+    let app = store::apps::find(conn, &row.app_id)?.ok_or(UsersError::InvalidRefreshToken)?;
+    let user = store::users::find(conn, &row.app_id, &row.user_id)?.ok_or(UsersError::InvalidRefreshToken)?;
+    if user.banned {
+        return Err(UsersError::Banned);
+    }
+    let refresh_token = issue_refresh_token(conn, &app, &user.id, &row.family_id)?;
+    Ok(Refreshed::Rotated(Box::new(OpenedSession {
+        user,
+        created: false,
+        refresh_token,
+        access_ttl_secs: app.settings.access_token_ttl_secs,
+    })))
+}
+
+fn issue_refresh_token(
+    conn: &mut DbConnection,
+    app: &App,
+    user_id: &str,
+    family_id: &str,
+) -> Result<String, UsersError> {
+    let token = secrets::new_credential("rt");
+    let expires_at = chorus_kit::db::now() + TimeDelta::days(app.settings.refresh_token_ttl_days.into());
+    store::sessions::insert_refresh_token(conn, &secrets::digest(&token), family_id, user_id, &app.id, expires_at)?;
+    Ok(token)
+}
+
+/// The key tokens are signed with: from config, else the first one in the database, else a new
+/// one stored there. Every stored key stays published so older tokens keep verifying.
+pub fn load_signing_keys(
+    conn: &mut DbConnection,
+    configured: Option<&str>,
+) -> Result<(TokenSigner, Vec<TokenSigner>), UsersError> {
+    let mut stored: Vec<TokenSigner> =
+        store::keys::all(conn)?.iter().filter_map(|(_, seed)| TokenSigner::from_encoded_seed(seed)).collect();
+    let active = match configured {
+        Some(seed) => TokenSigner::from_encoded_seed(seed)
+            .ok_or_else(|| super::invalid("tokens.signing_key", "is not a base64url 32-byte seed"))?,
+        None => match stored.first() {
+            Some(signer) => signer.clone(),
+            None => {
+                let signer = TokenSigner::generate();
+                store::keys::insert(conn, signer.kid(), &signer.encoded_seed())?;
+                stored.push(signer.clone());
+                signer
+            }
+        },
+    };
+    Ok((active, stored))
+}

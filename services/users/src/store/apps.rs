@@ -1,0 +1,95 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::apps;
+use crate::domain::UsersError;
+use crate::domain::apps::{App, AppSettings};
+
+#[derive(Queryable)]
+struct AppRow {
+    id: String,
+    name: String,
+    api_key: String,
+    secret_hash: String,
+    settings: String,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl AppRow {
+    fn into_app(self) -> (App, String) {
+        let app = App {
+            id: self.id,
+            name: self.name,
+            api_key: self.api_key,
+            // Settings are written only from a validated AppSettings, so they always parse;
+            // should a row ever be damaged, defaults are the safe reading.
+            settings: serde_json::from_str(&self.settings).unwrap_or_default(),
+            created_at: self.created_at.and_utc(),
+            updated_at: self.updated_at.and_utc(),
+        };
+        (app, self.secret_hash)
+    }
+}
+
+pub fn insert(
+    conn: &mut DbConnection,
+    id: &str,
+    name: &str,
+    settings: &AppSettings,
+    api_key: &str,
+    secret_hash: &str,
+) -> Result<App, UsersError> {
+    let now = chorus_kit::db::now();
+    diesel::insert_into(apps::table)
+        .values((
+            apps::id.eq(id),
+            apps::name.eq(name),
+            apps::api_key.eq(api_key),
+            apps::secret_hash.eq(secret_hash),
+            apps::settings.eq(serde_json::to_string(settings).unwrap_or_default()),
+            apps::created_at.eq(now),
+            apps::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    find(conn, id)?.ok_or(UsersError::AppNotFound)
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<App>, UsersError> {
+    let row: Option<AppRow> = apps::table.find(id).first(conn).optional()?;
+    Ok(row.map(|row| row.into_app().0))
+}
+
+/// The app with this API key, and its secret's digest.
+pub fn find_by_api_key(conn: &mut DbConnection, api_key: &str) -> Result<Option<(App, String)>, UsersError> {
+    let row: Option<AppRow> = apps::table.filter(apps::api_key.eq(api_key)).first(conn).optional()?;
+    Ok(row.map(AppRow::into_app))
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    id: &str,
+    name: Option<&str>,
+    settings: Option<&AppSettings>,
+) -> Result<App, UsersError> {
+    let now = chorus_kit::db::now();
+    if let Some(name) = name {
+        diesel::update(apps::table.find(id)).set((apps::name.eq(name), apps::updated_at.eq(now))).execute(conn)?;
+    }
+    if let Some(settings) = settings {
+        let json = serde_json::to_string(settings).unwrap_or_default();
+        diesel::update(apps::table.find(id)).set((apps::settings.eq(json), apps::updated_at.eq(now))).execute(conn)?;
+    }
+    find(conn, id)?.ok_or(UsersError::AppNotFound)
+}
+
+pub fn set_secret_hash(conn: &mut DbConnection, id: &str, secret_hash: &str) -> Result<(), UsersError> {
+    let updated = diesel::update(apps::table.find(id))
+        .set((apps::secret_hash.eq(secret_hash), apps::updated_at.eq(chorus_kit::db::now())))
+        .execute(conn)?;
+    if updated == 0 {
+        return Err(UsersError::AppNotFound);
+    }
+    Ok(())
+}

@@ -1,0 +1,112 @@
+//! Devices (which anonymous user a device is) and refresh tokens.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::{devices, refresh_tokens};
+use crate::domain::UsersError;
+
+pub fn device_user(conn: &mut DbConnection, app_id: &str, device_id: &str) -> Result<Option<String>, UsersError> {
+    Ok(devices::table.find((app_id, device_id)).select(devices::user_id).first(conn).optional()?)
+}
+
+pub fn insert_device(conn: &mut DbConnection, app_id: &str, device_id: &str, user_id: &str) -> Result<(), UsersError> {
+    let now = chorus_kit::db::now();
+    diesel::insert_into(devices::table)
+        .values((
+            devices::app_id.eq(app_id),
+            devices::device_id.eq(device_id),
+            devices::user_id.eq(user_id),
+            devices::created_at.eq(now),
+            devices::last_seen_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn touch_device(conn: &mut DbConnection, app_id: &str, device_id: &str) -> Result<(), UsersError> {
+    diesel::update(devices::table.find((app_id, device_id)))
+        .set(devices::last_seen_at.eq(chorus_kit::db::now()))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Moves every device of `from_user` to `to_user`, so those devices' next session is theirs.
+pub fn repoint_devices(conn: &mut DbConnection, from_user: &str, to_user: &str) -> Result<(), UsersError> {
+    diesel::update(devices::table.filter(devices::user_id.eq(from_user)))
+        .set(devices::user_id.eq(to_user))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The devices of a user, for data export.
+pub fn devices_of(conn: &mut DbConnection, user_id: &str) -> Result<Vec<(String, NaiveDateTime)>, UsersError> {
+    Ok(devices::table
+        .filter(devices::user_id.eq(user_id))
+        .select((devices::device_id, devices::created_at))
+        .order(devices::created_at.asc())
+        .load(conn)?)
+}
+
+#[derive(Debug, Queryable)]
+pub struct RefreshTokenRow {
+    pub token_hash: String,
+    pub family_id: String,
+    pub user_id: String,
+    pub app_id: String,
+    pub expires_at: NaiveDateTime,
+    pub used_at: Option<NaiveDateTime>,
+    pub revoked: bool,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert_refresh_token(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    family_id: &str,
+    user_id: &str,
+    app_id: &str,
+    expires_at: NaiveDateTime,
+) -> Result<(), UsersError> {
+    diesel::insert_into(refresh_tokens::table)
+        .values((
+            refresh_tokens::token_hash.eq(token_hash),
+            refresh_tokens::family_id.eq(family_id),
+            refresh_tokens::user_id.eq(user_id),
+            refresh_tokens::app_id.eq(app_id),
+            refresh_tokens::expires_at.eq(expires_at),
+            refresh_tokens::revoked.eq(false),
+            refresh_tokens::created_at.eq(chorus_kit::db::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find_refresh_token(conn: &mut DbConnection, token_hash: &str) -> Result<Option<RefreshTokenRow>, UsersError> {
+    Ok(refresh_tokens::table.find(token_hash).first(conn).optional()?)
+}
+
+/// Marks a token used; false when another request used it first.
+pub fn mark_used(conn: &mut DbConnection, token_hash: &str) -> Result<bool, UsersError> {
+    let updated = diesel::update(
+        refresh_tokens::table.filter(refresh_tokens::token_hash.eq(token_hash).and(refresh_tokens::used_at.is_null())),
+    )
+    .set(refresh_tokens::used_at.eq(Some(chorus_kit::db::now())))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+pub fn revoke_family(conn: &mut DbConnection, family_id: &str) -> Result<(), UsersError> {
+    diesel::update(refresh_tokens::table.filter(refresh_tokens::family_id.eq(family_id)))
+        .set(refresh_tokens::revoked.eq(true))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn revoke_user(conn: &mut DbConnection, user_id: &str) -> Result<(), UsersError> {
+    diesel::update(refresh_tokens::table.filter(refresh_tokens::user_id.eq(user_id)))
+        .set(refresh_tokens::revoked.eq(true))
+        .execute(conn)?;
+    Ok(())
+}
