@@ -64,6 +64,15 @@ async fn the_sdk_walkthrough_runs_through_the_clients_and_survives_a_restart() {
         other => panic!("expected a problem, got {other:?}"),
     }
 
+    // The client's propagation hook carries the caller's request id to the service.
+    let traced = users_client::Client::new(
+        &platform.users_url,
+        users_client::Propagation::from_fn(|| vec![("x-request-id", "req-from-caller".to_owned())]),
+    );
+    let jwks = traced.get_jwks().send().await.unwrap();
+    assert_eq!(jwks.headers()["x-request-id"], "req-from-caller");
+    assert!(!jwks.into_inner().keys.is_empty());
+
     // A restart keeps the data and the same credentials.
     platform.stop().await;
     let platform = Platform::start(options(dir.path(), &database)).await.unwrap();

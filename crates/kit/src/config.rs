@@ -45,6 +45,35 @@ pub trait ServiceConfig: DeserializeOwned + Clone + Send + Sync + 'static {
     }
 }
 
+/// Implements the [`ServiceConfig`] accessors for a config struct with the usual `http`,
+/// `database`, `telemetry` and `auth` fields. Use it inside the `impl ServiceConfig` block.
+#[macro_export]
+macro_rules! common_settings_accessors {
+    () => {
+        fn http(&self) -> &$crate::config::HttpSettings {
+            &self.http
+        }
+        fn http_mut(&mut self) -> &mut $crate::config::HttpSettings {
+            &mut self.http
+        }
+        fn database(&self) -> &$crate::config::DatabaseSettings {
+            &self.database
+        }
+        fn database_mut(&mut self) -> &mut $crate::config::DatabaseSettings {
+            &mut self.database
+        }
+        fn telemetry(&self) -> &$crate::config::TelemetrySettings {
+            &self.telemetry
+        }
+        fn auth(&self) -> &$crate::config::AuthSettings {
+            &self.auth
+        }
+        fn auth_mut(&mut self) -> &mut $crate::config::AuthSettings {
+            &mut self.auth
+        }
+    };
+}
+
 /// Loads `defaults`, then `file`, then the environment, and validates the result.
 pub fn load<C: ServiceConfig>(service: &str, defaults: &str, file: Option<&Path>) -> Result<C, ConfigError> {
     let prefix = format!("CHORUS_{}", service.to_ascii_uppercase());
@@ -202,27 +231,7 @@ mod tests {
     }
 
     impl ServiceConfig for TestConfig {
-        fn http(&self) -> &HttpSettings {
-            &self.http
-        }
-        fn database(&self) -> &DatabaseSettings {
-            &self.database
-        }
-        fn database_mut(&mut self) -> &mut DatabaseSettings {
-            &mut self.database
-        }
-        fn telemetry(&self) -> &TelemetrySettings {
-            &self.telemetry
-        }
-        fn auth(&self) -> &AuthSettings {
-            &self.auth
-        }
-        fn http_mut(&mut self) -> &mut HttpSettings {
-            &mut self.http
-        }
-        fn auth_mut(&mut self) -> &mut AuthSettings {
-            &mut self.auth
-        }
+        crate::common_settings_accessors!();
     }
 
     const DEFAULTS: &str = r#"

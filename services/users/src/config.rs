@@ -40,27 +40,7 @@ pub struct EventSettings {
 }
 
 impl ServiceConfig for Config {
-    fn http(&self) -> &HttpSettings {
-        &self.http
-    }
-    fn http_mut(&mut self) -> &mut HttpSettings {
-        &mut self.http
-    }
-    fn database(&self) -> &DatabaseSettings {
-        &self.database
-    }
-    fn database_mut(&mut self) -> &mut DatabaseSettings {
-        &mut self.database
-    }
-    fn telemetry(&self) -> &TelemetrySettings {
-        &self.telemetry
-    }
-    fn auth(&self) -> &AuthSettings {
-        &self.auth
-    }
-    fn auth_mut(&mut self) -> &mut AuthSettings {
-        &mut self.auth
-    }
+    chorus_kit::common_settings_accessors!();
 
     fn validate_service(&self) -> Result<(), ConfigError> {
         if let Some(key) = &self.tokens.signing_key
