@@ -17,11 +17,18 @@ pub struct Options {
     pub any_port: bool,
     /// Per-service database URLs; unset ones use SQLite files in the data dir.
     pub users_database_url: Option<String>,
+    pub actions_database_url: Option<String>,
 }
 
 impl Options {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
-        Self { data_dir: data_dir.into(), host: "127.0.0.1".into(), any_port: false, users_database_url: None }
+        Self {
+            data_dir: data_dir.into(),
+            host: "127.0.0.1".into(),
+            any_port: false,
+            users_database_url: None,
+            actions_database_url: None,
+        }
     }
 }
 
@@ -43,8 +50,14 @@ pub struct DemoApp {
 pub struct Platform {
     pub credentials: Credentials,
     pub users_url: String,
+    pub actions_url: String,
     users: Running,
+    actions: Running,
 }
+
+/// The service accounts the launcher wires up: each consumer gets a fresh secret per start, and
+/// the users service learns only its digest.
+const FEED_READERS: [&str; 1] = ["actions"];
 
 impl Platform {
     pub async fn start(options: Options) -> anyhow::Result<Self> {
@@ -55,10 +68,29 @@ impl Platform {
         let operator_token =
             existing.as_ref().map(|c| c.operator_token.clone()).unwrap_or_else(|| secrets::new_credential("op"));
 
-        let users_config =
+        let service_secrets: Vec<(&str, String)> =
+            FEED_READERS.iter().map(|name| (*name, secrets::new_credential("ss"))).collect();
+        let mut users_config =
             service_config::<chorus_users::Users>(&options, options.users_database_url.as_deref(), &operator_token)?;
-        let users = server::start::<chorus_users::Users>(users_config).await?;
+        users_config.service_accounts.extend(service_secrets.iter().map(|(name, secret)| {
+            chorus_users::domain::sessions::ServiceAccount {
+                name: (*name).to_owned(),
+                secret_sha256: secrets::digest(secret),
+                scopes: vec![chorus_kit::events::READ_SCOPE.to_owned()],
+            }
+        }));
+        let users = server::start::<chorus_users::Users>(validated(users_config)?).await?;
         let users_url = format!("http://{}:{}", options.host, users.port);
+
+        let mut actions_config = service_config::<chorus_actions::Actions>(
+            &options,
+            options.actions_database_url.as_deref(),
+            &operator_token,
+        )?;
+        actions_config.users.url = users_url.clone();
+        actions_config.users.service_secret = Some(Secret::new(secret_of(&service_secrets, "actions")));
+        let actions = server::start::<chorus_actions::Actions>(validated(actions_config)?).await?;
+        let actions_url = format!("http://{}:{}", options.host, actions.port);
 
         let credentials = match existing {
             Some(credentials) => credentials,
@@ -69,16 +101,17 @@ impl Platform {
                 credentials
             }
         };
-        Ok(Self { credentials, users_url, users })
+        Ok(Self { credentials, users_url, actions_url, users, actions })
     }
 
     /// Each service's name, base URL and docs URL.
     pub fn services(&self) -> Vec<(&'static str, String)> {
-        vec![(self.users.name, self.users_url.clone())]
+        vec![(self.users.name, self.users_url.clone()), (self.actions.name, self.actions_url.clone())]
     }
 
-    /// Stops every service gracefully.
+    /// Stops every service gracefully, consumers first.
     pub async fn stop(self) {
+        self.actions.stop().await;
         self.users.stop().await;
     }
 }
@@ -90,7 +123,8 @@ fn service_config<S: Service>(
     database_url: Option<&str>,
     operator_token: &str,
 ) -> anyhow::Result<S::Config> {
-    let mut config: S::Config = config::load(S::NAME, S::DEFAULT_CONFIG, None)?;
+    // Validated only after the launcher's own settings are in (consumers' links to users, say).
+    let mut config: S::Config = config::load_unvalidated(S::NAME, S::DEFAULT_CONFIG, None)?;
     let url = match database_url {
         Some(url) => url.to_owned(),
         None => format!("sqlite://{}", options.data_dir.join(format!("{}.db", S::NAME)).display()),
@@ -101,6 +135,12 @@ fn service_config<S: Service>(
         config.http_mut().port = 0;
     }
     config.auth_mut().operator_token = Some(Secret::new(operator_token));
+    Ok(config)
+}
+
+/// Checks a service's configuration once the launcher has filled it in.
+fn validated<C: ServiceConfig>(config: C) -> anyhow::Result<C> {
+    config.validate()?;
     Ok(config)
 }
 
@@ -122,6 +162,10 @@ async fn create_demo_app(users_url: &str, operator_token: &str) -> anyhow::Resul
         api_key: created.app.api_key,
         api_secret: created.api_secret.context("a new app comes with its secret")?,
     })
+}
+
+fn secret_of(secrets: &[(&str, String)], name: &str) -> String {
+    secrets.iter().find(|(n, _)| *n == name).map(|(_, s)| s.clone()).unwrap_or_default()
 }
 
 fn read_credentials(path: &Path) -> anyhow::Result<Option<Credentials>> {

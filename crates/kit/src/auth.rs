@@ -461,3 +461,88 @@ mod tests {
         assert_eq!(signer.jwk(), again.jwk());
     }
 }
+
+/// Fetches the current signing keys (through the users client, in practice).
+pub type KeyFetch = Box<dyn Fn() -> Pin<Box<dyn Future<Output = Result<Vec<Jwk>, String>> + Send>> + Send + Sync>;
+
+/// Verifies tokens against the users service's published keys, fetched once and again only when
+/// a token names an unknown `kid` (at most every few seconds), so there is no call per request.
+pub struct JwksVerifier {
+    ring: KeyRing,
+    fetch: KeyFetch,
+    last_fetch: tokio::sync::Mutex<Option<std::time::Instant>>,
+}
+
+const REFETCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl JwksVerifier {
+    pub fn new(fetch: KeyFetch) -> Self {
+        Self { ring: KeyRing::default(), fetch, last_fetch: tokio::sync::Mutex::new(None) }
+    }
+
+    /// Fetches the keys unless another request just did.
+    async fn refresh(&self, kid: &str) -> Result<(), AuthError> {
+        let mut last_fetch = self.last_fetch.lock().await;
+        if self.ring.contains(kid) || last_fetch.is_some_and(|at| at.elapsed() < REFETCH_INTERVAL) {
+            return Ok(());
+        }
+        *last_fetch = Some(std::time::Instant::now());
+        let keys = (self.fetch)().await.map_err(|error| {
+            tracing::warn!(%error, "fetching the signing keys failed");
+            AuthError::KeysUnavailable
+        })?;
+        for jwk in &keys {
+            self.ring.insert(jwk);
+        }
+        Ok(())
+    }
+}
+
+impl TokenVerifier for JwksVerifier {
+    fn verify<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Claims, AuthError>> {
+        Box::pin(async move {
+            let kid = KeyRing::kid_of(token)?;
+            if !self.ring.contains(&kid) {
+                self.refresh(&kid).await?;
+            }
+            self.ring.verify(token, chrono::Utc::now().timestamp())
+        })
+    }
+}
+
+#[cfg(test)]
+mod jwks_tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test]
+    async fn fetches_keys_only_for_an_unknown_kid() {
+        let signer = TokenSigner::generate();
+        let jwk = signer.jwk();
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let counter = fetches.clone();
+        let verifier = JwksVerifier::new(Box::new(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let keys = vec![jwk.clone()];
+            Box::pin(async move { Ok(keys) })
+        }));
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            iss: ISSUER.into(),
+            sub: "u".into(),
+            iat: now,
+            exp: now + 60,
+            kind: TokenKind::User,
+            app: Some("a".into()),
+            scope: vec![],
+        };
+        let token = signer.sign(&claims);
+        for _ in 0..3 {
+            assert_eq!(TokenVerifier::verify(&verifier, &token).await.unwrap(), claims);
+        }
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        let stranger = TokenSigner::generate().sign(&claims);
+        assert_eq!(TokenVerifier::verify(&verifier, &stranger).await, Err(AuthError::UnknownKey));
+        assert_eq!(fetches.load(Ordering::SeqCst), 1, "a second fetch waits for the interval");
+    }
+}

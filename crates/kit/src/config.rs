@@ -90,7 +90,18 @@ pub fn defaults<C: ServiceConfig>(defaults: &str) -> Result<C, ConfigError> {
     Ok(loaded)
 }
 
-fn load_with_env<C: ServiceConfig>(
+/// Like [`load`], without validation: for a launcher that fills in settings first and then calls
+/// [`ServiceConfig::validate`] itself.
+pub fn load_unvalidated<C: ServiceConfig>(
+    service: &str,
+    defaults: &str,
+    file: Option<&Path>,
+) -> Result<C, ConfigError> {
+    let prefix = format!("CHORUS_{}", service.to_ascii_uppercase());
+    layered(defaults, file, config::Environment::with_prefix(&prefix))
+}
+
+fn layered<C: ServiceConfig>(
     defaults: &str,
     file: Option<&Path>,
     environment: config::Environment,
@@ -100,7 +111,15 @@ fn load_with_env<C: ServiceConfig>(
         builder = builder.add_source(config::File::from(path).required(true));
     }
     let environment = environment.prefix_separator("__").separator("__").try_parsing(true);
-    let loaded: C = builder.add_source(environment).build()?.try_deserialize()?;
+    Ok(builder.add_source(environment).build()?.try_deserialize()?)
+}
+
+fn load_with_env<C: ServiceConfig>(
+    defaults: &str,
+    file: Option<&Path>,
+    environment: config::Environment,
+) -> Result<C, ConfigError> {
+    let loaded: C = layered(defaults, file, environment)?;
     loaded.validate()?;
     Ok(loaded)
 }
@@ -197,6 +216,26 @@ impl TelemetrySettings {
         tracing_subscriber::EnvFilter::try_new(&self.log_level)
             .map(drop)
             .map_err(|error| ConfigError::invalid("telemetry.log_level", error.to_string()))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventSettings {
+    /// How long the feed keeps events; consumers further behind get 410 Gone.
+    pub retention_hours: u32,
+}
+
+impl EventSettings {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.retention_hours == 0 {
+            return Err(ConfigError::invalid("events.retention_hours", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    pub fn retention(&self) -> chrono::TimeDelta {
+        chrono::TimeDelta::hours(self.retention_hours.into())
     }
 }
 

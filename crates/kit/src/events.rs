@@ -52,6 +52,8 @@ pub struct EventPage {
     pub items: Vec<Event>,
     /// The `after` value for the next request: the last id returned, or the `after` given.
     pub next_after: i64,
+    /// The newest event id in the log; `last_id - next_after` is how far the reader is behind.
+    pub last_id: i64,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -92,8 +94,30 @@ pub fn append(
 
 type EventRow = (i64, String, String, String, String, chrono::NaiveDateTime);
 
+/// Narrows a read to one app's events about one subject (an entity's live stream, say).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    pub app_id: Option<String>,
+    pub subject: Option<String>,
+}
+
+/// The newest event id, 0 for an empty log.
+pub fn last_id(conn: &mut DbConnection) -> Result<i64, DbError> {
+    Ok(chorus_event_sequence::table.find(1).select(chorus_event_sequence::last_id).first(conn)?)
+}
+
 /// Reads events after `after`, or fails with 410 when they were pruned.
 pub fn read(conn: &mut DbConnection, after: i64, limit: u32) -> Result<Vec<Event>, Problem> {
+    read_filtered(conn, after, limit, &EventFilter::default())
+}
+
+/// Reads the events after `after` that pass `filter`, or fails with 410 when they were pruned.
+pub fn read_filtered(
+    conn: &mut DbConnection,
+    after: i64,
+    limit: u32,
+    filter: &EventFilter,
+) -> Result<Vec<Event>, Problem> {
     let pruned_through: i64 = chorus_event_sequence::table
         .find(1)
         .select(chorus_event_sequence::pruned_through)
@@ -105,12 +129,18 @@ pub fn read(conn: &mut DbConnection, after: i64, limit: u32) -> Result<Vec<Event
              then follow from after={pruned_through}"
         )));
     }
-    let rows: Vec<EventRow> = chorus_events::table
+    let mut query = chorus_events::table
         .filter(chorus_events::id.gt(after))
         .order(chorus_events::id.asc())
         .limit(i64::from(limit))
-        .load(conn)
-        .map_err(DbError::from)?;
+        .into_boxed();
+    if let Some(app_id) = &filter.app_id {
+        query = query.filter(chorus_events::app_id.eq(app_id.clone()));
+    }
+    if let Some(subject) = &filter.subject {
+        query = query.filter(chorus_events::subject.eq(subject.clone()));
+    }
+    let rows: Vec<EventRow> = query.load(conn).map_err(DbError::from)?;
     Ok(rows
         .into_iter()
         .map(|(id, app_id, event_type, subject, data, occurred_at)| Event {
@@ -181,9 +211,14 @@ pub async fn list_events(
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(Problem::invalid("limit", format!("must be between 1 and {MAX_LIMIT}")));
     }
-    let items = db.read(move |conn| read(conn, after, limit)).await?;
+    let (items, last_id) = db
+        .read(move |conn| {
+            let items = read(conn, after, limit)?;
+            Ok::<_, Problem>((items, last_id(conn)?))
+        })
+        .await?;
     let next_after = items.last().map_or(after, |event| event.id);
-    Ok(web::Json(EventPage { items, next_after }))
+    Ok(web::Json(EventPage { items, next_after, last_id }))
 }
 
 fn parse_after(after: Option<i64>) -> Result<i64, Problem> {
@@ -222,21 +257,43 @@ pub async fn stream_events(
     query: web::Query<FeedQuery>,
 ) -> Result<HttpResponse, Problem> {
     authorize(&principal)?;
-    let after = match req.headers().get("Last-Event-ID") {
-        Some(value) => value
-            .to_str()
-            .ok()
-            .and_then(|v| v.trim().parse::<i64>().ok())
-            .filter(|v| *v >= 0)
-            .ok_or_else(|| Problem::invalid("Last-Event-ID", "must be an event id"))?,
+    let after = match last_event_id(&req)? {
+        Some(id) => id,
         None => parse_after(query.after)?,
     };
+    event_stream(db.get_ref(), shutdown.get_ref(), after, EventFilter::default()).await
+}
+
+/// The `Last-Event-ID` header as an event id, if sent.
+pub fn last_event_id(req: &HttpRequest) -> Result<Option<i64>, Problem> {
+    req.headers()
+        .get("Last-Event-ID")
+        .map(|value| {
+            value
+                .to_str()
+                .ok()
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .filter(|v| *v >= 0)
+                .ok_or_else(|| Problem::invalid("Last-Event-ID", "must be an event id"))
+        })
+        .transpose()
+}
+
+/// A server-sent-event stream of the log's events after `after` that pass `filter`, live.
+pub async fn event_stream(
+    db: &Db,
+    shutdown: &Shutdown,
+    after: i64,
+    filter: EventFilter,
+) -> Result<HttpResponse, Problem> {
     // Fail before the stream starts when the resume point is already gone.
-    let first = db.read(move |conn| read(conn, after, MAX_LIMIT)).await?;
+    let first_filter = filter.clone();
+    let first = db.read(move |conn| read_filtered(conn, after, MAX_LIMIT, &first_filter)).await?;
     let feed = FeedStream {
-        db: db.get_ref().clone(),
+        db: db.clone(),
         changes: db.change_notifier(),
-        shutdown: shutdown.get_ref().clone(),
+        shutdown: shutdown.clone(),
+        filter,
         cursor: after,
         pending: first.into(),
         last_sent: Instant::now(),
@@ -264,6 +321,7 @@ struct FeedStream {
     db: Db,
     changes: Arc<Notify>,
     shutdown: Shutdown,
+    filter: EventFilter,
     cursor: i64,
     pending: VecDeque<Event>,
     last_sent: Instant,
@@ -290,10 +348,17 @@ impl FeedStream {
             let notified = changes.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let cursor = self.cursor;
-            match self.db.read(move |conn| read(conn, cursor, MAX_LIMIT)).await {
-                Ok(batch) if !batch.is_empty() => self.pending.extend(batch),
-                Ok(_) => {
+            let (cursor, filter) = (self.cursor, self.filter.clone());
+            let read_batch = move |conn: &mut DbConnection| {
+                // Newest first: ids are handed out in commit order, so every event up to it has
+                // committed and the read below sees it.
+                let newest = last_id(conn)?;
+                Ok::<_, Problem>((read_filtered(conn, cursor, MAX_LIMIT, &filter)?, newest))
+            };
+            match self.db.read(read_batch).await {
+                Ok((batch, newest)) if batch.is_empty() => {
+                    // Nothing passes the filter up to `newest`: skip past it, then wait.
+                    self.cursor = cursor.max(newest);
                     let shutdown = self.shutdown.clone();
                     tokio::select! {
                         _ = notified => {}
@@ -301,6 +366,7 @@ impl FeedStream {
                         _ = shutdown.fired() => return None,
                     }
                 }
+                Ok((batch, _)) => self.pending.extend(batch),
                 // Pruned past us, or the database is gone: end the stream; the client resumes
                 // with Last-Event-ID and gets a precise answer.
                 Err(_) => return None,

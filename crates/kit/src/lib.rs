@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod docs;
 pub mod events;
+pub mod follower;
 pub mod health;
 pub mod http;
 pub mod idempotency;

@@ -1,4 +1,5 @@
-//! Turns the OpenAPI 3.1 documents utoipa writes into the 3.0 form progenitor reads.
+//! Turns the OpenAPI 3.1 documents utoipa writes into the 3.0 form progenitor reads, and
+//! generates each client crate's code from it ([`generate_client`]).
 //!
 //! Only what utoipa emits needs translating:
 //! - `type: [T, "null"]` becomes `type: T` with `nullable: true`;
@@ -11,6 +12,27 @@
 //! - the 3.1-only `info.license.identifier` is dropped.
 
 use serde_json::{Map, Value};
+
+/// For a client crate's build script: reads `spec_path` (a copy of the service's published
+/// spec), downgrades it and writes the progenitor-generated client to `$OUT_DIR/codegen.rs`. The
+/// client's inner type is `chorus_client_support::Propagation`.
+pub fn generate_client(spec_path: &str) {
+    println!("cargo:rerun-if-changed={spec_path}");
+    let text = std::fs::read_to_string(spec_path).unwrap_or_else(|e| panic!("reading {spec_path}: {e}"));
+    let mut document: Value = serde_json::from_str(&text).expect("the spec is JSON");
+    downgrade(&mut document);
+    let spec: openapiv3::OpenAPI = serde_json::from_value(document).expect("an OpenAPI 3.0 document");
+    let mut settings = progenitor::GenerationSettings::default();
+    settings
+        .with_interface(progenitor::InterfaceStyle::Builder)
+        .with_tag(progenitor::TagStyle::Merged)
+        .with_inner_type("chorus_client_support::Propagation".parse().expect("a Rust path"));
+    let tokens = progenitor::Generator::new(&settings).generate_tokens(&spec).expect("the spec generates a client");
+    let file = syn::parse2(tokens).expect("generated code parses");
+    let out =
+        std::path::Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR is set in build scripts")).join("codegen.rs");
+    std::fs::write(out, prettyplease::unparse(&file)).expect("writing the generated client");
+}
 
 /// Converts a 3.1 document, in place, to 3.0.3.
 pub fn downgrade(document: &mut Value) {

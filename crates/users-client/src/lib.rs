@@ -18,44 +18,64 @@
 
 use std::sync::Arc;
 
+pub use chorus_client_support::Propagation;
+
 include!(concat!(env!("OUT_DIR"), "/codegen.rs"));
 
-type HeaderSource = dyn Fn() -> Vec<(&'static str, String)> + Send + Sync;
+chorus_client_support::propagation_hooks!();
 
-/// Headers added to every request, such as the caller's request id and `traceparent`, so a
-/// trace continues across services.
+/// A service token for one Chorus service, fetched with its credentials and renewed a minute
+/// before it expires. Cheap to clone; clones share the cache.
 #[derive(Clone)]
-pub struct Propagation(Option<Arc<HeaderSource>>);
-
-impl Propagation {
-    pub fn none() -> Self {
-        Self(None)
-    }
-
-    pub fn from_fn(source: impl Fn() -> Vec<(&'static str, String)> + Send + Sync + 'static) -> Self {
-        Self(Some(Arc::new(source)))
-    }
+pub struct ServiceTokens {
+    client: Client,
+    name: String,
+    secret: String,
+    cached: Arc<tokio::sync::Mutex<Option<(String, std::time::Instant)>>>,
 }
 
-impl std::fmt::Debug for Propagation {
+impl std::fmt::Debug for ServiceTokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Propagation")
+        f.debug_struct("ServiceTokens").field("name", &self.name).finish_non_exhaustive()
     }
 }
 
-impl progenitor_client::ClientHooks<Propagation> for Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        _info: &progenitor_client::OperationInfo,
-    ) -> std::result::Result<(), Error<E>> {
-        if let Some(source) = &progenitor_client::ClientInfo::inner(self).0 {
-            for (name, value) in source() {
-                if let Ok(value) = reqwest::header::HeaderValue::from_str(&value) {
-                    request.headers_mut().insert(name, value);
-                }
-            }
+impl ServiceTokens {
+    pub fn new(client: Client, name: impl Into<String>, secret: impl Into<String>) -> Self {
+        Self { client, name: name.into(), secret: secret.into(), cached: Arc::default() }
+    }
+
+    /// A valid service token, from the cache or freshly issued.
+    pub async fn token(&self) -> std::result::Result<String, Error<types::Problem>> {
+        let mut cached = self.cached.lock().await;
+        if let Some((token, renew_at)) = cached.as_ref()
+            && std::time::Instant::now() < *renew_at
+        {
+            return Ok(token.clone());
         }
-        Ok(())
+        let issued = self
+            .client
+            .create_service_token()
+            .body(types::ServiceCredentials { name: self.name.clone(), secret: self.secret.clone() })
+            .send()
+            .await?
+            .into_inner();
+        let lifetime = std::time::Duration::from_secs(issued.expires_in.max(0) as u64);
+        let renew_at = std::time::Instant::now() + lifetime.saturating_sub(std::time::Duration::from_secs(60));
+        *cached = Some((issued.access_token.clone(), renew_at));
+        Ok(issued.access_token)
+    }
+
+    /// Forgets the cached token (after a 401, say).
+    pub async fn clear(&self) {
+        *self.cached.lock().await = None;
+    }
+}
+
+impl Client {
+    /// The published signing keys, each as a JSON Web Key object.
+    pub async fn signing_keys(&self) -> std::result::Result<Vec<serde_json::Value>, Error<()>> {
+        let jwks = self.get_jwks().send().await?.into_inner();
+        Ok(jwks.keys.iter().filter_map(|key| serde_json::to_value(key).ok()).collect())
     }
 }

@@ -29,7 +29,7 @@ impl Contract {
 
 /// Every service's contract, as the code defines it now.
 pub fn contracts() -> Vec<Contract> {
-    vec![Contract::of::<chorus_users::Users>()]
+    vec![Contract::of::<chorus_users::Users>(), Contract::of::<chorus_actions::Actions>()]
 }
 
 pub fn workspace_root() -> PathBuf {

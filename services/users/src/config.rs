@@ -2,7 +2,7 @@
 //! `CHORUS_USERS__…`).
 
 use chorus_kit::config::{
-    AuthSettings, ConfigError, DatabaseSettings, HttpSettings, Secret, ServiceConfig, TelemetrySettings,
+    AuthSettings, ConfigError, DatabaseSettings, EventSettings, HttpSettings, Secret, ServiceConfig, TelemetrySettings,
 };
 use serde::Deserialize;
 
@@ -32,13 +32,6 @@ pub struct TokenSettings {
     pub service_token_ttl_secs: u32,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EventSettings {
-    /// How long the feed keeps events; consumers further behind get 410 Gone.
-    pub retention_hours: u32,
-}
-
 impl ServiceConfig for Config {
     chorus_kit::common_settings_accessors!();
 
@@ -56,9 +49,7 @@ impl ServiceConfig for Config {
                 return Err(ConfigError::invalid(field, "must be between 60 and 86400"));
             }
         }
-        if self.events.retention_hours == 0 {
-            return Err(ConfigError::invalid("events.retention_hours", "must be at least 1"));
-        }
+        self.events.validate()?;
         for (index, account) in self.service_accounts.iter().enumerate() {
             let digest = &account.secret_sha256;
             if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {

@@ -50,8 +50,7 @@ impl Service for Users {
         }
         let state =
             actix_web::web::Data::new(api::UsersState { issuer, service_accounts: config.service_accounts.clone() });
-        let retention = chrono::TimeDelta::hours(config.events.retention_hours.into());
-        let housekeeping = tokio::spawn(chorus_kit::events::housekeeping(db, retention, shutdown));
+        let housekeeping = tokio::spawn(chorus_kit::events::housekeeping(db, config.events.retention(), shutdown));
         Ok(Mount {
             routes: Arc::new(move |cfg| api::routes(cfg, state.clone())),
             verifier: keys,

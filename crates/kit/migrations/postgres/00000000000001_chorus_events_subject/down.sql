@@ -1,0 +1,1 @@
+DROP INDEX chorus_events_subject;

@@ -1,0 +1,401 @@
+//! Likes, comments, shares and views, and the activity lists.
+
+use actix_web::{HttpResponse, web};
+use chorus_kit::Problem;
+use chorus_kit::auth::{AppPrincipal, Principal, UserPrincipal};
+use chorus_kit::db::Db;
+use chorus_kit::idempotency::{IdempotencyKey, IdempotentRequest};
+use chorus_kit::pagination::{Page, PageQuery};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{ActionsState, Caller};
+use crate::domain::model::{Action, ActionKind};
+use crate::domain::ops::{self, Actor};
+use crate::domain::{ActionsError, invalid};
+use crate::store;
+use crate::store::actions::ActionQuery;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ActionList {
+    pub items: Vec<Action>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewComment {
+    /// 1 to 10,000 characters.
+    pub text: String,
+    /// Makes this a reply to that comment, which must be on the same entity.
+    pub parent_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewShare {
+    /// facebook, twitter, email, sms or other.
+    pub medium: String,
+    /// At most 2,000 characters.
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ActionListQuery {
+    /// Only this kind: `like`, `comment` or `share`.
+    pub kind: Option<String>,
+    pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CommentListQuery {
+    /// Replies to this comment; without it, the comments that reply to nothing.
+    pub parent_id: Option<String>,
+    pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+}
+
+fn page_of(cursor: &Option<String>, limit: Option<u32>) -> Result<Page, Problem> {
+    PageQuery { cursor: cursor.clone(), limit }.page()
+}
+
+fn kind_of(kind: &Option<String>) -> Result<Option<ActionKind>, Problem> {
+    kind.as_deref()
+        .map(|k| ActionKind::parse(k).ok_or_else(|| invalid("kind", "must be like, comment or share").into()))
+        .transpose()
+}
+
+async fn list(db: &Db, mut query: ActionQuery, page: Page) -> Result<web::Json<ActionList>, Problem> {
+    query.before_id = page.after.clone();
+    query.limit = page.fetch_limit();
+    let mut items = db.read(move |conn| store::actions::list(conn, &query)).await?;
+    let next_cursor = page.finish(&mut items, |action| action.id.clone());
+    Ok(web::Json(ActionList { items, next_cursor }))
+}
+
+/// Like an entity
+///
+/// Idempotent: one like per user and entity. Answers 201 for a new like, 200 when it existed.
+/// Creates the entity if the key is new.
+#[utoipa::path(
+    post, path = "/v1/entities/{key}/likes", tag = "actions", operation_id = "like",
+    params(("key" = String, Path, description = "The entity key, percent-encoded")),
+    responses(
+        (status = 200, description = "The existing like", body = Action),
+        (status = 201, description = "The new like", body = Action),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn like(me: UserPrincipal, db: web::Data<Db>, path: web::Path<String>) -> Result<HttpResponse, Problem> {
+    let key = path.into_inner();
+    // A concurrent like by the same user can lose the race to the unique index; the retry then
+    // finds the winner's like.
+    let mut attempts = 0;
+    let (action, created) = loop {
+        let (app_id, user_id, key) = (me.app_id.clone(), me.user_id.clone(), key.clone());
+        match db.write(move |conn| ops::like(conn, &app_id, &user_id, &key)).await {
+            Err(ActionsError::Db(error)) if error.is_unique_violation() && attempts == 0 => attempts += 1,
+            outcome => break outcome?,
+        }
+    };
+    Ok(if created { HttpResponse::Created().json(action) } else { HttpResponse::Ok().json(action) })
+}
+
+/// Remove your like
+///
+/// Idempotent.
+#[utoipa::path(
+    delete, path = "/v1/entities/{key}/likes/me", tag = "actions", operation_id = "unlike",
+    params(("key" = String, Path, description = "The entity key, percent-encoded")),
+    responses(
+        (status = 204, description = "Not liked"),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn unlike(me: UserPrincipal, db: web::Data<Db>, path: web::Path<String>) -> Result<HttpResponse, Problem> {
+    let key = path.into_inner();
+    db.write(move |conn| ops::unlike(conn, &me.app_id, &me.user_id, &key)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Comment on an entity
+///
+/// With `parent_id`, a reply. Accepts `Idempotency-Key`.
+#[utoipa::path(
+    post, path = "/v1/entities/{key}/comments", tag = "actions", operation_id = "comment",
+    params(
+        ("key" = String, Path, description = "The entity key, percent-encoded"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried create safe"),
+    ),
+    request_body = NewComment,
+    responses(
+        (status = 201, description = "The comment", body = Action),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+        (status = 422, response = chorus_kit::problem::responses::IdempotencyKeyReused),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn comment(
+    me: UserPrincipal,
+    db: web::Data<Db>,
+    key_header: IdempotencyKey,
+    path: web::Path<String>,
+    body: web::Json<NewComment>,
+) -> Result<HttpResponse, Problem> {
+    let key = path.into_inner();
+    let body = body.into_inner();
+    let request = IdempotentRequest::new(key_header, &format!("user:{}", me.user_id), "comment", &(&key, &body));
+    let action = db
+        .write(move |conn| {
+            if let Some(replay) = request.replay::<Action>(conn)? {
+                return Ok(replay.body);
+            }
+            let action = ops::comment(conn, &me.app_id, &me.user_id, &key, &body.text, body.parent_id.as_deref())?;
+            request.record(conn, 201, &action)?;
+            Ok::<_, Problem>(action)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(action))
+}
+
+/// List an entity's comments
+///
+/// Newest first. Without `parent_id`, the comments that start threads; with it, that comment's
+/// replies. Comments by users the caller blocked, and by banned users, are left out.
+#[utoipa::path(
+    get, path = "/v1/entities/{key}/comments", tag = "actions", operation_id = "list_comments",
+    params(("key" = String, Path, description = "The entity key, percent-encoded"), CommentListQuery),
+    responses(
+        (status = 200, description = "A page of comments", body = ActionList),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+        (status = 404, response = chorus_kit::problem::responses::NotFound),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_comments(
+    principal: Principal,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+    query: web::Query<CommentListQuery>,
+) -> Result<web::Json<ActionList>, Problem> {
+    let caller = Caller::of(principal)?;
+    let page = page_of(&query.cursor, query.limit)?;
+    let key = path.into_inner();
+    let app_id = caller.app_id.clone();
+    let entity = db.read(move |conn| ops::get_entity(conn, &app_id, &key, None)).await?;
+    let is_user = caller.user_id.is_some();
+    let action_query = ActionQuery {
+        app_id: caller.app_id,
+        entity_id: Some(entity.id),
+        kind: Some(ActionKind::Comment),
+        parent_id: query.parent_id.clone(),
+        top_level: true,
+        viewer: caller.user_id,
+        hide_banned: is_user,
+        ..Default::default()
+    };
+    list(&db, action_query, page).await
+}
+
+/// Share an entity
+///
+/// Accepts `Idempotency-Key`.
+#[utoipa::path(
+    post, path = "/v1/entities/{key}/shares", tag = "actions", operation_id = "share",
+    params(
+        ("key" = String, Path, description = "The entity key, percent-encoded"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried create safe"),
+    ),
+    request_body = NewShare,
+    responses(
+        (status = 201, description = "The share", body = Action),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+        (status = 422, response = chorus_kit::problem::responses::IdempotencyKeyReused),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn share(
+    me: UserPrincipal,
+    db: web::Data<Db>,
+    key_header: IdempotencyKey,
+    path: web::Path<String>,
+    body: web::Json<NewShare>,
+) -> Result<HttpResponse, Problem> {
+    let key = path.into_inner();
+    let body = body.into_inner();
+    let request = IdempotentRequest::new(key_header, &format!("user:{}", me.user_id), "share", &(&key, &body));
+    let action = db
+        .write(move |conn| {
+            if let Some(replay) = request.replay::<Action>(conn)? {
+                return Ok(replay.body);
+            }
+            let action = ops::share(conn, &me.app_id, &me.user_id, &key, &body.medium, body.text.as_deref())?;
+            request.record(conn, 201, &action)?;
+            Ok::<_, Problem>(action)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(action))
+}
+
+/// Record a view
+///
+/// Built for volume: views are committed in groups, and the answer comes once the view is
+/// durable.
+#[utoipa::path(
+    post, path = "/v1/entities/{key}/views", tag = "actions", operation_id = "view",
+    params(("key" = String, Path, description = "The entity key, percent-encoded")),
+    responses(
+        (status = 204, description = "Recorded"),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn view(
+    me: UserPrincipal,
+    state: web::Data<ActionsState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    state.views.record(&me.app_id, &me.user_id, &path.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// List an entity's actions
+#[utoipa::path(
+    get, path = "/v1/entities/{key}/actions", tag = "actions", operation_id = "list_entity_actions",
+    params(("key" = String, Path, description = "The entity key, percent-encoded"), ActionListQuery),
+    responses(
+        (status = 200, description = "A page of actions, newest first", body = ActionList),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+        (status = 404, response = chorus_kit::problem::responses::NotFound),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_entity_actions(
+    principal: Principal,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+    query: web::Query<ActionListQuery>,
+) -> Result<web::Json<ActionList>, Problem> {
+    let caller = Caller::of(principal)?;
+    let page = page_of(&query.cursor, query.limit)?;
+    let kind = kind_of(&query.kind)?;
+    let key = path.into_inner();
+    let app_id = caller.app_id.clone();
+    let entity = db.read(move |conn| ops::get_entity(conn, &app_id, &key, None)).await?;
+    let is_user = caller.user_id.is_some();
+    let action_query = ActionQuery {
+        app_id: caller.app_id,
+        entity_id: Some(entity.id),
+        kind,
+        viewer: caller.user_id,
+        hide_banned: is_user,
+        ..Default::default()
+    };
+    list(&db, action_query, page).await
+}
+
+/// List a user's activity
+///
+/// `me` names the caller.
+#[utoipa::path(
+    get, path = "/v1/users/{user_id}/actions", tag = "actions", operation_id = "list_user_actions",
+    params(("user_id" = String, Path, description = "A user id, or `me`"), ActionListQuery),
+    responses(
+        (status = 200, description = "A page of actions, newest first", body = ActionList),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_user_actions(
+    principal: Principal,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+    query: web::Query<ActionListQuery>,
+) -> Result<web::Json<ActionList>, Problem> {
+    let caller = Caller::of(principal)?;
+    let page = page_of(&query.cursor, query.limit)?;
+    let kind = kind_of(&query.kind)?;
+    let user_id = match (path.into_inner(), &caller.user_id) {
+        (id, Some(me)) if id == "me" => me.clone(),
+        (id, None) if id == "me" => return Err(Problem::forbidden("`me` needs a user session token")),
+        (id, _) => id,
+    };
+    let action_query = ActionQuery { app_id: caller.app_id, user_id: Some(user_id), kind, ..Default::default() };
+    list(&db, action_query, page).await
+}
+
+/// List the app's activity (app)
+#[utoipa::path(
+    get, path = "/v1/actions", tag = "actions", operation_id = "list_app_actions",
+    params(ActionListQuery),
+    responses(
+        (status = 200, description = "A page of actions, newest first", body = ActionList),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_app_actions(
+    app: AppPrincipal,
+    db: web::Data<Db>,
+    query: web::Query<ActionListQuery>,
+) -> Result<web::Json<ActionList>, Problem> {
+    let page = page_of(&query.cursor, query.limit)?;
+    let kind = kind_of(&query.kind)?;
+    list(&db, ActionQuery { app_id: app.app_id, kind, ..Default::default() }, page).await
+}
+
+/// Delete a comment
+///
+/// Allowed to its author and to the app. The comment stays as a tombstone, so its replies keep
+/// their thread. Idempotent.
+#[utoipa::path(
+    delete, path = "/v1/comments/{comment_id}", tag = "actions", operation_id = "delete_comment",
+    params(("comment_id" = String, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+        (status = 404, response = chorus_kit::problem::responses::NotFound),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn delete_comment(
+    principal: Principal,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let caller = Caller::of(principal)?;
+    let comment_id = path.into_inner();
+    db.write(move |conn| {
+        let actor = caller.user_id.as_deref().map_or(Actor::App, Actor::User);
+        ops::delete_comment(conn, &caller.app_id, actor, &comment_id)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

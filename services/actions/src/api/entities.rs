@@ -1,0 +1,236 @@
+//! Entities: upsert, read (the action bar), batch read, list, and the live stream.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chorus_kit::Problem;
+use chorus_kit::auth::Principal;
+use chorus_kit::db::Db;
+use chorus_kit::events::{self, EventFilter};
+use chorus_kit::pagination::PageQuery;
+use chorus_kit::shutdown::Shutdown;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::Caller;
+use crate::domain::model::{Entity, EntityInput, validate_key};
+use crate::domain::{ActionsError, invalid, ops};
+use crate::store;
+use crate::store::entities::Sort;
+
+const MAX_LOOKUP: usize = 100;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EntityList {
+    pub items: Vec<Entity>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntityLookup {
+    /// 1 to 100 entity keys. Unknown keys are left out of the answer.
+    pub keys: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EntityBatch {
+    pub items: Vec<Entity>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EntitySort {
+    /// Most total activity first.
+    #[default]
+    Popular,
+    /// Most recent activity first.
+    Recent,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EntityListQuery {
+    /// `popular` (default) or `recent`.
+    pub sort: Option<EntitySort>,
+    pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+}
+
+/// Upsert an entity
+///
+/// Creates the entity or replaces its name, type and meta. Answers 201 when it was created.
+#[utoipa::path(
+    put, path = "/v1/entities/{key}", tag = "entities", operation_id = "upsert_entity",
+    params(("key" = String, Path, description = "The entity key, percent-encoded")),
+    request_body = EntityInput,
+    responses(
+        (status = 200, description = "The updated entity", body = Entity),
+        (status = 201, description = "The new entity", body = Entity),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn upsert_entity(
+    principal: Principal,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+    body: web::Json<EntityInput>,
+) -> Result<HttpResponse, Problem> {
+    let caller = Caller::of(principal)?;
+    let key = path.into_inner();
+    let input = body.into_inner();
+    validate_key(&key)?;
+    input.validate()?;
+    let (entity, created) = db
+        .write(move |conn| {
+            let (entity, created) = ops::upsert_entity(conn, &caller.app_id, &key, &input)?;
+            Ok::<_, ActionsError>((ops::entity_for(conn, entity, caller.user_id.as_deref())?, created))
+        })
+        .await?;
+    Ok(if created { HttpResponse::Created().json(entity) } else { HttpResponse::Ok().json(entity) })
+}
+
+/// Read an entity's action bar
+///
+/// Counts, and for a user the caller's own likes, comments and shares, in one call.
+#[utoipa::path(
+    get, path = "/v1/entities/{key}", tag = "entities", operation_id = "get_entity",
+    params(("key" = String, Path, description = "The entity key, percent-encoded")),
+    responses(
+        (status = 200, description = "The entity with its counts", body = Entity),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+        (status = 404, response = chorus_kit::problem::responses::NotFound),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_entity(
+    principal: Principal,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+) -> Result<web::Json<Entity>, Problem> {
+    let caller = Caller::of(principal)?;
+    let key = path.into_inner();
+    let entity = db.read(move |conn| ops::get_entity(conn, &caller.app_id, &key, caller.user_id.as_deref())).await?;
+    Ok(web::Json(entity))
+}
+
+/// Read several entities
+#[utoipa::path(
+    post, path = "/v1/entities/lookup", tag = "entities", operation_id = "lookup_entities",
+    request_body = EntityLookup,
+    responses(
+        (status = 200, description = "The entities found", body = EntityBatch),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn lookup_entities(
+    principal: Principal,
+    db: web::Data<Db>,
+    body: web::Json<EntityLookup>,
+) -> Result<web::Json<EntityBatch>, Problem> {
+    let caller = Caller::of(principal)?;
+    let keys = body.into_inner().keys;
+    if keys.is_empty() || keys.len() > MAX_LOOKUP {
+        return Err(invalid("keys", format!("must hold 1 to {MAX_LOOKUP} keys")).into());
+    }
+    for key in &keys {
+        validate_key(key).map_err(|_| invalid("keys", "each key must be 1 to 2048 characters"))?;
+    }
+    let items = db
+        .read(move |conn| {
+            let found = store::entities::find_many_by_key(conn, &caller.app_id, &keys)?;
+            found
+                .into_iter()
+                .map(|e| ops::entity_for(conn, e, caller.user_id.as_deref()))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await?;
+    Ok(web::Json(EntityBatch { items }))
+}
+
+/// List the app's entities
+#[utoipa::path(
+    get, path = "/v1/entities", tag = "entities", operation_id = "list_entities",
+    params(EntityListQuery),
+    responses(
+        (status = 200, description = "A page of entities", body = EntityList),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_entities(
+    principal: Principal,
+    db: web::Data<Db>,
+    query: web::Query<EntityListQuery>,
+) -> Result<web::Json<EntityList>, Problem> {
+    let caller = Caller::of(principal)?;
+    let page = PageQuery { cursor: query.cursor.clone(), limit: query.limit }.page()?;
+    let after = match &page.after {
+        Some(cursor) => Some(
+            cursor
+                .split_once('|')
+                .map(|(v, id)| (v.to_owned(), id.to_owned()))
+                .ok_or_else(|| invalid("cursor", "is not a cursor this service issued"))?,
+        ),
+        None => None,
+    };
+    let sort = match query.sort.unwrap_or_default() {
+        EntitySort::Popular => Sort::Popular,
+        EntitySort::Recent => Sort::Recent,
+    };
+    let fetch = page.fetch_limit();
+    let mut rows = db.read(move |conn| store::entities::list(conn, &caller.app_id, sort, after, fetch)).await?;
+    let next_cursor = page.finish(&mut rows, |(_, cursor)| cursor.clone());
+    Ok(web::Json(EntityList { items: rows.into_iter().map(|(entity, _)| entity).collect(), next_cursor }))
+}
+
+/// Stream an entity's activity
+///
+/// Server-sent events for an open action bar: every action.created, action.deleted,
+/// entity.viewed and entity.updated of this entity as it happens, each with the new counts.
+/// Starts with what happens next, or resumes after `Last-Event-ID`.
+#[utoipa::path(
+    get, path = "/v1/entities/{key}/stream", tag = "entities", operation_id = "stream_entity",
+    params(
+        ("key" = String, Path, description = "The entity key, percent-encoded"),
+        ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event id"),
+    ),
+    responses(
+        (status = 200, description = "A text/event-stream of the entity's events", content_type = "text/event-stream", body = String),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+        (status = 404, response = chorus_kit::problem::responses::NotFound),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn stream_entity(
+    req: HttpRequest,
+    principal: Principal,
+    db: web::Data<Db>,
+    shutdown: web::Data<Shutdown>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let caller = Caller::of(principal)?;
+    let key = path.into_inner();
+    let resume = events::last_event_id(&req)?;
+    let app_id = caller.app_id.clone();
+    let (entity, newest) = db
+        .read(move |conn| {
+            let entity = ops::get_entity(conn, &app_id, &key, None)?;
+            Ok::<_, ActionsError>((entity, events::last_id(conn)?))
+        })
+        .await?;
+    let filter = EventFilter { app_id: Some(caller.app_id), subject: Some(entity.id) };
+    events::event_stream(&db, &shutdown, resume.unwrap_or(newest), filter).await
+}

@@ -1,0 +1,157 @@
+//! Flags, the app's moderation queue, and the ops recount.
+
+use actix_web::{HttpResponse, web};
+use chorus_kit::Problem;
+use chorus_kit::auth::{AppPrincipal, OperatorPrincipal, UserPrincipal};
+use chorus_kit::db::Db;
+use chorus_kit::pagination::PageQuery;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::domain::model::{Decision, Flag, FlagStatus};
+use crate::domain::ops;
+use crate::domain::recount::{self, RecountReport};
+use crate::store;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewFlag {
+    /// Why (at most 500 characters).
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Resolution {
+    pub decision: Decision,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FlagList {
+    pub items: Vec<Flag>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FlagListQuery {
+    /// `open` (default), `dismissed` or `removed`.
+    pub status: Option<FlagStatus>,
+    pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+}
+
+/// Flag a comment
+///
+/// Puts the comment in the app's moderation queue. Once per user: a repeat answers 200 with the
+/// existing flag.
+#[utoipa::path(
+    post, path = "/v1/comments/{comment_id}/flags", tag = "moderation", operation_id = "flag_comment",
+    params(("comment_id" = String, Path)),
+    request_body = NewFlag,
+    responses(
+        (status = 200, description = "The caller's existing flag", body = Flag),
+        (status = 201, description = "The new flag", body = Flag),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+        (status = 404, response = chorus_kit::problem::responses::NotFound),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn flag_comment(
+    me: UserPrincipal,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+    body: web::Json<NewFlag>,
+) -> Result<HttpResponse, Problem> {
+    let comment_id = path.into_inner();
+    let reason = body.into_inner().reason;
+    let (flag, created) =
+        db.write(move |conn| ops::flag(conn, &me.app_id, &me.user_id, &comment_id, reason.as_deref())).await?;
+    Ok(if created { HttpResponse::Created().json(flag) } else { HttpResponse::Ok().json(flag) })
+}
+
+/// List the moderation queue (app)
+#[utoipa::path(
+    get, path = "/v1/moderation/flags", tag = "moderation", operation_id = "list_flags",
+    params(FlagListQuery),
+    responses(
+        (status = 200, description = "A page of flags, newest first", body = FlagList),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_flags(
+    app: AppPrincipal,
+    db: web::Data<Db>,
+    query: web::Query<FlagListQuery>,
+) -> Result<web::Json<FlagList>, Problem> {
+    let page = PageQuery { cursor: query.cursor.clone(), limit: query.limit }.page()?;
+    let status = query.status.unwrap_or(FlagStatus::Open);
+    let (before, fetch) = (page.after.clone(), page.fetch_limit());
+    let mut items =
+        db.read(move |conn| store::flags::list(conn, &app.app_id, status, before.as_deref(), fetch)).await?;
+    let next_cursor = page.finish(&mut items, |flag| flag.id.clone());
+    Ok(web::Json(FlagList { items, next_cursor }))
+}
+
+/// Resolve a flag (app)
+///
+/// `dismiss` keeps the comment; `remove_comment` deletes it. Every open flag on the same comment
+/// is resolved alike.
+#[utoipa::path(
+    post, path = "/v1/moderation/flags/{flag_id}/resolve", tag = "moderation", operation_id = "resolve_flag",
+    params(("flag_id" = String, Path)),
+    request_body = Resolution,
+    responses(
+        (status = 200, description = "The resolved flag", body = Flag),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+        (status = 404, response = chorus_kit::problem::responses::NotFound),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn resolve_flag(
+    app: AppPrincipal,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+    body: web::Json<Resolution>,
+) -> Result<web::Json<Flag>, Problem> {
+    let flag_id = path.into_inner();
+    let decision = body.into_inner().decision;
+    Ok(web::Json(db.write(move |conn| ops::resolve_flag(conn, &app.app_id, &flag_id, decision)).await?))
+}
+
+/// Recount every entity (operator)
+///
+/// Recomputes each entity's counts from its rows and fixes any that differ. `entities_fixed`
+/// should be zero: counts change in the same transaction as the actions.
+#[utoipa::path(
+    post, path = "/v1/admin/recount", tag = "moderation", operation_id = "recount",
+    responses(
+        (status = 200, description = "What was checked and fixed", body = RecountReport),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn recount(_operator: OperatorPrincipal, db: web::Data<Db>) -> Result<web::Json<RecountReport>, Problem> {
+    let mut total = RecountReport::default();
+    let mut after: Option<String> = None;
+    loop {
+        // One transaction per page keeps each lock short.
+        let (report, next) = db.write(move |conn| recount::recount_page(conn, after.as_deref())).await?;
+        total.entities_checked += report.entities_checked;
+        total.entities_fixed += report.entities_fixed;
+        match next {
+            Some(next) => after = Some(next),
+            None => return Ok(web::Json(total)),
+        }
+    }
+}

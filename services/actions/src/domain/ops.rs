@@ -1,0 +1,285 @@
+//! What users and apps do to entities. Each operation changes rows, counts and the event log in
+//! the caller's one transaction, so counts never drift from the actions and every change reaches
+//! the feed.
+
+use chorus_kit::db::DbConnection;
+use chorus_kit::events::append;
+use serde::Serialize;
+
+use super::model::{
+    Action, ActionKind, Counts, Decision, Entity, EntityInput, EntityRef, Flag, FlagStatus, MAX_COMMENT,
+    MAX_FLAG_REASON, MAX_SHARE_TEXT, MySummary, validate_key, validate_medium,
+};
+use super::{ActionsError, check_max, check_text, invalid, new_id};
+use crate::store;
+use crate::store::actions::NewAction;
+use crate::store::entities::CountDelta;
+
+pub const ACTION_CREATED: &str = "action.created";
+pub const ACTION_DELETED: &str = "action.deleted";
+pub const ENTITY_UPDATED: &str = "entity.updated";
+pub const ENTITY_VIEWED: &str = "entity.viewed";
+pub const COMMENT_FLAGGED: &str = "comment.flagged";
+
+/// `action.created` and `action.deleted`: the action, its entity and the entity's new counts.
+#[derive(Debug, Serialize)]
+pub struct ActionEvent<'a> {
+    pub action: &'a Action,
+    pub entity: &'a EntityRef,
+    pub counts: Counts,
+}
+
+/// Who is acting on a comment.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    User(&'a str),
+    App,
+}
+
+fn entity_ref(entity: &Entity) -> EntityRef {
+    EntityRef { id: entity.id.clone(), key: entity.key.clone() }
+}
+
+/// The entity with this key, created (without a name) when an action names it first.
+pub fn ensure_entity(conn: &mut DbConnection, app_id: &str, key: &str) -> Result<Entity, ActionsError> {
+    validate_key(key)?;
+    match store::entities::find_by_key(conn, app_id, key)? {
+        Some(entity) => Ok(entity),
+        None => store::entities::insert(conn, &new_id(), app_id, key, None),
+    }
+}
+
+/// Creates or updates an entity; true when it was created.
+pub fn upsert_entity(
+    conn: &mut DbConnection,
+    app_id: &str,
+    key: &str,
+    input: &EntityInput,
+) -> Result<(Entity, bool), ActionsError> {
+    validate_key(key)?;
+    input.validate()?;
+    let (entity, created) = match store::entities::find_by_key(conn, app_id, key)? {
+        Some(existing) => (store::entities::update(conn, app_id, &existing.id, input)?, false),
+        None => (store::entities::insert(conn, &new_id(), app_id, key, Some(input))?, true),
+    };
+    append(conn, app_id, ENTITY_UPDATED, &entity.id, &serde_json::json!({ "entity": entity }))?;
+    Ok((entity, created))
+}
+
+/// The entity, with the viewer's own summary when there is a viewer.
+pub fn entity_for(conn: &mut DbConnection, mut entity: Entity, viewer: Option<&str>) -> Result<Entity, ActionsError> {
+    if let Some(user_id) = viewer {
+        let mut me = MySummary::default();
+        for (kind, count) in store::actions::summary(conn, &entity.id, user_id)? {
+            match ActionKind::parse(&kind) {
+                Some(ActionKind::Like) => me.liked = count > 0,
+                Some(ActionKind::Comment) => me.comments = count,
+                Some(ActionKind::Share) => me.shares = count,
+                None => {}
+            }
+        }
+        entity.me = Some(me);
+    }
+    Ok(entity)
+}
+
+pub fn get_entity(
+    conn: &mut DbConnection,
+    app_id: &str,
+    key: &str,
+    viewer: Option<&str>,
+) -> Result<Entity, ActionsError> {
+    validate_key(key)?;
+    let entity = store::entities::find_by_key(conn, app_id, key)?.ok_or(ActionsError::EntityNotFound)?;
+    entity_for(conn, entity, viewer)
+}
+
+/// Banned users cannot act.
+pub fn ensure_can_act(conn: &mut DbConnection, user_id: &str) -> Result<(), ActionsError> {
+    if store::mirror::is_banned(conn, user_id)? {
+        return Err(ActionsError::Banned);
+    }
+    Ok(())
+}
+
+fn record(
+    conn: &mut DbConnection,
+    app_id: &str,
+    entity: &Entity,
+    new: NewAction<'_>,
+    delta: CountDelta,
+) -> Result<Action, ActionsError> {
+    let action = store::actions::insert(conn, &new_id(), &new)?;
+    let counts = store::entities::bump(conn, &entity.id, delta)?;
+    let event = ActionEvent { action: &action, entity: &entity_ref(entity), counts };
+    append(conn, app_id, ACTION_CREATED, &entity.id, &event)?;
+    Ok(action)
+}
+
+fn forget(conn: &mut DbConnection, app_id: &str, action: &Action, delta: CountDelta) -> Result<(), ActionsError> {
+    let counts = store::entities::bump(conn, &action.entity_id, delta)?;
+    let entity = store::entities::reference(conn, &action.entity_id)?;
+    append(conn, app_id, ACTION_DELETED, &action.entity_id, &ActionEvent { action, entity: &entity, counts })?;
+    Ok(())
+}
+
+/// Likes the entity; idempotent. True when this call created the like.
+pub fn like(conn: &mut DbConnection, app_id: &str, user_id: &str, key: &str) -> Result<(Action, bool), ActionsError> {
+    ensure_can_act(conn, user_id)?;
+    let entity = ensure_entity(conn, app_id, key)?;
+    if let Some(existing) = store::actions::find_like(conn, &entity.id, user_id)? {
+        return Ok((existing, false));
+    }
+    let new = NewAction {
+        app_id,
+        entity_id: &entity.id,
+        user_id,
+        kind: ActionKind::Like,
+        body: None,
+        medium: None,
+        parent_id: None,
+    };
+    Ok((record(conn, app_id, &entity, new, CountDelta { likes: 1, ..Default::default() })?, true))
+}
+
+/// Removes the user's like; idempotent. True when there was one.
+pub fn unlike(conn: &mut DbConnection, app_id: &str, user_id: &str, key: &str) -> Result<bool, ActionsError> {
+    ensure_can_act(conn, user_id)?;
+    validate_key(key)?;
+    let Some(entity) = store::entities::find_by_key(conn, app_id, key)? else { return Ok(false) };
+    let Some(like) = store::actions::find_like(conn, &entity.id, user_id)? else { return Ok(false) };
+    store::actions::delete(conn, &like.id)?;
+    forget(conn, app_id, &like, CountDelta { likes: -1, ..Default::default() })?;
+    Ok(true)
+}
+
+pub fn comment(
+    conn: &mut DbConnection,
+    app_id: &str,
+    user_id: &str,
+    key: &str,
+    text: &str,
+    parent_id: Option<&str>,
+) -> Result<Action, ActionsError> {
+    check_text("text", text, MAX_COMMENT)?;
+    ensure_can_act(conn, user_id)?;
+    let entity = ensure_entity(conn, app_id, key)?;
+    if let Some(parent_id) = parent_id {
+        let parent = store::actions::find(conn, app_id, parent_id)?;
+        let on_this_entity = parent.is_some_and(|p| p.kind == ActionKind::Comment && p.entity_id == entity.id);
+        if !on_this_entity {
+            return Err(invalid("parent_id", "is not a comment on this entity"));
+        }
+    }
+    let new = NewAction {
+        app_id,
+        entity_id: &entity.id,
+        user_id,
+        kind: ActionKind::Comment,
+        body: Some(text),
+        medium: None,
+        parent_id,
+    };
+    record(conn, app_id, &entity, new, CountDelta { comments: 1, ..Default::default() })
+}
+
+fn find_comment(conn: &mut DbConnection, app_id: &str, comment_id: &str) -> Result<Action, ActionsError> {
+    store::actions::find(conn, app_id, comment_id)?
+        .filter(|action| action.kind == ActionKind::Comment)
+        .ok_or(ActionsError::CommentNotFound)
+}
+
+/// Deletes a comment, leaving a tombstone; idempotent.
+pub fn delete_comment(
+    conn: &mut DbConnection,
+    app_id: &str,
+    actor: Actor<'_>,
+    comment_id: &str,
+) -> Result<(), ActionsError> {
+    let comment = find_comment(conn, app_id, comment_id)?;
+    if let Actor::User(user_id) = actor
+        && comment.user_id != user_id
+    {
+        return Err(ActionsError::NotAuthor);
+    }
+    if comment.deleted {
+        return Ok(());
+    }
+    store::actions::tombstone(conn, &comment.id)?;
+    let tombstone = Action { text: None, deleted: true, ..comment };
+    forget(conn, app_id, &tombstone, CountDelta { comments: -1, ..Default::default() })
+}
+
+pub fn share(
+    conn: &mut DbConnection,
+    app_id: &str,
+    user_id: &str,
+    key: &str,
+    medium: &str,
+    text: Option<&str>,
+) -> Result<Action, ActionsError> {
+    validate_medium(medium)?;
+    if let Some(text) = text {
+        check_max("text", text, MAX_SHARE_TEXT)?;
+    }
+    ensure_can_act(conn, user_id)?;
+    let entity = ensure_entity(conn, app_id, key)?;
+    let new = NewAction {
+        app_id,
+        entity_id: &entity.id,
+        user_id,
+        kind: ActionKind::Share,
+        body: text,
+        medium: Some(medium),
+        parent_id: None,
+    };
+    record(conn, app_id, &entity, new, CountDelta { shares: 1, ..Default::default() })
+}
+
+/// Flags a comment for the app's moderators; once per user. True when this call flagged it.
+pub fn flag(
+    conn: &mut DbConnection,
+    app_id: &str,
+    user_id: &str,
+    comment_id: &str,
+    reason: Option<&str>,
+) -> Result<(Flag, bool), ActionsError> {
+    if let Some(reason) = reason {
+        check_max("reason", reason, MAX_FLAG_REASON)?;
+    }
+    ensure_can_act(conn, user_id)?;
+    let comment = find_comment(conn, app_id, comment_id)?;
+    if let Some(existing) = store::flags::find_by_user(conn, comment_id, user_id)? {
+        return Ok((existing, false));
+    }
+    let new = store::flags::NewFlag { app_id, comment_id, entity_id: &comment.entity_id, user_id, reason };
+    let flag = store::flags::insert(conn, &new_id(), &new)?;
+    append(
+        conn,
+        app_id,
+        COMMENT_FLAGGED,
+        &comment.entity_id,
+        &serde_json::json!({ "flag": flag, "comment": comment }),
+    )?;
+    Ok((flag, true))
+}
+
+/// Resolves a flag, and with it every open flag on the same comment.
+pub fn resolve_flag(
+    conn: &mut DbConnection,
+    app_id: &str,
+    flag_id: &str,
+    decision: Decision,
+) -> Result<Flag, ActionsError> {
+    let flag = store::flags::find(conn, app_id, flag_id)?.ok_or(ActionsError::FlagNotFound)?;
+    let status = match decision {
+        Decision::Dismiss => FlagStatus::Dismissed,
+        Decision::RemoveComment => {
+            delete_comment(conn, app_id, Actor::App, &flag.comment_id)?;
+            FlagStatus::Removed
+        }
+    };
+    store::flags::resolve_comment(conn, &flag.comment_id, status)?;
+    store::flags::resolve(conn, &flag.id, status)?;
+    store::flags::find(conn, app_id, flag_id)?.ok_or(ActionsError::FlagNotFound)
+}

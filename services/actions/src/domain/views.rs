@@ -1,0 +1,154 @@
+//! Views, built for volume: requests queue up and are committed in groups, one transaction per
+//! group, and each request is answered only after its group commits, so an acknowledged view is
+//! never lost while the database sees one write for many views.
+
+use chorus_kit::db::{Db, DbConnection};
+use chorus_kit::events::append;
+use chorus_kit::shutdown::Shutdown;
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+use super::ActionsError;
+use super::model::{Counts, EntityRef, validate_key};
+use super::ops::{ENTITY_VIEWED, ensure_can_act, ensure_entity};
+use crate::store;
+use crate::store::entities::CountDelta;
+
+/// One view to record.
+#[derive(Debug)]
+struct ViewRequest {
+    app_id: String,
+    user_id: String,
+    key: String,
+    done: oneshot::Sender<Result<(), ViewError>>,
+}
+
+/// Why a view was not recorded.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ViewError {
+    #[error("the user is banned from this app")]
+    Banned,
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("views are not being recorded right now")]
+    Unavailable,
+}
+
+/// The handle handlers record views through.
+#[derive(Clone)]
+pub struct ViewRecorder {
+    queue: mpsc::Sender<ViewRequest>,
+}
+
+impl ViewRecorder {
+    /// Starts the group-commit task; it drains the queue and exits on shutdown.
+    pub fn start(
+        db: Db,
+        shutdown: Shutdown,
+        batch_max: usize,
+        window: Duration,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
+        let (queue, receiver) = mpsc::channel(batch_max * 8);
+        let task = tokio::spawn(run(db, shutdown, receiver, batch_max, window));
+        (Self { queue }, task)
+    }
+
+    /// Records one view; resolves once it is durable.
+    pub async fn record(&self, app_id: &str, user_id: &str, key: &str) -> Result<(), ViewError> {
+        validate_key(key).map_err(to_view_error)?;
+        let (done, outcome) = oneshot::channel();
+        let request = ViewRequest { app_id: app_id.into(), user_id: user_id.into(), key: key.into(), done };
+        self.queue.send(request).await.map_err(|_| ViewError::Unavailable)?;
+        outcome.await.unwrap_or(Err(ViewError::Unavailable))
+    }
+}
+
+fn to_view_error(error: ActionsError) -> ViewError {
+    match error {
+        ActionsError::Banned => ViewError::Banned,
+        ActionsError::Invalid { field, message } => ViewError::Invalid { field, message },
+        _ => ViewError::Unavailable,
+    }
+}
+
+async fn run(
+    db: Db,
+    shutdown: Shutdown,
+    mut receiver: mpsc::Receiver<ViewRequest>,
+    batch_max: usize,
+    window: Duration,
+) {
+    loop {
+        let first = tokio::select! {
+            request = receiver.recv() => request,
+            _ = shutdown.fired() => {
+                // Stop taking new views, then flush what is queued.
+                receiver.close();
+                receiver.recv().await
+            }
+        };
+        let Some(first) = first else { return };
+        let mut batch = vec![first];
+        let deadline = tokio::time::Instant::now() + window;
+        while batch.len() < batch_max {
+            match tokio::time::timeout_at(deadline, receiver.recv()).await {
+                Ok(Some(request)) => batch.push(request),
+                _ => break,
+            }
+        }
+        commit(&db, batch).await;
+    }
+}
+
+async fn commit(db: &Db, batch: Vec<ViewRequest>) {
+    let requests: Vec<(String, String, String)> =
+        batch.iter().map(|r| (r.app_id.clone(), r.user_id.clone(), r.key.clone())).collect();
+    let outcome = db.write(move |conn| record_batch(conn, &requests)).await;
+    match outcome {
+        Ok(results) => {
+            for (request, result) in batch.into_iter().zip(results) {
+                let _ = request.done.send(result);
+            }
+        }
+        Err(error) => {
+            tracing::error!(%error, views = batch.len(), "recording a group of views failed");
+            for request in batch {
+                let _ = request.done.send(Err(ViewError::Unavailable));
+            }
+        }
+    }
+}
+
+/// Records a group of views in one transaction: tallies per user, counts and one
+/// `entity.viewed` event per entity.
+fn record_batch(
+    conn: &mut DbConnection,
+    requests: &[(String, String, String)],
+) -> Result<Vec<Result<(), ViewError>>, ActionsError> {
+    let mut results = Vec::with_capacity(requests.len());
+    let mut per_entity: HashMap<String, (String, EntityRef, i64)> = HashMap::new();
+    let mut per_tally: HashMap<(String, String), i64> = HashMap::new();
+    for (app_id, user_id, key) in requests {
+        if let Err(error) = ensure_can_act(conn, user_id) {
+            results.push(Err(to_view_error(error)));
+            continue;
+        }
+        let entity = ensure_entity(conn, app_id, key)?;
+        *per_tally.entry((entity.id.clone(), user_id.clone())).or_default() += 1;
+        let entry = per_entity
+            .entry(entity.id.clone())
+            .or_insert_with(|| (app_id.clone(), EntityRef { id: entity.id.clone(), key: entity.key.clone() }, 0));
+        entry.2 += 1;
+        results.push(Ok(()));
+    }
+    for ((entity_id, user_id), views) in per_tally {
+        store::mirror::add_views(conn, &entity_id, &user_id, views)?;
+    }
+    for (entity_id, (app_id, entity, views)) in per_entity {
+        let counts: Counts = store::entities::bump(conn, &entity_id, CountDelta { views, ..Default::default() })?;
+        let event = serde_json::json!({ "entity": entity, "views": views, "counts": counts });
+        append(conn, &app_id, ENTITY_VIEWED, &entity_id, &event)?;
+    }
+    Ok(results)
+}

@@ -1,0 +1,65 @@
+//! The actions service: entities and what users do to them (likes, comments, shares, views),
+//! counts that never drift, live streams, moderation, and its event feed.
+//!
+//! `api/` maps HTTP onto `domain/`, which keeps the rules; `store/` is the only place that
+//! speaks diesel; `upstream` is the users service, reached through users-client only.
+
+pub mod api;
+pub mod config;
+pub mod domain;
+pub mod store;
+pub mod upstream;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chorus_kit::auth::JwksVerifier;
+use chorus_kit::db::Migrations;
+use chorus_kit::follower::Follower;
+use chorus_kit::{Mount, MountContext, Service};
+use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+
+use crate::domain::views::ViewRecorder;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// The actions service, as the kit runs it.
+pub struct Actions;
+
+impl Service for Actions {
+    const NAME: &'static str = "actions";
+    const DEFAULT_CONFIG: &'static str = include_str!("../config/default.toml");
+    type Config = config::Config;
+
+    fn migrations() -> Migrations {
+        Migrations { sqlite: SQLITE_MIGRATIONS, postgres: POSTGRES_MIGRATIONS }
+    }
+
+    fn openapi() -> utoipa::openapi::OpenApi {
+        <api::ApiDoc as utoipa::OpenApi>::openapi()
+    }
+
+    async fn mount(context: MountContext<config::Config>) -> anyhow::Result<Mount> {
+        let MountContext { config, db, shutdown, metrics } = context;
+        let users = upstream::Users::new(&config.users);
+        let verifier = Arc::new(JwksVerifier::new(users.key_fetch()));
+        let window = Duration::from_millis(config.views.batch_window_ms);
+        let (views, views_task) = ViewRecorder::start(db.clone(), shutdown.clone(), config.views.batch_max, window);
+        let follower = Follower {
+            feed: "users",
+            db: db.clone(),
+            metrics,
+            shutdown: shutdown.clone(),
+            fetch: users.feed_fetch(),
+            apply: domain::users_feed::apply,
+        };
+        let tasks = vec![
+            tokio::spawn(follower.run()),
+            views_task,
+            tokio::spawn(chorus_kit::events::housekeeping(db, config.events.retention(), shutdown)),
+        ];
+        let state = actix_web::web::Data::new(api::ActionsState { views });
+        Ok(Mount { routes: Arc::new(move |cfg| api::routes(cfg, state.clone())), verifier, tasks })
+    }
+}

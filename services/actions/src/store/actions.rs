@@ -1,0 +1,196 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::{actions, blocks, entities};
+use crate::domain::ActionsError;
+use crate::domain::model::{Action, ActionKind};
+
+type ActionRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<NaiveDateTime>,
+    NaiveDateTime,
+    String,
+);
+
+fn to_action(row: ActionRow) -> Action {
+    let (id, entity_id, user_id, kind, body, medium, parent_id, deleted_at, created_at, entity_key) = row;
+    Action {
+        id,
+        kind: ActionKind::parse(&kind).unwrap_or(ActionKind::Comment),
+        entity_id,
+        entity_key,
+        user_id,
+        text: body,
+        medium,
+        parent_id,
+        deleted: deleted_at.is_some(),
+        created_at: created_at.and_utc(),
+    }
+}
+
+macro_rules! action_columns {
+    () => {
+        (
+            actions::id,
+            actions::entity_id,
+            actions::user_id,
+            actions::kind,
+            actions::body,
+            actions::medium,
+            actions::parent_id,
+            actions::deleted_at,
+            actions::created_at,
+            entities::entity_key,
+        )
+    };
+}
+
+pub struct NewAction<'a> {
+    pub app_id: &'a str,
+    pub entity_id: &'a str,
+    pub user_id: &'a str,
+    pub kind: ActionKind,
+    pub body: Option<&'a str>,
+    pub medium: Option<&'a str>,
+    pub parent_id: Option<&'a str>,
+}
+
+pub fn insert(conn: &mut DbConnection, id: &str, new: &NewAction<'_>) -> Result<Action, ActionsError> {
+    diesel::insert_into(actions::table)
+        .values((
+            actions::id.eq(id),
+            actions::app_id.eq(new.app_id),
+            actions::entity_id.eq(new.entity_id),
+            actions::user_id.eq(new.user_id),
+            actions::kind.eq(new.kind.as_str()),
+            actions::body.eq(new.body),
+            actions::medium.eq(new.medium),
+            actions::parent_id.eq(new.parent_id),
+            actions::created_at.eq(chorus_kit::db::now()),
+        ))
+        .execute(conn)?;
+    find(conn, new.app_id, id)?.ok_or(ActionsError::CommentNotFound)
+}
+
+pub fn find(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<Option<Action>, ActionsError> {
+    let row: Option<ActionRow> = actions::table
+        .inner_join(entities::table)
+        .filter(actions::app_id.eq(app_id).and(actions::id.eq(id)))
+        .select(action_columns!())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(to_action))
+}
+
+/// The user's like of the entity, if any.
+pub fn find_like(conn: &mut DbConnection, entity_id: &str, user_id: &str) -> Result<Option<Action>, ActionsError> {
+    let row: Option<ActionRow> = actions::table
+        .inner_join(entities::table)
+        .filter(actions::entity_id.eq(entity_id).and(actions::user_id.eq(user_id)).and(actions::kind.eq("like")))
+        .select(action_columns!())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(to_action))
+}
+
+pub fn delete(conn: &mut DbConnection, id: &str) -> Result<(), ActionsError> {
+    diesel::delete(actions::table.find(id)).execute(conn)?;
+    Ok(())
+}
+
+/// Deletes a comment's text but keeps its place in the thread.
+pub fn tombstone(conn: &mut DbConnection, id: &str) -> Result<(), ActionsError> {
+    diesel::update(actions::table.find(id))
+        .set((actions::deleted_at.eq(Some(chorus_kit::db::now())), actions::body.eq(None::<String>)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The caller's likes, live comments and shares on an entity.
+pub fn summary(conn: &mut DbConnection, entity_id: &str, user_id: &str) -> Result<Vec<(String, i64)>, ActionsError> {
+    Ok(actions::table
+        .filter(actions::entity_id.eq(entity_id).and(actions::user_id.eq(user_id)).and(actions::deleted_at.is_null()))
+        .group_by(actions::kind)
+        .select((actions::kind, diesel::dsl::count_star()))
+        .load(conn)?)
+}
+
+/// What to list, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct ActionQuery {
+    pub app_id: String,
+    pub entity_id: Option<String>,
+    pub user_id: Option<String>,
+    pub kind: Option<ActionKind>,
+    /// Only replies to this comment; with `top_level`, only comments that reply to nothing.
+    pub parent_id: Option<String>,
+    pub top_level: bool,
+    /// Hide the actions of users this viewer blocked.
+    pub viewer: Option<String>,
+    /// Hide the actions of banned users.
+    pub hide_banned: bool,
+    pub before_id: Option<String>,
+    pub limit: i64,
+}
+
+pub fn list(conn: &mut DbConnection, q: &ActionQuery) -> Result<Vec<Action>, ActionsError> {
+    let mut query = actions::table
+        .inner_join(entities::table)
+        .filter(actions::app_id.eq(q.app_id.clone()))
+        .select(action_columns!())
+        .order(actions::id.desc())
+        .limit(q.limit)
+        .into_boxed();
+    if let Some(entity_id) = &q.entity_id {
+        query = query.filter(actions::entity_id.eq(entity_id.clone()));
+    }
+    if let Some(user_id) = &q.user_id {
+        query = query.filter(actions::user_id.eq(user_id.clone()));
+    }
+    if let Some(kind) = q.kind {
+        query = query.filter(actions::kind.eq(kind.as_str()));
+    }
+    if let Some(parent_id) = &q.parent_id {
+        query = query.filter(actions::parent_id.eq(parent_id.clone()));
+    } else if q.top_level {
+        query = query.filter(actions::parent_id.is_null());
+    }
+    if let Some(viewer) = &q.viewer {
+        let blocked = blocks::table.filter(blocks::blocker_id.eq(viewer.clone())).select(blocks::blocked_id);
+        query = query.filter(actions::user_id.ne_all(blocked));
+    }
+    if q.hide_banned {
+        let banned = super::schema::bans::table.select(super::schema::bans::user_id);
+        query = query.filter(actions::user_id.ne_all(banned));
+    }
+    if let Some(before) = &q.before_id {
+        query = query.filter(actions::id.lt(before.clone()));
+    }
+    Ok(query.load::<ActionRow>(conn)?.into_iter().map(to_action).collect())
+}
+
+/// Everything one user did, for erasure.
+pub fn of_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<Action>, ActionsError> {
+    let rows: Vec<ActionRow> = actions::table
+        .inner_join(entities::table)
+        .filter(actions::user_id.eq(user_id))
+        .select(action_columns!())
+        .load(conn)?;
+    Ok(rows.into_iter().map(to_action).collect())
+}
+
+/// Live likes, comments and shares of an entity, counted from the rows (the recount routine).
+pub fn tally(conn: &mut DbConnection, entity_id: &str) -> Result<Vec<(String, i64)>, ActionsError> {
+    Ok(actions::table
+        .filter(actions::entity_id.eq(entity_id).and(actions::deleted_at.is_null()))
+        .group_by(actions::kind)
+        .select((actions::kind, diesel::dsl::count_star()))
+        .load(conn)?)
+}

@@ -1,0 +1,237 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::entities;
+use crate::domain::ActionsError;
+use crate::domain::model::{Counts, Entity, EntityInput, EntityRef};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = entities)]
+struct EntityRow {
+    id: String,
+    entity_key: String,
+    name: Option<String>,
+    entity_type: Option<String>,
+    meta: String,
+    likes: i64,
+    comments: i64,
+    shares: i64,
+    views: i64,
+    total: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    last_activity_at: NaiveDateTime,
+}
+
+impl From<EntityRow> for Entity {
+    fn from(row: EntityRow) -> Self {
+        Entity {
+            id: row.id,
+            key: row.entity_key,
+            name: row.name,
+            entity_type: row.entity_type,
+            meta: serde_json::from_str(&row.meta).unwrap_or_else(|_| serde_json::json!({})),
+            counts: Counts {
+                likes: row.likes,
+                comments: row.comments,
+                shares: row.shares,
+                views: row.views,
+                total: row.total,
+            },
+            me: None,
+            created_at: row.created_at.and_utc(),
+            updated_at: row.updated_at.and_utc(),
+        }
+    }
+}
+
+pub fn key_hash(key: &str) -> String {
+    chorus_kit::secrets::digest(key)
+}
+
+pub fn find_by_key(conn: &mut DbConnection, app_id: &str, key: &str) -> Result<Option<Entity>, ActionsError> {
+    let row: Option<EntityRow> = entities::table
+        .filter(entities::app_id.eq(app_id).and(entities::key_hash.eq(key_hash(key))))
+        .select(EntityRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(Entity::from))
+}
+
+pub fn find(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<Option<Entity>, ActionsError> {
+    let row: Option<EntityRow> = entities::table
+        .filter(entities::app_id.eq(app_id).and(entities::id.eq(id)))
+        .select(EntityRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(Entity::from))
+}
+
+pub fn find_many_by_key(conn: &mut DbConnection, app_id: &str, keys: &[String]) -> Result<Vec<Entity>, ActionsError> {
+    let hashes: Vec<String> = keys.iter().map(|key| key_hash(key)).collect();
+    let rows: Vec<EntityRow> = entities::table
+        .filter(entities::app_id.eq(app_id).and(entities::key_hash.eq_any(hashes)))
+        .select(EntityRow::as_select())
+        .load(conn)?;
+    Ok(rows.into_iter().map(Entity::from).collect())
+}
+
+pub fn insert(
+    conn: &mut DbConnection,
+    id: &str,
+    app_id: &str,
+    key: &str,
+    input: Option<&EntityInput>,
+) -> Result<Entity, ActionsError> {
+    let now = chorus_kit::db::now();
+    let meta = input.and_then(|i| i.meta.as_ref()).map_or_else(|| "{}".to_owned(), ToString::to_string);
+    diesel::insert_into(entities::table)
+        .values((
+            entities::id.eq(id),
+            entities::app_id.eq(app_id),
+            entities::entity_key.eq(key),
+            entities::key_hash.eq(key_hash(key)),
+            entities::name.eq(input.map(|i| i.name.trim().to_owned())),
+            entities::entity_type.eq(input.and_then(|i| i.entity_type.clone())),
+            entities::meta.eq(meta),
+            entities::likes.eq(0),
+            entities::comments.eq(0),
+            entities::shares.eq(0),
+            entities::views.eq(0),
+            entities::total.eq(0),
+            entities::created_at.eq(now),
+            entities::updated_at.eq(now),
+            entities::last_activity_at.eq(now),
+        ))
+        .execute(conn)?;
+    find(conn, app_id, id)?.ok_or(ActionsError::EntityNotFound)
+}
+
+pub fn update(conn: &mut DbConnection, app_id: &str, id: &str, input: &EntityInput) -> Result<Entity, ActionsError> {
+    diesel::update(entities::table.filter(entities::app_id.eq(app_id).and(entities::id.eq(id))))
+        .set((
+            entities::name.eq(Some(input.name.trim())),
+            entities::entity_type.eq(input.entity_type.as_deref()),
+            input.meta.as_ref().map(|meta| entities::meta.eq(meta.to_string())),
+            entities::updated_at.eq(chorus_kit::db::now()),
+        ))
+        .execute(conn)?;
+    find(conn, app_id, id)?.ok_or(ActionsError::EntityNotFound)
+}
+
+/// A change to an entity's counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CountDelta {
+    pub likes: i64,
+    pub comments: i64,
+    pub shares: i64,
+    pub views: i64,
+}
+
+impl CountDelta {
+    fn total(self) -> i64 {
+        self.likes + self.comments + self.shares + self.views
+    }
+}
+
+/// Applies `delta` atomically (`SET likes = likes + …`, so concurrent writers never lose an
+/// update) and returns the new counts.
+pub fn bump(conn: &mut DbConnection, entity_id: &str, delta: CountDelta) -> Result<Counts, ActionsError> {
+    diesel::update(entities::table.find(entity_id))
+        .set((
+            entities::likes.eq(entities::likes + delta.likes),
+            entities::comments.eq(entities::comments + delta.comments),
+            entities::shares.eq(entities::shares + delta.shares),
+            entities::views.eq(entities::views + delta.views),
+            entities::total.eq(entities::total + delta.total()),
+            entities::last_activity_at.eq(chorus_kit::db::now()),
+        ))
+        .execute(conn)?;
+    counts(conn, entity_id)
+}
+
+pub fn counts(conn: &mut DbConnection, entity_id: &str) -> Result<Counts, ActionsError> {
+    let (likes, comments, shares, views, total) = entities::table
+        .find(entity_id)
+        .select((entities::likes, entities::comments, entities::shares, entities::views, entities::total))
+        .first(conn)?;
+    Ok(Counts { likes, comments, shares, views, total })
+}
+
+/// Overwrites the stored counts (the recount routine).
+pub fn set_counts(conn: &mut DbConnection, entity_id: &str, counts: Counts) -> Result<(), ActionsError> {
+    diesel::update(entities::table.find(entity_id))
+        .set((
+            entities::likes.eq(counts.likes),
+            entities::comments.eq(counts.comments),
+            entities::shares.eq(counts.shares),
+            entities::views.eq(counts.views),
+            entities::total.eq(counts.total),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn reference(conn: &mut DbConnection, entity_id: &str) -> Result<EntityRef, ActionsError> {
+    let key: String = entities::table.find(entity_id).select(entities::entity_key).first(conn)?;
+    Ok(EntityRef { id: entity_id.to_owned(), key })
+}
+
+/// Every entity id, in pages (the recount routine walks them all).
+pub fn ids_after(conn: &mut DbConnection, after: Option<&str>, limit: i64) -> Result<Vec<String>, ActionsError> {
+    let mut query = entities::table.select(entities::id).order(entities::id.asc()).limit(limit).into_boxed();
+    if let Some(after) = after {
+        query = query.filter(entities::id.gt(after.to_owned()));
+    }
+    Ok(query.load(conn)?)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    /// Most total activity first.
+    Popular,
+    /// Most recent activity first.
+    Recent,
+}
+
+/// A page of the app's entities. The sort key travels in the cursor as `<value>|<id>`.
+pub fn list(
+    conn: &mut DbConnection,
+    app_id: &str,
+    sort: Sort,
+    after: Option<(String, String)>,
+    limit: i64,
+) -> Result<Vec<(Entity, String)>, ActionsError> {
+    let mut query = entities::table.filter(entities::app_id.eq(app_id)).select(EntityRow::as_select()).into_boxed();
+    match sort {
+        Sort::Popular => {
+            query = query.order((entities::total.desc(), entities::id.desc()));
+            if let Some((total, id)) = after {
+                let total: i64 = total.parse().unwrap_or(i64::MAX);
+                query = query.filter(entities::total.lt(total).or(entities::total.eq(total).and(entities::id.lt(id))));
+            }
+        }
+        Sort::Recent => {
+            query = query.order((entities::last_activity_at.desc(), entities::id.desc()));
+            if let Some((at, id)) = after {
+                let at = NaiveDateTime::parse_from_str(&at, "%Y-%m-%dT%H:%M:%S%.f").unwrap_or(NaiveDateTime::MAX);
+                query = query.filter(
+                    entities::last_activity_at.lt(at).or(entities::last_activity_at.eq(at).and(entities::id.lt(id))),
+                );
+            }
+        }
+    }
+    let rows: Vec<EntityRow> = query.limit(limit).load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let sort_value = match sort {
+                Sort::Popular => row.total.to_string(),
+                Sort::Recent => row.last_activity_at.format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
+            };
+            let cursor = format!("{sort_value}|{}", row.id);
+            (Entity::from(row), cursor)
+        })
+        .collect())
+}

@@ -1,0 +1,9 @@
+//! The diesel side of the actions service: its schema and every query it runs.
+
+pub mod actions;
+pub mod entities;
+pub mod flags;
+pub mod mirror;
+pub mod schema;
+
+pub use chorus_kit::db::DbConnection;
