@@ -1,29 +1,50 @@
 //! The platform as the launcher runs it, driven only through the generated clients.
 
 use chorus::{Options, Platform};
+use chorus_kit::testing::{TestDatabase, eventually};
 use users_client::types;
 
-fn options(dir: &std::path::Path, database: &chorus_kit::testing::TestDatabase) -> Options {
+/// One database per service, as in production.
+struct Databases {
+    users: TestDatabase,
+    actions: TestDatabase,
+}
+
+impl Databases {
+    fn create() -> Self {
+        Self { users: TestDatabase::create(), actions: TestDatabase::create() }
+    }
+}
+
+fn options(dir: &std::path::Path, databases: &Databases) -> Options {
     let mut options = Options::new(dir);
     options.any_port = true;
-    if database.is_postgres() {
-        options.users_database_url = Some(database.url.clone());
+    if databases.users.is_postgres() {
+        options.users_database_url = Some(databases.users.url.clone());
+        options.actions_database_url = Some(databases.actions.url.clone());
     }
     options
 }
 
-fn client_with_token(url: &str, token: &str) -> users_client::Client {
+fn bearer_http(token: &str) -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
-    let http = reqwest::Client::builder().default_headers(headers).build().unwrap();
-    users_client::Client::new_with_client(url, http, users_client::Propagation::none())
+    reqwest::Client::builder().default_headers(headers).build().unwrap()
+}
+
+fn client_with_token(url: &str, token: &str) -> users_client::Client {
+    users_client::Client::new_with_client(url, bearer_http(token), users_client::Propagation::none())
+}
+
+fn actions_with_token(url: &str, token: &str) -> actions_client::Client {
+    actions_client::Client::new_with_client(url, bearer_http(token), actions_client::Propagation::none())
 }
 
 #[tokio::test]
 async fn the_sdk_walkthrough_runs_through_the_clients_and_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let database = chorus_kit::testing::TestDatabase::create();
-    let platform = Platform::start(options(dir.path(), &database)).await.unwrap();
+    let databases = Databases::create();
+    let platform = Platform::start(options(dir.path(), &databases)).await.unwrap();
     let credentials = platform.credentials.clone();
     let saved: chorus::Credentials =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("credentials.json")).unwrap()).unwrap();
@@ -75,7 +96,7 @@ async fn the_sdk_walkthrough_runs_through_the_clients_and_survives_a_restart() {
 
     // A restart keeps the data and the same credentials.
     platform.stop().await;
-    let platform = Platform::start(options(dir.path(), &database)).await.unwrap();
+    let platform = Platform::start(options(dir.path(), &databases)).await.unwrap();
     assert_eq!(platform.credentials, credentials);
     let me = client_with_token(&platform.users_url, &session.access_token);
     let after = me.get_me().send().await.unwrap().into_inner();
@@ -85,5 +106,64 @@ async fn the_sdk_walkthrough_runs_through_the_clients_and_survives_a_restart() {
     let operator = client_with_token(&platform.users_url, &credentials.operator_token);
     let app = operator.get_app().app_id(&credentials.demo_app.app_id).send().await.unwrap().into_inner();
     assert_eq!(app.api_key, credentials.demo_app.api_key);
+    platform.stop().await;
+}
+
+#[tokio::test]
+async fn the_action_bar_runs_through_the_clients_and_erasure_crosses_services() {
+    let dir = tempfile::tempdir().unwrap();
+    let databases = Databases::create();
+    let platform = Platform::start(options(dir.path(), &databases)).await.unwrap();
+    let credentials = platform.credentials.clone();
+    let anonymous = users_client::Client::new(&platform.users_url, users_client::Propagation::none());
+    let mut people = Vec::new();
+    for device in ["phone-a", "phone-b"] {
+        let session = anonymous
+            .start_session()
+            .body(types::StartSession { api_key: credentials.demo_app.api_key.clone(), device_id: device.into() })
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
+        people.push(session);
+    }
+    let key = "https://example.com/posts/7?utm=x";
+    for person in &people {
+        let actions = actions_with_token(&platform.actions_url, &person.access_token);
+        actions.like().key(key).send().await.unwrap();
+        actions
+            .comment()
+            .key(key)
+            .body(actions_client::types::NewComment { text: format!("hello from {}", person.user.id), parent_id: None })
+            .send()
+            .await
+            .unwrap();
+    }
+    let first = actions_with_token(&platform.actions_url, &people[0].access_token);
+    let bar = first.get_entity().key(key).send().await.unwrap().into_inner();
+    assert_eq!((bar.counts.likes, bar.counts.comments, bar.counts.total), (2, 2, 4));
+    assert!(bar.me.unwrap().liked);
+
+    // Bad input comes back as a typed problem naming the field.
+    let error = first
+        .share()
+        .key(key)
+        .body(actions_client::types::NewShare { medium: "pigeon".into(), text: None })
+        .send()
+        .await
+        .unwrap_err();
+    match error {
+        actions_client::Error::ErrorResponse(problem) => assert_eq!(problem.into_inner().errors[0].field, "medium"),
+        other => panic!("expected a problem, got {other:?}"),
+    }
+
+    // The second person erases themselves in users; actions follows the users feed.
+    let second = client_with_token(&platform.users_url, &people[1].access_token);
+    second.erase_me().send().await.unwrap();
+    eventually("the erasure reaches actions", async || {
+        let bar = first.get_entity().key(key).send().await.unwrap().into_inner();
+        (bar.counts.likes, bar.counts.comments) == (1, 1)
+    })
+    .await;
     platform.stop().await;
 }

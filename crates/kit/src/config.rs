@@ -80,14 +80,13 @@ pub fn load<C: ServiceConfig>(service: &str, defaults: &str, file: Option<&Path>
     load_with_env(defaults, file, config::Environment::with_prefix(&prefix))
 }
 
-/// Only the embedded defaults: what tests and tools start from.
+/// Only the embedded defaults, not yet validated: what tests start from before they fill in
+/// what a deployment would (then they call [`ServiceConfig::validate`]).
 pub fn defaults<C: ServiceConfig>(defaults: &str) -> Result<C, ConfigError> {
-    let loaded: C = config::Config::builder()
+    Ok(config::Config::builder()
         .add_source(config::File::from_str(defaults, config::FileFormat::Toml))
         .build()?
-        .try_deserialize()?;
-    loaded.validate()?;
-    Ok(loaded)
+        .try_deserialize()?)
 }
 
 /// Like [`load`], without validation: for a launcher that fills in settings first and then calls
@@ -245,9 +244,6 @@ pub struct AuthSettings {
     /// The operator's bearer token. Without one, operator endpoints refuse every call.
     #[serde(default, deserialize_with = "non_empty_secret")]
     pub operator_token: Option<Secret>,
-    /// Where services fetch the token-signing keys (the users service's base URL).
-    #[serde(default)]
-    pub users_url: Option<String>,
 }
 
 /// An empty value (as an unset environment variable often is) means "not configured".

@@ -87,7 +87,7 @@ impl<C> TestService<C> {
 /// The service's embedded defaults, set up for a test: loopback, port 0, one worker, a fresh
 /// database, the test operator token.
 pub fn test_config<S: Service>(database: &TestDatabase) -> S::Config {
-    let mut config: S::Config = config::defaults(S::DEFAULT_CONFIG).expect("the embedded defaults are valid");
+    let mut config: S::Config = config::defaults(S::DEFAULT_CONFIG).expect("the embedded defaults parse");
     let http = config.http_mut();
     http.host = "127.0.0.1".into();
     http.port = 0;
@@ -108,6 +108,7 @@ pub async fn spawn_with<S: Service>(customize: impl FnOnce(&mut S::Config)) -> T
     let database = TestDatabase::create();
     let mut config = test_config::<S>(&database);
     customize(&mut config);
+    config.validate().expect("the test configuration is valid");
     spawn_on::<S>(database, config).await
 }
 
@@ -124,4 +125,103 @@ pub async fn spawn_on<S: Service>(database: TestDatabase, config: S::Config) -> 
 /// Which backend tests run on, for test output.
 pub fn backend_name() -> &'static str {
     if std::env::var(POSTGRES_URL_VAR).is_ok_and(|url| !url.is_empty()) { "postgres" } else { "sqlite" }
+}
+
+/// A JSON-over-HTTP caller for tests, with answers that are easy to assert on.
+#[derive(Clone)]
+pub struct Api {
+    pub base_url: String,
+    pub http: reqwest::Client,
+}
+
+/// One answer: status, content type and the body as JSON (or a JSON string for other text).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: reqwest::StatusCode,
+    pub content_type: String,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: serde_json::Value,
+}
+
+impl Api {
+    pub fn new(base_url: impl Into<String>) -> Self {
+        Self { base_url: base_url.into(), http: reqwest::Client::new() }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> Reply {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        Reply::from(request.send().await.expect("the service answers")).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.call(reqwest::Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: serde_json::Value) -> Reply {
+        self.call(reqwest::Method::POST, path, Some(token), Some(body)).await
+    }
+}
+
+impl Reply {
+    pub async fn from(response: reqwest::Response) -> Self {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let text = response.text().await.expect("a readable body");
+        let body = if text.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+        };
+        Self { status, content_type, headers, body }
+    }
+
+    /// The body's string at `pointer` (such as `/user/id`).
+    pub fn text(&self, pointer: &str) -> String {
+        self.body
+            .pointer(pointer)
+            .and_then(|v| v.as_str())
+            .unwrap_or_else(|| panic!("no string at {pointer} in {}", self.body))
+            .to_owned()
+    }
+
+    /// Asserts a problem+json answer with this status and, if given, this offending field.
+    pub fn assert_problem(&self, status: u16, field: Option<&str>) {
+        assert_eq!(self.status.as_u16(), status, "{}", self.body);
+        assert_eq!(self.content_type, crate::problem::PROBLEM_JSON, "{}", self.body);
+        assert_eq!(self.body["status"], status, "{}", self.body);
+        let problem_type = self.body["type"].as_str().unwrap_or_default();
+        assert!(problem_type.starts_with("https://chorus.dev/problems/"), "{}", self.body);
+        if let Some(field) = field {
+            assert_eq!(self.body["errors"][0]["field"], field, "{}", self.body);
+        }
+    }
+}
+
+/// Polls `check` until it returns true, for effects that cross services through a feed.
+pub async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{what} did not happen within 20 seconds");
 }

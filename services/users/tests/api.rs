@@ -2,7 +2,7 @@
 //! CHORUS_TEST_POSTGRES_URL is set).
 
 use chorus_kit::auth::{Claims, ISSUER, TokenKind, TokenSigner};
-use chorus_kit::testing::{self, OPERATOR_TOKEN, TestService};
+use chorus_kit::testing::{self, Api, OPERATOR_TOKEN, Reply, TestService};
 use chorus_users::Users;
 use chorus_users::config::Config;
 use reqwest::{Method, StatusCode};
@@ -12,13 +12,8 @@ const SIGNING_SEED: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
 
 struct Harness {
     service: TestService<Config>,
+    api: Api,
     http: reqwest::Client,
-}
-
-struct Reply {
-    status: StatusCode,
-    content_type: String,
-    body: Value,
 }
 
 impl Harness {
@@ -32,19 +27,12 @@ impl Harness {
             }];
         })
         .await;
-        Self { service, http: reqwest::Client::new() }
+        let api = Api::new(service.base_url.clone());
+        Self { http: api.http.clone(), service, api }
     }
 
     async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
-        let mut request = self.http.request(method, self.service.url(path));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("the service answers");
-        reply(response).await
+        self.api.call(method, path, token, body).await
     }
 
     async fn raw(&self, path: &str, body: &'static str) -> Reply {
@@ -56,7 +44,7 @@ impl Harness {
             .send()
             .await
             .unwrap();
-        reply(response).await
+        Reply::from(response).await
     }
 
     /// Creates an app as the operator; returns (app id, api key, api secret).
@@ -104,27 +92,12 @@ impl Harness {
     }
 }
 
-async fn reply(response: reqwest::Response) -> Reply {
-    let status = response.status();
-    let content_type =
-        response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
-    let text = response.text().await.unwrap();
-    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-    Reply { status, content_type, body }
-}
-
 fn s(value: &Value) -> String {
     value.as_str().unwrap_or_else(|| panic!("expected a string, got {value}")).to_owned()
 }
 
 fn assert_problem(reply: &Reply, status: StatusCode, field: Option<&str>) {
-    assert_eq!(reply.status, status, "{:?}", reply.body);
-    assert_eq!(reply.content_type, "application/problem+json");
-    assert_eq!(reply.body["status"], status.as_u16());
-    assert!(reply.body["type"].as_str().unwrap().starts_with("https://chorus.dev/problems/"));
-    if let Some(field) = field {
-        assert_eq!(reply.body["errors"][0]["field"], field, "{:?}", reply.body);
-    }
+    reply.assert_problem(status.as_u16(), field);
 }
 
 #[tokio::test]
@@ -207,7 +180,7 @@ async fn bad_input_gets_a_precise_problem_and_changes_nothing() {
         .send()
         .await
         .unwrap();
-    assert_problem(&reply(response).await, StatusCode::PAYLOAD_TOO_LARGE, None);
+    assert_problem(&Reply::from(response).await, StatusCode::PAYLOAD_TOO_LARGE, None);
 
     let session = h.session(&api_key, "d1").await;
     let token = s(&session["access_token"]);
@@ -333,14 +306,14 @@ async fn app_creation_is_idempotent_and_secrets_are_shown_once() {
             .json(&json!({ "name": name }))
             .send()
     };
-    let first = reply(create("Shop", "k1").await.unwrap()).await;
+    let first = Reply::from(create("Shop", "k1").await.unwrap()).await;
     assert_eq!(first.status, StatusCode::CREATED);
     assert!(s(&first.body["api_secret"]).starts_with("cs_"));
-    let replay = reply(create("Shop", "k1").await.unwrap()).await;
+    let replay = Reply::from(create("Shop", "k1").await.unwrap()).await;
     assert_eq!(replay.status, StatusCode::CREATED);
     assert_eq!(replay.body["app"]["id"], first.body["app"]["id"]);
     assert_eq!(replay.body["api_secret"], Value::Null);
-    assert_problem(&reply(create("Other", "k1").await.unwrap()).await, StatusCode::UNPROCESSABLE_ENTITY, None);
+    assert_problem(&Reply::from(create("Other", "k1").await.unwrap()).await, StatusCode::UNPROCESSABLE_ENTITY, None);
 
     // The app manages itself; rotation retires the old secret.
     let api_key = s(&first.body["app"]["api_key"]);
