@@ -14,7 +14,7 @@ const SERVICE_SECRET: &str = "actions-test-secret";
 const HARD_KEY: &str = "https://example.com/articles/42?ref=home&q=%41 é";
 
 struct Stack {
-    _users: TestService<chorus_users::config::Config>,
+    users: TestService<chorus_users::config::Config>,
     actions: TestService<chorus_actions::config::Config>,
     users_api: Api,
     api: Api,
@@ -56,7 +56,7 @@ impl Stack {
         .await;
         let users_api = Api::new(users.base_url.clone());
         let api = Api::new(actions.base_url.clone());
-        Self { _users: users, actions, users_api, api }
+        Self { users, actions, users_api, api }
     }
 
     /// A new app: (api key, app token).
@@ -453,6 +453,45 @@ async fn comments_and_shares_honour_idempotency_keys() {
     assert_eq!(first.body["id"], replay.body["id"]);
     Reply::from(send("different").await.unwrap()).await.assert_problem(422, None);
     assert_eq!(s.bar("idem", &ada).await["counts"]["comments"], 1);
+
+    // A retried view counts once.
+    let view = || {
+        s.api
+            .http
+            .post(s.api.url(&format!("{}/views", path("idem"))))
+            .bearer_auth(&ada.token)
+            .header("Idempotency-Key", "view-1")
+            .send()
+    };
+    for _ in 0..3 {
+        assert_eq!(view().await.unwrap().status(), 204);
+    }
+    assert_eq!(s.bar("idem", &ada).await["counts"]["views"], 1);
+}
+
+#[tokio::test]
+async fn the_users_follower_catches_up_after_users_was_down() {
+    let s = Stack::start().await;
+    let (api_key, app) = s.app().await;
+    let bob = s.person(&api_key, "bob").await;
+    let Stack { users, actions, api, .. } = s;
+
+    // Users goes away; the follower keeps retrying with backoff.
+    let (mut config, port) = (users.config.clone(), users.port);
+    let database = users.stop().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+
+    // Users comes back on the same address; a ban made now still reaches actions.
+    config.http.port = port;
+    let users = testing::spawn_on::<Users>(database, config).await;
+    let users_api = Api::new(users.base_url.clone());
+    let banned = users_api.call(Method::PUT, &format!("/v1/users/{}/ban", bob.id), Some(&app), Some(json!({}))).await;
+    assert_eq!(banned.status, 200, "{}", banned.body);
+    eventually("the ban reaches actions after the outage", async || {
+        api.call(Method::POST, &format!("{}/likes", path("x")), Some(&bob.token), None).await.status == 403
+    })
+    .await;
+    drop(actions);
 }
 
 #[tokio::test]

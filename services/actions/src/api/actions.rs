@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::{ActionsState, Caller};
 use crate::domain::model::{Action, ActionKind};
 use crate::domain::ops::{self, Actor};
+use crate::domain::views::View;
 use crate::domain::{ActionsError, invalid};
 use crate::store;
 use crate::store::actions::ActionQuery;
@@ -258,24 +259,31 @@ pub async fn share(
 /// Record a view
 ///
 /// Built for volume: views are committed in groups, and the answer comes once the view is
-/// durable.
+/// durable. Accepts `Idempotency-Key`, so a retried view counts once.
 #[utoipa::path(
     post, path = "/v1/entities/{key}/views", tag = "actions", operation_id = "view",
-    params(("key" = String, Path, description = "The entity key, percent-encoded")),
+    params(
+        ("key" = String, Path, description = "The entity key, percent-encoded"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried view count once"),
+    ),
     responses(
         (status = 204, description = "Recorded"),
         (status = 400, response = chorus_kit::problem::responses::BadRequest),
         (status = 401, response = chorus_kit::problem::responses::Unauthorized),
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
+        (status = 422, response = chorus_kit::problem::responses::IdempotencyKeyReused),
     ),
     security(("bearer" = []))
 )]
 pub async fn view(
     me: UserPrincipal,
     state: web::Data<ActionsState>,
+    key_header: IdempotencyKey,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
-    state.views.record(&me.app_id, &me.user_id, &path.into_inner()).await?;
+    let key = path.into_inner();
+    let idempotency = IdempotentRequest::new(key_header, &format!("user:{}", me.user_id), "view", &key);
+    state.views.record(View { app_id: me.app_id, user_id: me.user_id, key, idempotency }).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -78,6 +78,7 @@ impl From<ViewError> for Problem {
         match error {
             ViewError::Banned => Problem::forbidden(error.to_string()),
             ViewError::Invalid { field, message } => Problem::invalid(field, message),
+            ViewError::KeyReused => Problem::new(ProblemType::IdempotencyKeyReused).with_detail(error.to_string()),
             ViewError::Unavailable => Problem::new(ProblemType::Unavailable).with_detail(error.to_string()),
         }
     }

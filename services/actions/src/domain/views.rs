@@ -4,6 +4,7 @@
 
 use chorus_kit::db::{Db, DbConnection};
 use chorus_kit::events::append;
+use chorus_kit::idempotency::IdempotentRequest;
 use chorus_kit::shutdown::Shutdown;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -18,10 +19,17 @@ use crate::store::entities::CountDelta;
 /// One view to record.
 #[derive(Debug)]
 struct ViewRequest {
-    app_id: String,
-    user_id: String,
-    key: String,
+    view: View,
     done: oneshot::Sender<Result<(), ViewError>>,
+}
+
+/// One view: who saw which entity, and the request's `Idempotency-Key`, if any.
+#[derive(Debug, Clone)]
+pub struct View {
+    pub app_id: String,
+    pub user_id: String,
+    pub key: String,
+    pub idempotency: IdempotentRequest,
 }
 
 /// Why a view was not recorded.
@@ -31,6 +39,8 @@ pub enum ViewError {
     Banned,
     #[error("{field}: {message}")]
     Invalid { field: &'static str, message: String },
+    #[error("the Idempotency-Key was first used with a different request")]
+    KeyReused,
     #[error("views are not being recorded right now")]
     Unavailable,
 }
@@ -54,11 +64,11 @@ impl ViewRecorder {
         (Self { queue }, task)
     }
 
-    /// Records one view; resolves once it is durable.
-    pub async fn record(&self, app_id: &str, user_id: &str, key: &str) -> Result<(), ViewError> {
-        validate_key(key).map_err(to_view_error)?;
+    /// Records one view; resolves once it is durable. A replayed `Idempotency-Key` counts once.
+    pub async fn record(&self, view: View) -> Result<(), ViewError> {
+        validate_key(&view.key).map_err(to_view_error)?;
         let (done, outcome) = oneshot::channel();
-        let request = ViewRequest { app_id: app_id.into(), user_id: user_id.into(), key: key.into(), done };
+        let request = ViewRequest { view, done };
         self.queue.send(request).await.map_err(|_| ViewError::Unavailable)?;
         outcome.await.unwrap_or(Err(ViewError::Unavailable))
     }
@@ -102,9 +112,8 @@ async fn run(
 }
 
 async fn commit(db: &Db, batch: Vec<ViewRequest>) {
-    let requests: Vec<(String, String, String)> =
-        batch.iter().map(|r| (r.app_id.clone(), r.user_id.clone(), r.key.clone())).collect();
-    let outcome = db.write(move |conn| record_batch(conn, &requests)).await;
+    let views: Vec<View> = batch.iter().map(|request| request.view.clone()).collect();
+    let outcome = db.write(move |conn| record_batch(conn, &views)).await;
     match outcome {
         Ok(results) => {
             for (request, result) in batch.into_iter().zip(results) {
@@ -122,17 +131,25 @@ async fn commit(db: &Db, batch: Vec<ViewRequest>) {
 
 /// Records a group of views in one transaction: tallies per user, counts and one
 /// `entity.viewed` event per entity.
-fn record_batch(
-    conn: &mut DbConnection,
-    requests: &[(String, String, String)],
-) -> Result<Vec<Result<(), ViewError>>, ActionsError> {
-    let mut results = Vec::with_capacity(requests.len());
+fn record_batch(conn: &mut DbConnection, views: &[View]) -> Result<Vec<Result<(), ViewError>>, ActionsError> {
+    let mut results = Vec::with_capacity(views.len());
     let mut per_entity: HashMap<String, (String, EntityRef, i64)> = HashMap::new();
     let mut per_tally: HashMap<(String, String), i64> = HashMap::new();
-    for (app_id, user_id, key) in requests {
+    for View { app_id, user_id, key, idempotency } in views {
         if let Err(error) = ensure_can_act(conn, user_id) {
             results.push(Err(to_view_error(error)));
             continue;
+        }
+        match idempotency.replay::<()>(conn) {
+            Ok(Some(_)) => {
+                results.push(Ok(()));
+                continue;
+            }
+            Ok(None) => idempotency.record(conn, 204, &())?,
+            Err(_) => {
+                results.push(Err(ViewError::KeyReused));
+                continue;
+            }
         }
         let entity = ensure_entity(conn, app_id, key)?;
         *per_tally.entry((entity.id.clone(), user_id.clone())).or_default() += 1;
