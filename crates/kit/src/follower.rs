@@ -71,6 +71,20 @@ pub fn cursor(conn: &mut DbConnection, feed: &str) -> Result<i64, DbError> {
         .unwrap_or(0))
 }
 
+/// Locks this feed's cursor row for the rest of the transaction and returns the cursor. Replicas
+/// of a consumer each run a follower; the lock makes their batches take turns, and reading the
+/// cursor after taking it means a batch another replica already applied is skipped.
+fn lock_cursor(conn: &mut DbConnection, feed: &str) -> Result<i64, DbError> {
+    let touched = diesel::update(chorus_feed_cursors::table.find(feed))
+        .set(chorus_feed_cursors::updated_at.eq(crate::db::now()))
+        .execute(conn)?;
+    if touched == 0 {
+        // First batch ever; a replica racing us here fails on the primary key and retries.
+        store_cursor(conn, feed, 0)?;
+    }
+    cursor(conn, feed)
+}
+
 fn store_cursor(conn: &mut DbConnection, feed: &str, last_event_id: i64) -> Result<(), DbError> {
     let now = crate::db::now();
     let updated = diesel::update(chorus_feed_cursors::table.find(feed))
@@ -105,6 +119,7 @@ impl Follower {
                     IDLE_POLL
                 }
                 Err(error) => {
+                    self.metrics.count_feed_error(self.feed);
                     failures = failures.saturating_add(1);
                     let pause = backoff(failures);
                     tracing::warn!(feed = self.feed, %error, retry_in_ms = pause.as_millis() as u64, "feed follower failed");
@@ -143,10 +158,11 @@ impl Follower {
         let events = batch.events;
         self.db
             .write(move |conn| {
-                for event in events.iter().filter(|event| event.id > after) {
+                let applied_through = lock_cursor(conn, feed)?;
+                for event in events.iter().filter(|event| event.id > applied_through) {
                     apply(conn, event)?;
                 }
-                Ok::<_, ApplyError>(store_cursor(conn, feed, newest)?)
+                Ok::<_, ApplyError>(store_cursor(conn, feed, newest.max(applied_through))?)
             })
             .await
             .map_err(|e| e.to_string())?;

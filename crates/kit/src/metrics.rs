@@ -17,6 +17,7 @@ pub struct Metrics {
     pool_idle: IntGauge,
     pool_max: IntGauge,
     feed_lag: IntGaugeVec,
+    feed_errors: IntCounterVec,
 }
 
 impl Metrics {
@@ -40,6 +41,11 @@ impl Metrics {
         let feed_lag =
             IntGaugeVec::new(Opts::new("feed_lag_events", "Events a feed follower has yet to apply"), &["feed"])
                 .expect("valid metric");
+        let feed_errors = IntCounterVec::new(
+            Opts::new("feed_errors_total", "Failed attempts of a feed follower (fetch or apply)"),
+            &["feed"],
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(duration.clone()),
@@ -47,10 +53,11 @@ impl Metrics {
             Box::new(pool_idle.clone()),
             Box::new(pool_max.clone()),
             Box::new(feed_lag.clone()),
+            Box::new(feed_errors.clone()),
         ] {
             registry.register(collector).expect("metric names are unique");
         }
-        Self { registry, requests, duration, pool_connections, pool_idle, pool_max, feed_lag }
+        Self { registry, requests, duration, pool_connections, pool_idle, pool_max, feed_lag, feed_errors }
     }
 
     pub fn observe_request(&self, operation: &str, status: u16, seconds: f64) {
@@ -60,6 +67,10 @@ impl Metrics {
 
     pub fn set_feed_lag(&self, feed: &str, lag: i64) {
         self.feed_lag.with_label_values(&[feed]).set(lag);
+    }
+
+    pub fn count_feed_error(&self, feed: &str) {
+        self.feed_errors.with_label_values(&[feed]).inc();
     }
 
     fn render(&self, db: &Db) -> String {

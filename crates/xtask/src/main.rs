@@ -2,8 +2,11 @@
 //!
 //! - `openapi write`  regenerates `openapi/<svc>.json` and each client crate's copy from code.
 //! - `openapi check`  fails, naming the file, when a checked-in spec differs from the code.
+//! - `openapi diff --base <ref>`  lists changes since a git ref as breaking or compatible, and
+//!   fails on a breaking change without a major version bump.
 //! - `test`  runs the whole suite on SQLite, then on a throwaway PostgreSQL.
 
+mod diff;
 mod openapi;
 mod postgres;
 mod rules;
@@ -43,12 +46,18 @@ enum OpenapiAction {
     Write,
     /// Fail when a checked-in spec differs from the code.
     Check,
+    /// List spec changes since a git ref as breaking or compatible; fail on an unannounced break.
+    Diff {
+        #[arg(long, default_value = "HEAD")]
+        base: String,
+    },
 }
 
 fn main() -> ExitCode {
     let outcome = match Cli::parse().command {
         Command::Openapi { action: OpenapiAction::Write } => openapi::write(),
         Command::Openapi { action: OpenapiAction::Check } => openapi::check(),
+        Command::Openapi { action: OpenapiAction::Diff { base } } => diff::run(&base),
         Command::Test { sqlite_only, cargo_args } => test::run(sqlite_only, &cargo_args),
     };
     match outcome {

@@ -491,7 +491,8 @@ async fn the_users_follower_catches_up_after_users_was_down() {
         api.call(Method::POST, &format!("{}/likes", path("x")), Some(&bob.token), None).await.status == 403
     })
     .await;
-    drop(actions);
+    let metrics = reqwest::get(actions.url("/metrics")).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("chorus_feed_errors_total{feed=\"users\",service=\"actions\"}"), "{metrics}");
 }
 
 #[tokio::test]
@@ -531,4 +532,29 @@ async fn the_entity_stream_shows_each_action_and_resumes() {
     let chunk =
         tokio::time::timeout(std::time::Duration::from_secs(10), resumed.chunk()).await.unwrap().unwrap().unwrap();
     assert!(String::from_utf8_lossy(&chunk).contains("\"text\":\"here\""));
+}
+
+#[tokio::test]
+async fn replicas_following_the_same_feed_apply_each_event_once() {
+    let s = Stack::start().await;
+    let (api_key, app) = s.app().await;
+    // A second replica of actions on the same database.
+    let replica = chorus_kit::server::start::<Actions>(s.actions.config.clone()).await.unwrap();
+    let eve = s.person(&api_key, "eve").await;
+    let ada = s.person(&api_key, "ada").await;
+    for key in ["one", "two", "three"] {
+        s.api.call(Method::POST, &format!("{}/likes", path(key)), Some(&eve.token), None).await;
+        s.api.post(&format!("{}/comments", path(key)), &eve.token, json!({ "text": "hi" })).await;
+        s.api.call(Method::POST, &format!("{}/likes", path(key)), Some(&ada.token), None).await;
+    }
+    s.users_api.call(Method::DELETE, &format!("/v1/users/{}", eve.id), Some(&app), None).await;
+    eventually("the erasure reaches actions", async || s.bar("one", &ada).await["counts"]["comments"] == 0).await;
+    // Give the other replica time to try the same batch.
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    for key in ["one", "two", "three"] {
+        assert_eq!(s.bar(key, &ada).await["counts"], counts(1, 0, 0, 0), "{key}");
+    }
+    let report = s.api.call(Method::POST, "/v1/admin/recount", Some(OPERATOR_TOKEN), None).await;
+    assert_eq!(report.body["entities_fixed"], 0);
+    replica.stop().await;
 }
