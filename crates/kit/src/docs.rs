@@ -13,12 +13,34 @@ pub fn spec_json(spec: &OpenApi) -> String {
     text
 }
 
-/// Adds the `bearer` security scheme every Chorus operation refers to.
-pub struct BearerAuth;
+/// What every Chorus spec shares: the `bearer` security scheme, the problem-details schemas
+/// (with every stable problem `type`) and the reusable error responses. Add it to a service's
+/// `#[openapi(modifiers(&Conventions))]`.
+pub struct Conventions;
 
-impl Modify for BearerAuth {
+impl Modify for Conventions {
     fn modify(&self, openapi: &mut OpenApi) {
+        use crate::problem::{FieldError, Problem, ProblemType, responses};
+        use utoipa::{PartialSchema, ToResponse, ToSchema};
+
         let components = openapi.components.get_or_insert_with(Default::default);
+        for (name, schema) in [
+            (Problem::name(), Problem::schema()),
+            (ProblemType::name(), ProblemType::schema()),
+            (FieldError::name(), FieldError::schema()),
+        ] {
+            components.schemas.insert(name.into_owned(), schema);
+        }
+        for (name, response) in [
+            responses::BadRequest::response(),
+            responses::Unauthorized::response(),
+            responses::Forbidden::response(),
+            responses::NotFound::response(),
+            responses::Conflict::response(),
+            responses::IdempotencyKeyReused::response(),
+        ] {
+            components.responses.insert(name.to_owned(), response);
+        }
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(

@@ -24,6 +24,7 @@ pub mod server;
 pub mod shutdown;
 pub mod telemetry;
 pub mod testing;
+pub mod validation;
 
 pub use problem::Problem;
 pub use server::{Mount, MountContext, Service};

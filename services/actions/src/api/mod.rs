@@ -8,8 +8,8 @@ mod moderation;
 use actix_web::web;
 use chorus_kit::Problem;
 use chorus_kit::auth::Principal;
-use chorus_kit::docs::BearerAuth;
-use chorus_kit::problem::{ProblemType, responses};
+use chorus_kit::docs::Conventions;
+use chorus_kit::problem::ProblemType;
 
 use crate::domain::ActionsError;
 use crate::domain::views::{ViewError, ViewRecorder};
@@ -118,18 +118,8 @@ impl From<ViewError> for Problem {
         chorus_kit::events::list_events,
         chorus_kit::events::stream_events,
     ),
-    components(
-        schemas(Problem, ProblemType, chorus_kit::problem::FieldError, entities::EntitySort, crate::domain::model::FlagStatus),
-        responses(
-            responses::BadRequest,
-            responses::Unauthorized,
-            responses::Forbidden,
-            responses::NotFound,
-            responses::Conflict,
-            responses::IdempotencyKeyReused,
-        )
-    ),
-    modifiers(&BearerAuth),
+    components(schemas(entities::EntitySort, crate::domain::model::FlagStatus)),
+    modifiers(&Conventions),
     tags(
         (name = "entities", description = "Entities and their action bar"),
         (name = "actions", description = "Likes, comments, shares, views and activity lists"),

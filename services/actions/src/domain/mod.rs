@@ -8,6 +8,7 @@ pub mod users_feed;
 pub mod views;
 
 use chorus_kit::db::DbError;
+use chorus_kit::validation::{self, Invalid};
 
 /// Everything that can go wrong in the actions domain.
 #[derive(Debug, thiserror::Error)]
@@ -34,23 +35,22 @@ impl From<diesel::result::Error> for ActionsError {
     }
 }
 
-pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> ActionsError {
-    ActionsError::Invalid { field, message: message.into() }
+impl From<Invalid> for ActionsError {
+    fn from(invalid: Invalid) -> Self {
+        Self::Invalid { field: invalid.field, message: invalid.message }
+    }
 }
 
-/// A required text's length in characters, after trimming.
+pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> ActionsError {
+    Invalid::new(field, message).into()
+}
+
 pub(crate) fn check_text(field: &'static str, value: &str, max: usize) -> Result<(), ActionsError> {
-    if value.trim().is_empty() {
-        return Err(invalid(field, "must not be empty"));
-    }
-    check_max(field, value, max)
+    Ok(validation::text(field, value, max)?)
 }
 
 pub(crate) fn check_max(field: &'static str, value: &str, max: usize) -> Result<(), ActionsError> {
-    if value.chars().count() > max {
-        return Err(invalid(field, format!("must be at most {max} characters")));
-    }
-    Ok(())
+    Ok(validation::max_chars(field, value, max)?)
 }
 
 pub fn new_id() -> String {

@@ -74,12 +74,7 @@ impl EntityInput {
             check_text("type", entity_type, MAX_TYPE)?;
         }
         if let Some(meta) = &self.meta {
-            if !meta.is_object() {
-                return Err(invalid("meta", "must be a JSON object"));
-            }
-            if meta.to_string().len() > MAX_META_BYTES {
-                return Err(invalid("meta", format!("must be at most {MAX_META_BYTES} bytes as JSON")));
-            }
+            chorus_kit::validation::json_object("meta", meta, MAX_META_BYTES)?;
         }
         Ok(())
     }

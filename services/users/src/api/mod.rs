@@ -8,8 +8,8 @@ mod users;
 
 use actix_web::web;
 use chorus_kit::Problem;
-use chorus_kit::docs::BearerAuth;
-use chorus_kit::problem::{ProblemType, responses};
+use chorus_kit::docs::Conventions;
+use chorus_kit::problem::ProblemType;
 
 use crate::domain::UsersError;
 use crate::domain::sessions::{ServiceAccount, TokenIssuer};
@@ -109,18 +109,7 @@ impl From<UsersError> for Problem {
         chorus_kit::events::list_events,
         chorus_kit::events::stream_events,
     ),
-    components(
-        schemas(Problem, ProblemType, chorus_kit::problem::FieldError),
-        responses(
-            responses::BadRequest,
-            responses::Unauthorized,
-            responses::Forbidden,
-            responses::NotFound,
-            responses::Conflict,
-            responses::IdempotencyKeyReused,
-        )
-    ),
-    modifiers(&BearerAuth),
+    modifiers(&Conventions),
     tags(
         (name = "apps", description = "Operators manage apps; an app manages itself"),
         (name = "sessions", description = "Sessions and tokens"),

@@ -8,6 +8,7 @@ pub mod sessions;
 pub mod users;
 
 use chorus_kit::db::DbError;
+use chorus_kit::validation::{self, Invalid};
 
 /// Everything that can go wrong in the users domain.
 #[derive(Debug, thiserror::Error)]
@@ -42,23 +43,22 @@ impl From<diesel::result::Error> for UsersError {
     }
 }
 
-pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> UsersError {
-    UsersError::Invalid { field, message: message.into() }
+impl From<Invalid> for UsersError {
+    fn from(invalid: Invalid) -> Self {
+        Self::Invalid { field: invalid.field, message: invalid.message }
+    }
 }
 
-/// Checks a required text field's length in characters.
+pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> UsersError {
+    Invalid::new(field, message).into()
+}
+
 pub(crate) fn check_text(field: &'static str, value: &str, max: usize) -> Result<(), UsersError> {
-    if value.trim().is_empty() {
-        return Err(invalid(field, "must not be empty"));
-    }
-    check_max(field, value, max)
+    Ok(validation::text(field, value, max)?)
 }
 
 pub(crate) fn check_max(field: &'static str, value: &str, max: usize) -> Result<(), UsersError> {
-    if value.chars().count() > max {
-        return Err(invalid(field, format!("must be at most {max} characters")));
-    }
-    Ok(())
+    Ok(validation::max_chars(field, value, max)?)
 }
 
 /// A new random id, time-ordered so lists sort by creation.
