@@ -53,6 +53,12 @@ impl DbError {
     pub fn is_unique_violation(&self) -> bool {
         matches!(self, Self::Query(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)))
     }
+
+    /// True when PostgreSQL refused a text containing U+0000, which its TEXT type cannot hold
+    /// (SQLite stores it). That is bad input, not a fault.
+    pub fn is_nul_in_text(&self) -> bool {
+        matches!(self, Self::Query(DieselError::DatabaseError(_, info)) if info.message().contains("0x00"))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -274,6 +280,25 @@ where
 {
     let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || span.in_scope(f)).await.map_err(|_| E::from(DbError::Task))?
+}
+
+/// Runs an insert in a savepoint. When a unique constraint rejects it (a concurrent request
+/// inserted the same row first), only the insert is rolled back and the answer is `false`, so the
+/// caller can read the winner's row and go on in the same transaction.
+pub fn insert_once(
+    conn: &mut DbConnection,
+    insert: impl FnOnce(&mut DbConnection) -> QueryResult<usize>,
+) -> Result<bool, DbError> {
+    match conn.transaction(insert) {
+        Ok(_) => Ok(true),
+        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// `text` for use inside a `LIKE` pattern with `ESCAPE '\\'`: its `%` and `_` match only themselves.
+pub fn like_escape(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 /// Current time, truncated to microseconds so it round-trips through both backends unchanged.

@@ -118,17 +118,6 @@ pub fn read_filtered(
     limit: u32,
     filter: &EventFilter,
 ) -> Result<Vec<Event>, Problem> {
-    let pruned_through: i64 = chorus_event_sequence::table
-        .find(1)
-        .select(chorus_event_sequence::pruned_through)
-        .first(conn)
-        .map_err(DbError::from)?;
-    if after < pruned_through {
-        return Err(Problem::new(ProblemType::Gone).with_detail(format!(
-            "events up to {pruned_through} are past retention; rebuild from the service's API, \
-             then follow from after={pruned_through}"
-        )));
-    }
     let mut query = chorus_events::table
         .filter(chorus_events::id.gt(after))
         .order(chorus_events::id.asc())
@@ -141,6 +130,19 @@ pub fn read_filtered(
         query = query.filter(chorus_events::subject.eq(subject.clone()));
     }
     let rows: Vec<EventRow> = query.load(conn).map_err(DbError::from)?;
+    // Checked after the read: a prune that committed before it is seen here, so a reader never
+    // gets a page with a hole where pruned events were.
+    let pruned_through: i64 = chorus_event_sequence::table
+        .find(1)
+        .select(chorus_event_sequence::pruned_through)
+        .first(conn)
+        .map_err(DbError::from)?;
+    if after < pruned_through {
+        return Err(Problem::new(ProblemType::Gone).with_detail(format!(
+            "events up to {pruned_through} are past retention; rebuild from the service's API, \
+             then follow from after={pruned_through}"
+        )));
+    }
     Ok(rows
         .into_iter()
         .map(|(id, app_id, event_type, subject, data, occurred_at)| Event {
@@ -152,6 +154,32 @@ pub fn read_filtered(
             occurred_at: occurred_at.and_utc(),
         })
         .collect())
+}
+
+/// Rewrites the retained events whose data mentions `needle` (a user id, say) with `edit`, which
+/// returns true when it changed the event. Erasure uses it so personal data does not outlive the
+/// person in the log. Returns how many events changed.
+pub fn rewrite_mentioning(
+    conn: &mut DbConnection,
+    needle: &str,
+    mut edit: impl FnMut(&str, &mut serde_json::Value) -> bool,
+) -> Result<usize, DbError> {
+    let escaped = crate::db::like_escape(needle);
+    let rows: Vec<(i64, String, String)> = chorus_events::table
+        .filter(chorus_events::data.like(format!("%{escaped}%")).escape('\\'))
+        .select((chorus_events::id, chorus_events::event_type, chorus_events::data))
+        .load(conn)?;
+    let mut changed = 0;
+    for (id, event_type, data) in rows {
+        let Ok(mut value) = serde_json::from_str::<serde_json::Value>(&data) else { continue };
+        if edit(&event_type, &mut value) {
+            diesel::update(chorus_events::table.find(id))
+                .set(chorus_events::data.eq(value.to_string()))
+                .execute(conn)?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
 }
 
 /// Deletes events older than `retention`; readers behind them then get 410 Gone.

@@ -1,5 +1,5 @@
 //! The feed follower: a consumer's loop over another service's event feed. It keeps its cursor
-//! in its own database, written in the same transaction as the effects of the events it applied,
+//! in its own database, written in the same transaction as the effects of each event it applies,
 //! so each event takes effect once even though delivery is at least once. When the producer is
 //! down it retries with backoff; its lag is a metric; it stops between batches on shutdown.
 
@@ -109,7 +109,12 @@ impl Follower {
             if self.shutdown.is_fired() {
                 return;
             }
-            let pause = match self.step().await {
+            let step = tokio::select! {
+                step = self.step() => step,
+                // A fetch can hang on a stalled connection; shutdown must not wait for it.
+                _ = self.shutdown.fired() => return,
+            };
+            let pause = match step {
                 Ok(true) => {
                     failures = 0;
                     Duration::ZERO
@@ -154,18 +159,23 @@ impl Follower {
             self.metrics.set_feed_lag(feed, batch.last_id - after);
             return Ok(false);
         };
-        let apply = self.apply;
-        let events = batch.events;
-        self.db
-            .write(move |conn| {
-                let applied_through = lock_cursor(conn, feed)?;
-                for event in events.iter().filter(|event| event.id > applied_through) {
-                    apply(conn, event)?;
-                }
-                Ok::<_, ApplyError>(store_cursor(conn, feed, newest.max(applied_through))?)
-            })
-            .await
-            .map_err(|e| e.to_string())?;
+        // One transaction per event: an event may touch many rows (an erasure does), and a short
+        // transaction that appends its own events last keeps lock order simple for the service.
+        for event in batch.events {
+            let apply = self.apply;
+            let id = event.id;
+            self.db
+                .write(move |conn| {
+                    let applied_through = lock_cursor(conn, feed)?;
+                    if event.id > applied_through {
+                        apply(conn, &event)?;
+                        store_cursor(conn, feed, event.id)?;
+                    }
+                    Ok::<_, ApplyError>(())
+                })
+                .await
+                .map_err(|e| format!("applying event {id}: {e}"))?;
+        }
         self.metrics.set_feed_lag(feed, (batch.last_id - newest).max(0));
         Ok(true)
     }

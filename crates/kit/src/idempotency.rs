@@ -102,6 +102,15 @@ impl IdempotentRequest {
     }
 }
 
+/// Forgets every stored response of one caller (erasure: a replay must not return their data).
+pub fn forget_caller(conn: &mut DbConnection, scope: &str) -> Result<usize, DbError> {
+    let escaped = crate::db::like_escape(scope);
+    Ok(diesel::delete(
+        chorus_idempotency::table.filter(chorus_idempotency::scope.like(format!("{escaped}|%")).escape('\\')),
+    )
+    .execute(conn)?)
+}
+
 /// Forgets keys older than `max_age`; a later request with such a key runs again.
 pub fn prune(conn: &mut DbConnection, max_age: chrono::TimeDelta) -> Result<usize, DbError> {
     let cutoff = crate::db::now() - max_age;

@@ -200,6 +200,12 @@ impl ResponseError for Problem {
 
 impl From<crate::db::DbError> for Problem {
     fn from(error: crate::db::DbError) -> Self {
+        if error.is_unique_violation() {
+            return Self::conflict("a concurrent request changed the same data; retry the request");
+        }
+        if error.is_nul_in_text() {
+            return Self::invalid("body", "text must not contain NUL (U+0000) characters");
+        }
         match error {
             crate::db::DbError::PoolTimeout(_) => {
                 tracing::warn!(%error, "database pool exhausted");

@@ -37,6 +37,7 @@ pub trait Service: 'static {
 pub struct MountContext<C> {
     pub config: C,
     pub db: Db,
+    /// Fires once the HTTP server has drained, so background tasks outlive every request.
     pub shutdown: Shutdown,
     pub metrics: web::Data<Metrics>,
 }
@@ -58,17 +59,22 @@ pub struct Running {
     pub db: Db,
     handle: actix_web::dev::ServerHandle,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
-    trigger: ShutdownTrigger,
+    /// Ends live streams, which would otherwise hold the HTTP drain open.
+    streams: ShutdownTrigger,
+    /// Ends background tasks, after the drain.
+    background: ShutdownTrigger,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
-    /// Stops accepting connections, ends streams, finishes requests in flight, lets background
-    /// tasks flush, and returns when all of it is done.
+    /// Ends live streams, stops accepting connections and finishes the requests in flight, then
+    /// lets background tasks flush (work those requests queued, such as views, included), and
+    /// returns when all of it is done.
     pub async fn stop(self) {
-        self.trigger.fire();
+        self.streams.fire();
         self.handle.stop(true).await;
         let _ = self.server.await;
+        self.background.fire();
         for task in self.tasks {
             let _ = task.await;
         }
@@ -85,7 +91,8 @@ pub async fn start<S: Service>(config: S::Config) -> anyhow::Result<Running> {
             tracing::info!(service = S::NAME, ?applied, "migrations applied");
         }
     }
-    let (trigger, shutdown) = shutdown::channel();
+    let (streams, streams_shutdown) = shutdown::channel();
+    let (background, shutdown) = shutdown::channel();
     let metrics = web::Data::new(Metrics::new(S::NAME));
     let http_settings = config.http().clone();
     let operator_token = config.auth().operator_token.clone();
@@ -103,7 +110,7 @@ pub async fn start<S: Service>(config: S::Config) -> anyhow::Result<Running> {
     let authenticator =
         web::Data::new(Authenticator::new(mount.verifier.clone(), operator_token.as_ref().map(|t| t.expose())));
     let db_data = web::Data::new(db.clone());
-    let shutdown_data = web::Data::new(shutdown);
+    let shutdown_data = web::Data::new(streams_shutdown);
     let routes = mount.routes.clone();
     let max_body = http_settings.max_body_bytes;
 
@@ -138,5 +145,14 @@ pub async fn start<S: Service>(config: S::Config) -> anyhow::Result<Running> {
     let server = server.run();
     let handle = server.handle();
     tracing::info!(service = S::NAME, port, "listening");
-    Ok(Running { name: S::NAME, port, db, handle, server: tokio::spawn(server), trigger, tasks: mount.tasks })
+    Ok(Running {
+        name: S::NAME,
+        port,
+        db,
+        handle,
+        server: tokio::spawn(server),
+        streams,
+        background,
+        tasks: mount.tasks,
+    })
 }

@@ -23,8 +23,11 @@ pub fn text(field: &'static str, value: &str, max: usize) -> Result<(), Invalid>
     max_chars(field, value, max)
 }
 
-/// At most `max` characters (not bytes).
+/// At most `max` characters (not bytes), and no NUL, which PostgreSQL cannot store.
 pub fn max_chars(field: &'static str, value: &str, max: usize) -> Result<(), Invalid> {
+    if value.contains('\0') {
+        return Err(Invalid::new(field, "must not contain NUL (U+0000) characters"));
+    }
     if value.chars().count() > max {
         return Err(Invalid::new(field, format!("must be at most {max} characters")));
     }
@@ -57,6 +60,7 @@ mod tests {
         assert_eq!(text("name", "  ", 5).unwrap_err().field, "name");
         assert!(text("name", "héllo", 5).is_ok());
         assert!(max_chars("bio", "toolong", 3).is_err());
+        assert_eq!(text("text", "a\0b", 10).unwrap_err().field, "text");
         assert!(json_object("meta", &serde_json::json!([1]), 10).is_err());
         assert!(json_object("meta", &serde_json::json!({"a": "b"}), 10).is_ok());
         assert!(json_object("meta", &serde_json::json!({"a": "bbbbbbbbbb"}), 10).is_err());

@@ -20,7 +20,12 @@ pub struct Users {
 
 impl Users {
     pub fn new(link: &UsersLink) -> Arc<Self> {
-        let http = reqwest::Client::new();
+        // A stalled connection must fail, not hang the follower or a key fetch.
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .unwrap_or_default();
         let client = Client::new_with_client(&link.url, http.clone(), Propagation::from_fn(outgoing_headers));
         let secret = link.service_secret.as_ref().map(|s| s.expose().to_owned()).unwrap_or_default();
         let tokens = ServiceTokens::new(client, link.service_name.clone(), secret);

@@ -246,6 +246,7 @@ async fn bad_input_gets_a_precise_problem_and_changes_nothing() {
         .await
         .assert_problem(400, Some("parent_id"));
     s.api.post(&comments, &ada.token, json!({})).await.assert_problem(400, Some("text"));
+    s.api.post(&comments, &ada.token, json!({ "text": "a\u{0}b" })).await.assert_problem(400, Some("text"));
     let other = s.api.post(&format!("{}/comments", path("other")), &ada.token, json!({ "text": "elsewhere" })).await;
     let wrong_parent = json!({ "text": "hi", "parent_id": other.text("/id") });
     s.api.post(&comments, &ada.token, wrong_parent).await.assert_problem(400, Some("parent_id"));
@@ -374,6 +375,13 @@ async fn bans_blocks_and_erasure_arrive_through_the_users_feed() {
         .await;
     let eves = s.api.get(&format!("/v1/users/{}/actions", eve.id), &app).await;
     assert!(eves.body["items"].as_array().unwrap().iter().all(|a| a["deleted"] == true), "{}", eves.body);
+    // Her words are gone from the feed too, and her still-valid token can no longer act.
+    let feed = s.events().await;
+    assert!(!serde_json::to_string(&feed).unwrap().contains("from eve"), "the erased comment's text left the log");
+    s.api
+        .call(Method::POST, &format!("{}/likes", path("news")), Some(&eve.token), None)
+        .await
+        .assert_problem(403, None);
 
     // Bob is banned: he can no longer act, and his comments leave users' lists.
     s.users_api.call(Method::PUT, &format!("/v1/users/{}/ban", bob.id), Some(&app), Some(json!({}))).await;

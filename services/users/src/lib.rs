@@ -11,7 +11,7 @@ pub mod store;
 
 use std::sync::Arc;
 
-use chorus_kit::auth::KeyRing;
+use chorus_kit::auth::JwksVerifier;
 use chorus_kit::db::Migrations;
 use chorus_kit::{Mount, MountContext, Service};
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
@@ -40,21 +40,21 @@ impl Service for Users {
     async fn mount(context: MountContext<config::Config>) -> anyhow::Result<Mount> {
         let MountContext { config, db, shutdown, .. } = context;
         let configured_key = config.tokens.signing_key.as_ref().map(|key| key.expose().to_owned());
-        let (active, stored) =
-            db.write(move |conn| domain::sessions::load_signing_keys(conn, configured_key.as_deref())).await?;
-        let issuer =
-            TokenIssuer::new(active, &stored, config.tokens.app_token_ttl_secs, config.tokens.service_token_ttl_secs);
-        let keys = Arc::new(KeyRing::default());
-        for jwk in &issuer.jwks().keys {
-            keys.insert(jwk);
-        }
+        let active = db.write(move |conn| domain::sessions::load_signing_key(conn, configured_key.as_deref())).await?;
+        let issuer = TokenIssuer::new(active, config.tokens.app_token_ttl_secs, config.tokens.service_token_ttl_secs);
+        // Users checks its own tokens the way every service does, against the published keys, so
+        // a key another replica generated or a rotation added is picked up on first sight.
+        let keys_db = db.clone();
+        let verifier = Arc::new(JwksVerifier::new(Box::new(move || {
+            let db = keys_db.clone();
+            Box::pin(async move {
+                let jwks = db.read(domain::sessions::published_keys).await.map_err(|e| e.to_string())?;
+                Ok(jwks.keys)
+            })
+        })));
         let state =
             actix_web::web::Data::new(api::UsersState { issuer, service_accounts: config.service_accounts.clone() });
         let housekeeping = tokio::spawn(chorus_kit::events::housekeeping(db, config.events.retention(), shutdown));
-        Ok(Mount {
-            routes: Arc::new(move |cfg| api::routes(cfg, state.clone())),
-            verifier: keys,
-            tasks: vec![housekeeping],
-        })
+        Ok(Mount { routes: Arc::new(move |cfg| api::routes(cfg, state.clone())), verifier, tasks: vec![housekeeping] })
     }
 }

@@ -396,6 +396,10 @@ async fn moderation_identities_blocks_and_personal_data() {
     for expected in ["user.blocked", "user.banned", "user.unbanned", "user.deleted"] {
         assert!(types.iter().any(|t| t == expected), "{expected} missing from {types:?}");
     }
+    // Erasure leaves only the id in the user's earlier events.
+    let events = h.events(&service).await;
+    let created = events.iter().find(|e| e["type"] == "user.created" && e["subject"] == alice_id.as_str()).unwrap();
+    assert_eq!(created["data"], json!({ "user": { "id": alice_id, "erased": true } }));
 }
 
 #[tokio::test]

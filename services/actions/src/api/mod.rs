@@ -67,7 +67,9 @@ impl From<ActionsError> for Problem {
             ActionsError::EntityNotFound | ActionsError::CommentNotFound | ActionsError::FlagNotFound => {
                 Problem::not_found(error.to_string())
             }
-            ActionsError::Banned | ActionsError::NotAuthor => Problem::forbidden(error.to_string()),
+            ActionsError::Banned | ActionsError::Erased | ActionsError::NotAuthor => {
+                Problem::forbidden(error.to_string())
+            }
             ActionsError::Db(db) => Problem::from(db),
         }
     }

@@ -23,6 +23,8 @@ pub enum ActionsError {
     FlagNotFound,
     #[error("the user is banned from this app")]
     Banned,
+    #[error("the user was erased")]
+    Erased,
     #[error("only the comment's author or the app may delete it")]
     NotAuthor,
     #[error(transparent)]

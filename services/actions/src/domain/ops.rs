@@ -94,10 +94,13 @@ pub fn get_entity(
     entity_for(conn, entity, viewer)
 }
 
-/// Banned users cannot act.
+/// Banned and erased users cannot act.
 pub fn ensure_can_act(conn: &mut DbConnection, user_id: &str) -> Result<(), ActionsError> {
     if store::mirror::is_banned(conn, user_id)? {
         return Err(ActionsError::Banned);
+    }
+    if store::mirror::is_erased(conn, user_id)? {
+        return Err(ActionsError::Erased);
     }
     Ok(())
 }

@@ -43,6 +43,9 @@ pub fn recount_page(
     let mut report = RecountReport::default();
     for id in &ids {
         report.entities_checked += 1;
+        // Every action changes its entity's row in the same transaction, so holding the row
+        // lock keeps the tally and the stored counts from the same moment.
+        store::entities::lock(conn, id)?;
         let truth = counted(conn, id)?;
         if store::entities::counts(conn, id)? != truth {
             tracing::warn!(entity_id = %id, ?truth, "counts drifted; fixed");

@@ -1,6 +1,8 @@
 //! What the users feed means to actions: bans stop users from acting, blocks hide content from
 //! the blocker, and erasure removes a user's actions and fixes the counts.
 
+use std::collections::BTreeMap;
+
 use chorus_kit::db::DbConnection;
 use chorus_kit::events::{Event, append};
 use chorus_kit::follower::ApplyError;
@@ -30,8 +32,12 @@ pub fn apply(conn: &mut DbConnection, event: &Event) -> Result<(), ApplyError> {
 }
 
 /// Removes everything the user did: likes and shares go, comments become tombstones (their
-/// replies keep their thread), view tallies and flags go; counts follow.
+/// replies keep their thread), view tallies and flags go; counts follow. Rows first, then every
+/// entity's counts in id order, then the events: the lock order every writer keeps, so concurrent
+/// writers on PostgreSQL never deadlock.
 pub fn erase_user(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Result<(), ActionsError> {
+    let mut deltas: BTreeMap<String, CountDelta> = BTreeMap::new();
+    let mut removed = Vec::new();
     for action in store::actions::of_user(conn, user_id)? {
         let delta = match action.kind {
             ActionKind::Like => CountDelta { likes: -1, ..Default::default() },
@@ -43,14 +49,38 @@ pub fn erase_user(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Resul
             ActionKind::Comment => store::actions::tombstone(conn, &action.id)?,
             _ => store::actions::delete(conn, &action.id)?,
         }
-        let counts = store::entities::bump(conn, &action.entity_id, delta)?;
-        let entity = store::entities::reference(conn, &action.entity_id)?;
-        let gone = Action { text: None, deleted: true, ..action };
-        append(conn, app_id, ACTION_DELETED, &gone.entity_id, &ActionEvent { action: &gone, entity: &entity, counts })?;
+        *deltas.entry(action.entity_id.clone()).or_default() += delta;
+        removed.push(Action { text: None, deleted: true, ..action });
     }
     for (entity_id, views) in store::mirror::take_views_of(conn, user_id)? {
-        store::entities::bump(conn, &entity_id, CountDelta { views: -views, ..Default::default() })?;
+        *deltas.entry(entity_id).or_default() += CountDelta { views: -views, ..Default::default() };
+    }
+    let mut after = BTreeMap::new();
+    for (entity_id, delta) in &deltas {
+        let counts = store::entities::bump(conn, entity_id, *delta)?;
+        after.insert(entity_id.clone(), (store::entities::reference(conn, entity_id)?, counts));
+    }
+    for action in &removed {
+        let (entity, counts) = &after[&action.entity_id];
+        append(conn, app_id, ACTION_DELETED, &action.entity_id, &ActionEvent { action, entity, counts: *counts })?;
     }
     store::flags::delete_by_user(conn, user_id)?;
-    store::mirror::forget_user(conn, user_id)
+    store::mirror::forget_user(conn, user_id)?;
+    store::mirror::mark_erased(conn, app_id, user_id)?;
+    // What they wrote must not outlive them: in the event log, or in a stored response a replayed
+    // Idempotency-Key would return.
+    chorus_kit::events::rewrite_mentioning(conn, user_id, |_, data| {
+        let by_them = data.pointer("/action/user_id").and_then(|v| v.as_str()) == Some(user_id)
+            || data.pointer("/comment/user_id").and_then(|v| v.as_str()) == Some(user_id);
+        let mut changed = false;
+        for pointer in ["/action/text", "/comment/text"] {
+            if by_them && let Some(text) = data.pointer_mut(pointer).filter(|t| !t.is_null()) {
+                *text = serde_json::Value::Null;
+                changed = true;
+            }
+        }
+        changed
+    })?;
+    chorus_kit::idempotency::forget_caller(conn, &format!("user:{user_id}"))?;
+    Ok(())
 }

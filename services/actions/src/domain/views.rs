@@ -6,7 +6,7 @@ use chorus_kit::db::{Db, DbConnection};
 use chorus_kit::events::append;
 use chorus_kit::idempotency::IdempotentRequest;
 use chorus_kit::shutdown::Shutdown;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -35,7 +35,7 @@ pub struct View {
 /// Why a view was not recorded.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ViewError {
-    #[error("the user is banned from this app")]
+    #[error("the user is banned from this app, or was erased")]
     Banned,
     #[error("{field}: {message}")]
     Invalid { field: &'static str, message: String },
@@ -76,7 +76,7 @@ impl ViewRecorder {
 
 fn to_view_error(error: ActionsError) -> ViewError {
     match error {
-        ActionsError::Banned => ViewError::Banned,
+        ActionsError::Banned | ActionsError::Erased => ViewError::Banned,
         ActionsError::Invalid { field, message } => ViewError::Invalid { field, message },
         _ => ViewError::Unavailable,
     }
@@ -133,8 +133,9 @@ async fn commit(db: &Db, batch: Vec<ViewRequest>) {
 /// `entity.viewed` event per entity.
 fn record_batch(conn: &mut DbConnection, views: &[View]) -> Result<Vec<Result<(), ViewError>>, ActionsError> {
     let mut results = Vec::with_capacity(views.len());
-    let mut per_entity: HashMap<String, (String, EntityRef, i64)> = HashMap::new();
-    let mut per_tally: HashMap<(String, String), i64> = HashMap::new();
+    // Ordered maps: rows are locked in id order, the order every writer keeps.
+    let mut per_entity: BTreeMap<String, (String, EntityRef, i64)> = BTreeMap::new();
+    let mut per_tally: BTreeMap<(String, String), i64> = BTreeMap::new();
     for View { app_id, user_id, key, idempotency } in views {
         if let Err(error) = ensure_can_act(conn, user_id) {
             results.push(Err(to_view_error(error)));
@@ -162,10 +163,15 @@ fn record_batch(conn: &mut DbConnection, views: &[View]) -> Result<Vec<Result<()
     for ((entity_id, user_id), views) in per_tally {
         store::mirror::add_views(conn, &entity_id, &user_id, views)?;
     }
+    // Every count first, then the events: the event sequence row is always the last lock taken.
+    let mut viewed = Vec::with_capacity(per_entity.len());
     for (entity_id, (app_id, entity, views)) in per_entity {
         let counts: Counts = store::entities::bump(conn, &entity_id, CountDelta { views, ..Default::default() })?;
+        viewed.push((app_id, entity, views, counts));
+    }
+    for (app_id, entity, views, counts) in viewed {
         let event = serde_json::json!({ "entity": entity, "views": views, "counts": counts });
-        append(conn, &app_id, ENTITY_VIEWED, &entity_id, &event)?;
+        append(conn, &app_id, ENTITY_VIEWED, &entity.id, &event)?;
     }
     Ok(results)
 }

@@ -86,26 +86,28 @@ pub fn insert(
 ) -> Result<Entity, ActionsError> {
     let now = chorus_kit::db::now();
     let meta = input.and_then(|i| i.meta.as_ref()).map_or_else(|| "{}".to_owned(), ToString::to_string);
-    diesel::insert_into(entities::table)
-        .values((
-            entities::id.eq(id),
-            entities::app_id.eq(app_id),
-            entities::entity_key.eq(key),
-            entities::key_hash.eq(key_hash(key)),
-            entities::name.eq(input.map(|i| i.name.trim().to_owned())),
-            entities::entity_type.eq(input.and_then(|i| i.entity_type.clone())),
-            entities::meta.eq(meta),
-            entities::likes.eq(0),
-            entities::comments.eq(0),
-            entities::shares.eq(0),
-            entities::views.eq(0),
-            entities::total.eq(0),
-            entities::created_at.eq(now),
-            entities::updated_at.eq(now),
-            entities::last_activity_at.eq(now),
-        ))
-        .execute(conn)?;
-    find(conn, app_id, id)?.ok_or(ActionsError::EntityNotFound)
+    chorus_kit::db::insert_once(conn, |conn| {
+        diesel::insert_into(entities::table)
+            .values((
+                entities::id.eq(id),
+                entities::app_id.eq(app_id),
+                entities::entity_key.eq(key),
+                entities::key_hash.eq(key_hash(key)),
+                entities::name.eq(input.map(|i| i.name.trim().to_owned())),
+                entities::entity_type.eq(input.and_then(|i| i.entity_type.clone())),
+                entities::meta.eq(meta),
+                entities::likes.eq(0),
+                entities::comments.eq(0),
+                entities::shares.eq(0),
+                entities::views.eq(0),
+                entities::total.eq(0),
+                entities::created_at.eq(now),
+                entities::updated_at.eq(now),
+                entities::last_activity_at.eq(now),
+            ))
+            .execute(conn)
+    })?;
+    find_by_key(conn, app_id, key)?.ok_or(ActionsError::EntityNotFound)
 }
 
 pub fn update(conn: &mut DbConnection, app_id: &str, id: &str, input: &EntityInput) -> Result<Entity, ActionsError> {
@@ -127,6 +129,15 @@ pub struct CountDelta {
     pub comments: i64,
     pub shares: i64,
     pub views: i64,
+}
+
+impl std::ops::AddAssign for CountDelta {
+    fn add_assign(&mut self, other: Self) {
+        self.likes += other.likes;
+        self.comments += other.comments;
+        self.shares += other.shares;
+        self.views += other.views;
+    }
 }
 
 impl CountDelta {
@@ -157,6 +168,13 @@ pub fn counts(conn: &mut DbConnection, entity_id: &str) -> Result<Counts, Action
         .select((entities::likes, entities::comments, entities::shares, entities::views, entities::total))
         .first(conn)?;
     Ok(Counts { likes, comments, shares, views, total })
+}
+
+/// Locks the entity's row until the transaction ends, so its counts and its actions cannot
+/// change underneath the caller (a no-op write: it works the same on both backends).
+pub fn lock(conn: &mut DbConnection, entity_id: &str) -> Result<(), ActionsError> {
+    diesel::update(entities::table.find(entity_id)).set(entities::likes.eq(entities::likes)).execute(conn)?;
+    Ok(())
 }
 
 /// Overwrites the stored counts (the recount routine).

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::schema::{bans, blocks, view_tallies};
+use super::schema::{bans, blocks, erased_users, view_tallies};
 use crate::domain::ActionsError;
 
 pub fn is_banned(conn: &mut DbConnection, user_id: &str) -> Result<bool, ActionsError> {
@@ -35,6 +35,21 @@ pub fn block(conn: &mut DbConnection, app_id: &str, blocker: &str, blocked: &str
 
 pub fn unblock(conn: &mut DbConnection, blocker: &str, blocked: &str) -> Result<(), ActionsError> {
     diesel::delete(blocks::table.find((blocker, blocked))).execute(conn)?;
+    Ok(())
+}
+
+pub fn is_erased(conn: &mut DbConnection, user_id: &str) -> Result<bool, ActionsError> {
+    let count: i64 = erased_users::table.find(user_id).count().get_result(conn)?;
+    Ok(count > 0)
+}
+
+/// Remembers an erased user, so their still-valid tokens cannot act again.
+pub fn mark_erased(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Result<(), ActionsError> {
+    if !is_erased(conn, user_id)? {
+        diesel::insert_into(erased_users::table)
+            .values((erased_users::user_id.eq(user_id), erased_users::app_id.eq(app_id)))
+            .execute(conn)?;
+    }
     Ok(())
 }
 

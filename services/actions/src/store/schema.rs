@@ -72,5 +72,12 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    erased_users (user_id) {
+        user_id -> Text,
+        app_id -> Text,
+    }
+}
+
 diesel::joinable!(actions -> entities (entity_id));
-diesel::allow_tables_to_appear_in_same_query!(entities, actions, view_tallies, flags, blocks, bans);
+diesel::allow_tables_to_appear_in_same_query!(entities, actions, view_tallies, flags, blocks, bans, erased_users);

@@ -1,7 +1,9 @@
 use actix_web::web;
+use chorus_kit::Problem;
 use chorus_kit::auth::Jwks;
+use chorus_kit::db::Db;
 
-use super::UsersState;
+use crate::domain::sessions::published_keys;
 
 /// The token-signing keys
 ///
@@ -14,6 +16,6 @@ use super::UsersState;
     operation_id = "get_jwks",
     responses((status = 200, description = "The public keys", body = Jwks))
 )]
-pub async fn get_jwks(state: web::Data<UsersState>) -> web::Json<Jwks> {
-    web::Json(state.issuer.jwks().clone())
+pub async fn get_jwks(db: web::Data<Db>) -> Result<web::Json<Jwks>, Problem> {
+    Ok(web::Json(db.read(published_keys).await?))
 }

@@ -16,7 +16,6 @@ const MAX_DEVICE_ID: usize = 200;
 /// Signs access tokens for users, apps and services.
 pub struct TokenIssuer {
     signer: TokenSigner,
-    published: Jwks,
     app_ttl_secs: i64,
     service_ttl_secs: i64,
 }
@@ -29,20 +28,8 @@ pub struct IssuedToken {
 }
 
 impl TokenIssuer {
-    /// `signer` signs new tokens; `published` are every key whose tokens still verify.
-    pub fn new(signer: TokenSigner, published: &[TokenSigner], app_ttl_secs: u32, service_ttl_secs: u32) -> Self {
-        let mut keys = vec![signer.jwk()];
-        keys.extend(published.iter().map(TokenSigner::jwk).filter(|jwk| jwk.kid != signer.kid()));
-        Self {
-            signer,
-            published: Jwks { keys },
-            app_ttl_secs: app_ttl_secs.into(),
-            service_ttl_secs: service_ttl_secs.into(),
-        }
-    }
-
-    pub fn jwks(&self) -> &Jwks {
-        &self.published
+    pub fn new(signer: TokenSigner, app_ttl_secs: u32, service_ttl_secs: u32) -> Self {
+        Self { signer, app_ttl_secs: app_ttl_secs.into(), service_ttl_secs: service_ttl_secs.into() }
     }
 
     fn issue(&self, kind: TokenKind, sub: &str, app: Option<&str>, scope: Vec<String>, ttl: i64) -> IssuedToken {
@@ -199,25 +186,32 @@ fn issue_refresh_token(
 }
 
 /// The key tokens are signed with: from config, else the first one in the database, else a new
-/// one stored there. Every stored key stays published so older tokens keep verifying.
-pub fn load_signing_keys(
-    conn: &mut DbConnection,
-    configured: Option<&str>,
-) -> Result<(TokenSigner, Vec<TokenSigner>), UsersError> {
-    let mut stored: Vec<TokenSigner> =
+/// one stored there. A configured key is stored too, so after a rotation the old key stays
+/// published and the tokens it signed keep verifying until they expire.
+pub fn load_signing_key(conn: &mut DbConnection, configured: Option<&str>) -> Result<TokenSigner, UsersError> {
+    let stored: Vec<TokenSigner> =
         store::keys::all(conn)?.iter().filter_map(|(_, seed)| TokenSigner::from_encoded_seed(seed)).collect();
     let active = match configured {
         Some(seed) => TokenSigner::from_encoded_seed(seed)
             .ok_or_else(|| super::invalid("tokens.signing_key", "is not a base64url 32-byte seed"))?,
         None => match stored.first() {
-            Some(signer) => signer.clone(),
-            None => {
-                let signer = TokenSigner::generate();
-                store::keys::insert(conn, signer.kid(), &signer.encoded_seed())?;
-                stored.push(signer.clone());
-                signer
-            }
+            Some(signer) => return Ok(signer.clone()),
+            None => TokenSigner::generate(),
         },
     };
-    Ok((active, stored))
+    if !stored.iter().any(|signer| signer.kid() == active.kid()) {
+        store::keys::insert(conn, active.kid(), &active.encoded_seed())?;
+    }
+    Ok(active)
+}
+
+/// Every stored key, as published at `/.well-known/jwks.json`. Read from the database each time,
+/// so every replica publishes (and accepts) the keys any replica signs with.
+pub fn published_keys(conn: &mut DbConnection) -> Result<Jwks, UsersError> {
+    let keys = store::keys::all(conn)?
+        .iter()
+        .filter_map(|(_, seed)| TokenSigner::from_encoded_seed(seed))
+        .map(|signer| signer.jwk())
+        .collect();
+    Ok(Jwks { keys })
 }
