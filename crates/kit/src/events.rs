@@ -8,15 +8,13 @@ use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tokio::sync::Notify;
+use std::time::Duration;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Principal;
 use crate::db::{Db, DbConnection, DbError};
+use crate::hub::{EventHub, LiveStream};
 use crate::problem::{Problem, ProblemType};
 use crate::schema::{chorus_event_sequence, chorus_events};
 use crate::shutdown::Shutdown;
@@ -24,9 +22,6 @@ use crate::shutdown::Shutdown;
 /// The scope a service token needs to read a feed.
 pub const READ_SCOPE: &str = "events:read";
 const MAX_LIMIT: u32 = 500;
-/// Wake-up interval when nothing was signalled, covering writes by other replicas.
-const POLL_INTERVAL: Duration = Duration::from_secs(1);
-const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
 
 /// One event of a feed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -281,6 +276,7 @@ pub async fn stream_events(
     req: HttpRequest,
     principal: Principal,
     db: web::Data<Db>,
+    hub: web::Data<EventHub>,
     shutdown: web::Data<Shutdown>,
     query: web::Query<FeedQuery>,
 ) -> Result<HttpResponse, Problem> {
@@ -289,7 +285,7 @@ pub async fn stream_events(
         Some(id) => id,
         None => parse_after(query.after)?,
     };
-    event_stream(db.get_ref(), shutdown.get_ref(), after, EventFilter::default()).await
+    event_stream(&db, &hub, &shutdown, after, EventFilter::default()).await
 }
 
 /// The `Last-Event-ID` header as an event id, if sent.
@@ -310,6 +306,7 @@ pub fn last_event_id(req: &HttpRequest) -> Result<Option<i64>, Problem> {
 /// A server-sent-event stream of the log's events after `after` that pass `filter`, live.
 pub async fn event_stream(
     db: &Db,
+    hub: &EventHub,
     shutdown: &Shutdown,
     after: i64,
     filter: EventFilter,
@@ -317,16 +314,8 @@ pub async fn event_stream(
     // Fail before the stream starts when the resume point is already gone.
     let first_filter = filter.clone();
     let first = db.read(move |conn| read_filtered(conn, after, MAX_LIMIT, &first_filter)).await?;
-    let feed = FeedStream {
-        db: db.clone(),
-        changes: db.change_notifier(),
-        shutdown: shutdown.clone(),
-        filter,
-        cursor: after,
-        pending: first.into(),
-        last_sent: Instant::now(),
-    };
-    Ok(sse_response(futures_util::stream::unfold(feed, FeedStream::next_frame)))
+    let stream = LiveStream::new(db, hub, shutdown, after, filter, first);
+    Ok(sse_response(futures_util::stream::unfold(stream, LiveStream::next_frame)))
 }
 
 /// A `text/event-stream` response over a stream of ready-made frames.
@@ -343,64 +332,6 @@ pub fn sse_frame(id: Option<i64>, event: &str, data: &impl Serialize) -> Bytes {
     let json = serde_json::to_string(data).unwrap_or_else(|_| "null".into());
     let id_line = id.map(|id| format!("id: {id}\n")).unwrap_or_default();
     Bytes::from(format!("{id_line}event: {event}\ndata: {json}\n\n"))
-}
-
-struct FeedStream {
-    db: Db,
-    changes: Arc<Notify>,
-    shutdown: Shutdown,
-    filter: EventFilter,
-    cursor: i64,
-    pending: VecDeque<Event>,
-    last_sent: Instant,
-}
-
-impl FeedStream {
-    async fn next_frame(mut self) -> Option<(Result<Bytes, Infallible>, Self)> {
-        loop {
-            if self.shutdown.is_fired() {
-                return None;
-            }
-            if let Some(event) = self.pending.pop_front() {
-                self.cursor = event.id;
-                self.last_sent = Instant::now();
-                let frame = sse_frame(Some(event.id), &event.event_type, &event);
-                return Some((Ok(frame), self));
-            }
-            if self.last_sent.elapsed() >= KEEPALIVE_INTERVAL {
-                self.last_sent = Instant::now();
-                return Some((Ok(Bytes::from_static(b": keepalive\n\n")), self));
-            }
-            // Register for the wake-up before reading, so a commit in between is not missed.
-            let changes = self.changes.clone();
-            let notified = changes.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let (cursor, filter) = (self.cursor, self.filter.clone());
-            let read_batch = move |conn: &mut DbConnection| {
-                // Newest first: ids are handed out in commit order, so every event up to it has
-                // committed and the read below sees it.
-                let newest = last_id(conn)?;
-                Ok::<_, Problem>((read_filtered(conn, cursor, MAX_LIMIT, &filter)?, newest))
-            };
-            match self.db.read(read_batch).await {
-                Ok((batch, newest)) if batch.is_empty() => {
-                    // Nothing passes the filter up to `newest`: skip past it, then wait.
-                    self.cursor = cursor.max(newest);
-                    let shutdown = self.shutdown.clone();
-                    tokio::select! {
-                        _ = notified => {}
-                        _ = tokio::time::sleep(POLL_INTERVAL) => {}
-                        _ = shutdown.fired() => return None,
-                    }
-                }
-                Ok((batch, _)) => self.pending.extend(batch),
-                // Pruned past us, or the database is gone: end the stream; the client resumes
-                // with Last-Event-ID and gets a precise answer.
-                Err(_) => return None,
-            }
-        }
-    }
 }
 
 /// How long an `Idempotency-Key` is remembered.

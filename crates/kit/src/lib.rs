@@ -14,6 +14,7 @@ pub mod events;
 pub mod follower;
 pub mod health;
 pub mod http;
+pub mod hub;
 pub mod idempotency;
 pub mod metrics;
 pub mod pagination;

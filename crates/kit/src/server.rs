@@ -110,6 +110,8 @@ pub async fn start<S: Service>(config: S::Config) -> anyhow::Result<Running> {
     let authenticator =
         web::Data::new(Authenticator::new(mount.verifier.clone(), operator_token.as_ref().map(|t| t.expose())));
     let db_data = web::Data::new(db.clone());
+    let (hub, hub_task) = crate::hub::EventHub::start(db.clone(), streams_shutdown.clone());
+    let hub = web::Data::from(hub);
     let shutdown_data = web::Data::new(streams_shutdown);
     let routes = mount.routes.clone();
     let max_body = http_settings.max_body_bytes;
@@ -123,6 +125,7 @@ pub async fn start<S: Service>(config: S::Config) -> anyhow::Result<Running> {
             .app_data(metrics.clone())
             .app_data(operations.clone())
             .app_data(shutdown_data.clone())
+            .app_data(hub.clone())
             .app_data(spec_text.clone())
             .app_data(extractor_errors::json_config(max_body))
             .app_data(extractor_errors::path_config())
@@ -145,14 +148,7 @@ pub async fn start<S: Service>(config: S::Config) -> anyhow::Result<Running> {
     let server = server.run();
     let handle = server.handle();
     tracing::info!(service = S::NAME, port, "listening");
-    Ok(Running {
-        name: S::NAME,
-        port,
-        db,
-        handle,
-        server: tokio::spawn(server),
-        streams,
-        background,
-        tasks: mount.tasks,
-    })
+    let mut tasks = mount.tasks;
+    tasks.push(hub_task);
+    Ok(Running { name: S::NAME, port, db, handle, server: tokio::spawn(server), streams, background, tasks })
 }

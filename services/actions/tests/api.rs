@@ -566,3 +566,23 @@ async fn replicas_following_the_same_feed_apply_each_event_once() {
     assert_eq!(report.body["entities_fixed"], 0);
     replica.stop().await;
 }
+
+#[tokio::test]
+async fn many_open_action_bars_all_see_each_action() {
+    let s = Stack::start().await;
+    let (api_key, _) = s.app().await;
+    let ada = s.person(&api_key, "ada").await;
+    s.api.call(Method::PUT, &path("busy"), Some(&ada.token), Some(json!({ "name": "Busy" }))).await;
+    let mut streams = Vec::new();
+    for _ in 0..20 {
+        let stream = s.api.http.get(s.api.url(&format!("{}/stream", path("busy")))).bearer_auth(&ada.token).send();
+        streams.push(stream.await.unwrap());
+    }
+    s.api.call(Method::POST, &format!("{}/likes", path("busy")), Some(&ada.token), None).await;
+    for stream in &mut streams {
+        let chunk =
+            tokio::time::timeout(std::time::Duration::from_secs(10), stream.chunk()).await.unwrap().unwrap().unwrap();
+        let frame = String::from_utf8_lossy(&chunk);
+        assert!(frame.contains("event: action.created") && frame.contains("\"likes\":1"), "{frame}");
+    }
+}

@@ -5,6 +5,7 @@ use chorus_kit::Problem;
 use chorus_kit::auth::Principal;
 use chorus_kit::db::Db;
 use chorus_kit::events::{self, EventFilter};
+use chorus_kit::hub::EventHub;
 use chorus_kit::pagination::PageQuery;
 use chorus_kit::shutdown::Shutdown;
 use serde::{Deserialize, Serialize};
@@ -218,6 +219,7 @@ pub async fn stream_entity(
     req: HttpRequest,
     principal: Principal,
     db: web::Data<Db>,
+    hub: web::Data<EventHub>,
     shutdown: web::Data<Shutdown>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
@@ -232,5 +234,5 @@ pub async fn stream_entity(
         })
         .await?;
     let filter = EventFilter { app_id: Some(caller.app_id), subject: Some(entity.id) };
-    events::event_stream(&db, &shutdown, resume.unwrap_or(newest), filter).await
+    events::event_stream(&db, &hub, &shutdown, resume.unwrap_or(newest), filter).await
 }

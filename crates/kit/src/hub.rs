@@ -1,0 +1,173 @@
+//! Live streams without a query per stream: one task per process tails the event log and fans
+//! each new event out to every open stream. A stream first catches up from the database, then
+//! follows the hub; if it falls behind the hub's buffer it catches up from the database again.
+
+use actix_web::web::Bytes;
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::broadcast;
+
+use crate::db::{Db, DbConnection};
+use crate::events::{Event, EventFilter, last_id, read, read_filtered, sse_frame};
+use crate::problem::{Problem, ProblemType};
+use crate::shutdown::Shutdown;
+
+/// Events buffered per stream before it must catch up from the database.
+const BUFFER: usize = 1024;
+const PAGE: u32 = 500;
+/// Wake-up interval when nothing was signalled, covering writes by other replicas.
+const POLL_INTERVAL: Duration = Duration::from_secs(1);
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
+
+/// The process's one tail of the event log.
+pub struct EventHub {
+    sender: broadcast::Sender<Arc<Event>>,
+}
+
+impl EventHub {
+    /// Starts the tail; it ends when `shutdown` fires.
+    pub fn start(db: Db, shutdown: Shutdown) -> (Arc<Self>, tokio::task::JoinHandle<()>) {
+        let (sender, _) = broadcast::channel(BUFFER);
+        let hub = Arc::new(Self { sender: sender.clone() });
+        (hub, tokio::spawn(tail(db, sender, shutdown)))
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.sender.subscribe()
+    }
+}
+
+async fn tail(db: Db, sender: broadcast::Sender<Arc<Event>>, shutdown: Shutdown) {
+    let changes = db.change_notifier();
+    let mut cursor = db.read(last_id).await.unwrap_or(0);
+    loop {
+        let notified = changes.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let mut more = false;
+        if sender.receiver_count() == 0 {
+            // Nobody listens: just keep up, without reading events.
+            if let Ok(newest) = db.read(last_id).await {
+                cursor = newest;
+            }
+        } else {
+            let after = cursor;
+            match db.read(move |conn| read(conn, after, PAGE)).await {
+                Ok(batch) => {
+                    more = batch.len() == PAGE as usize;
+                    for event in batch {
+                        cursor = event.id;
+                        let _ = sender.send(Arc::new(event));
+                    }
+                }
+                Err(problem) if problem.problem_type == ProblemType::Gone => {
+                    // Only possible after a long stall; streams catch up from the database.
+                    cursor = db.read(last_id).await.unwrap_or(cursor);
+                }
+                // The database is briefly unavailable: try again, losing nothing.
+                Err(_) => {}
+            }
+        }
+        if more {
+            continue;
+        }
+        tokio::select! {
+            _ = notified => {}
+            _ = tokio::time::sleep(POLL_INTERVAL) => {}
+            _ = shutdown.fired() => return,
+        }
+    }
+}
+
+/// A live stream of the events after `cursor` that pass `filter`.
+pub(crate) struct LiveStream {
+    db: Db,
+    receiver: broadcast::Receiver<Arc<Event>>,
+    shutdown: Shutdown,
+    filter: EventFilter,
+    cursor: i64,
+    pending: VecDeque<Event>,
+    catching_up: bool,
+    last_sent: Instant,
+}
+
+impl LiveStream {
+    /// Subscribes before the first read, so nothing committed in between is missed.
+    pub(crate) fn new(
+        db: &Db,
+        hub: &EventHub,
+        shutdown: &Shutdown,
+        after: i64,
+        filter: EventFilter,
+        first: Vec<Event>,
+    ) -> Self {
+        Self {
+            db: db.clone(),
+            receiver: hub.subscribe(),
+            shutdown: shutdown.clone(),
+            filter,
+            cursor: after,
+            pending: first.into(),
+            catching_up: true,
+            last_sent: Instant::now(),
+        }
+    }
+
+    fn passes(&self, event: &Event) -> bool {
+        self.filter.app_id.as_ref().is_none_or(|app| *app == event.app_id)
+            && self.filter.subject.as_ref().is_none_or(|subject| *subject == event.subject)
+    }
+
+    pub(crate) async fn next_frame(mut self) -> Option<(Result<Bytes, Infallible>, Self)> {
+        loop {
+            if self.shutdown.is_fired() {
+                return None;
+            }
+            if let Some(event) = self.pending.pop_front() {
+                if event.id <= self.cursor {
+                    continue;
+                }
+                self.cursor = event.id;
+                self.last_sent = Instant::now();
+                return Some((Ok(sse_frame(Some(event.id), &event.event_type, &event)), self));
+            }
+            if self.catching_up {
+                let (cursor, filter) = (self.cursor, self.filter.clone());
+                let read_page = move |conn: &mut DbConnection| {
+                    // Newest first: ids are handed out in commit order, so every event up to it
+                    // has committed and the read below sees it.
+                    let newest = last_id(conn)?;
+                    Ok::<_, Problem>((read_filtered(conn, cursor, PAGE, &filter)?, newest))
+                };
+                match self.db.read(read_page).await {
+                    Ok((page, newest)) if page.is_empty() => {
+                        self.cursor = self.cursor.max(newest);
+                        self.catching_up = false;
+                    }
+                    Ok((page, _)) => self.pending.extend(page),
+                    // Pruned past us, or the database is gone: end the stream; the client
+                    // resumes with Last-Event-ID and gets a precise answer.
+                    Err(_) => return None,
+                }
+                continue;
+            }
+            let keepalive = KEEPALIVE_INTERVAL.saturating_sub(self.last_sent.elapsed());
+            let shutdown = self.shutdown.clone();
+            tokio::select! {
+                received = self.receiver.recv() => match received {
+                    Ok(event) if event.id > self.cursor && self.passes(&event) => self.pending.push_back((*event).clone()),
+                    Ok(_) => {}
+                    Err(broadcast::error::RecvError::Lagged(_)) => self.catching_up = true,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+                _ = tokio::time::sleep(keepalive) => {
+                    self.last_sent = Instant::now();
+                    return Some((Ok(Bytes::from_static(b": keepalive\n\n")), self));
+                }
+                _ = shutdown.fired() => return None,
+            }
+        }
+    }
+}
