@@ -61,7 +61,7 @@ impl From<UsersError> for Problem {
             UsersError::UserNotFound => Problem::not_found("no such user in this app"),
             UsersError::Banned => Problem::forbidden("the user is banned from this app"),
             UsersError::AnonymousSessionsDisabled => Problem::forbidden(error.to_string()),
-            UsersError::InvalidRefreshToken | UsersError::RefreshTokenReused => {
+            UsersError::SignInRequired | UsersError::InvalidRefreshToken | UsersError::RefreshTokenReused => {
                 Problem::unauthenticated(error.to_string())
             }
             UsersError::ProviderAlreadyLinked(_) => Problem::new(ProblemType::Conflict).with_detail(error.to_string()),

@@ -81,8 +81,10 @@ fn access_token(issued: sessions::IssuedToken) -> AccessToken {
 
 /// Start a session
 ///
-/// The SDK's first call. Finds the device's user, or creates an anonymous one (201). Repeating
-/// the call for the same device returns the same user with fresh tokens.
+/// The SDK's first call. Finds the device's anonymous user, or creates one (201). Repeating the
+/// call for the same device returns the same user with fresh tokens. Once the device's user has
+/// signed in with an identity, a device id alone no longer opens their session (401): the SDK
+/// uses its refresh token, or the app signs the user in again.
 #[utoipa::path(
     post,
     path = "/v1/sessions",

@@ -27,6 +27,8 @@ pub enum UsersError {
     Banned,
     #[error("this app does not allow anonymous sessions")]
     AnonymousSessionsDisabled,
+    #[error("the device's user signed in with an identity: use the refresh token, or sign in again through the app")]
+    SignInRequired,
     #[error("the refresh token is invalid or expired")]
     InvalidRefreshToken,
     #[error("the refresh token was already used; its session is revoked")]

@@ -99,12 +99,17 @@ pub struct OpenedSession {
     pub access_ttl_secs: u32,
 }
 
-/// The SDK's first call: finds the device's user, or creates an anonymous one.
+/// The SDK's first call: finds the device's anonymous user, or creates one.
 pub fn start(conn: &mut DbConnection, api_key: &str, device_id: &str) -> Result<OpenedSession, UsersError> {
     check_text("device_id", device_id, MAX_DEVICE_ID)?;
     let (app, _) = store::apps::find_by_api_key(conn, api_key)?.ok_or(UsersError::UnknownApiKey)?;
     let (user, created) = match store::sessions::device_user(conn, &app.id, device_id)? {
         Some(user_id) => {
+            // A device id is no secret: it may reopen an anonymous user's session, never that of
+            // a user who signed in with an identity.
+            if !store::identities::of_user(conn, &user_id)?.is_empty() {
+                return Err(UsersError::SignInRequired);
+            }
             store::sessions::touch_device(conn, &app.id, device_id)?;
             (store::users::get(conn, &app.id, &user_id)?, false)
         }
