@@ -5,6 +5,7 @@
 //! - `openapi diff --base <ref>`  lists changes since a git ref as breaking or compatible, and
 //!   fails on a breaking change without a major version bump.
 //! - `test`  runs the whole suite on SQLite, then on a throwaway PostgreSQL.
+//! - `bench`  measures the platform against a bare baseline, in one run (release build).
 
 mod diff;
 mod openapi;
@@ -38,6 +39,12 @@ enum Command {
         #[arg(last = true)]
         cargo_args: Vec<String>,
     },
+    /// Measure the SDK's request mix and a bare baseline in one run (release build).
+    Bench {
+        /// Arguments for the load generator, such as `--seconds 20` (after `--`).
+        #[arg(last = true)]
+        bench_args: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -53,12 +60,24 @@ enum OpenapiAction {
     },
 }
 
+fn bench(args: &[String]) -> anyhow::Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .current_dir(openapi::workspace_root())
+        .args(["run", "--quiet", "--release", "--package", "chorus-bench", "--"])
+        .args(args)
+        .status()?;
+    anyhow::ensure!(status.success(), "the bench failed");
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let outcome = match Cli::parse().command {
         Command::Openapi { action: OpenapiAction::Write } => openapi::write(),
         Command::Openapi { action: OpenapiAction::Check } => openapi::check(),
         Command::Openapi { action: OpenapiAction::Diff { base } } => diff::run(&base),
         Command::Test { sqlite_only, cargo_args } => test::run(sqlite_only, &cargo_args),
+        Command::Bench { bench_args } => bench(&bench_args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,64 @@
+//! The bare baseline: a minimal actix-web server running the same domain operations, hence the
+//! same SQL, on the same database layer, with none of the platform around them (no auth,
+//! middleware, metrics, problem mapping or validation at the edge). Chorus's overhead is measured
+//! against it.
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use chorus_actions::domain::ops;
+use chorus_kit::Service;
+use chorus_kit::config::{DatabaseSettings, Secret};
+use chorus_kit::db::Db;
+
+pub const APP: &str = "baseline-app";
+
+/// Starts the baseline on 127.0.0.1:0 with a fresh SQLite database under `dir`; returns its URL.
+pub async fn start(dir: &std::path::Path) -> anyhow::Result<(String, actix_web::dev::ServerHandle)> {
+    let settings = DatabaseSettings {
+        url: Secret::new(format!("sqlite://{}", dir.join("baseline.db").display())),
+        pool_size: 8,
+        migrate_on_start: true,
+        connect_timeout_secs: 5,
+    };
+    let db = Db::connect(&settings)?;
+    db.migrate(chorus_actions::Actions::migrations()).await?;
+    let data = web::Data::new(db);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .route("/bar/{key}/{user}", web::get().to(bar))
+            .route("/like/{key}/{user}", web::post().to(like))
+            .route("/like/{key}/{user}", web::delete().to(unlike))
+    })
+    .workers(2)
+    .disable_signals()
+    .bind(("127.0.0.1", 0))?;
+    let url = format!("http://127.0.0.1:{}", server.addrs()[0].port());
+    let server = server.run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    Ok((url, handle))
+}
+
+async fn bar(db: web::Data<Db>, path: web::Path<(String, String)>) -> HttpResponse {
+    let (key, user) = path.into_inner();
+    match db.read(move |conn| ops::get_entity(conn, APP, &key, Some(&user))).await {
+        Ok(entity) => HttpResponse::Ok().json(entity),
+        Err(_) => HttpResponse::NotFound().finish(),
+    }
+}
+
+async fn like(db: web::Data<Db>, path: web::Path<(String, String)>) -> HttpResponse {
+    let (key, user) = path.into_inner();
+    match db.write(move |conn| ops::like(conn, APP, &user, &key)).await {
+        Ok((action, _)) => HttpResponse::Ok().json(action),
+        Err(_) => HttpResponse::InternalServerError().finish(),
+    }
+}
+
+async fn unlike(db: web::Data<Db>, path: web::Path<(String, String)>) -> HttpResponse {
+    let (key, user) = path.into_inner();
+    match db.write(move |conn| ops::unlike(conn, APP, &user, &key)).await {
+        Ok(_) => HttpResponse::NoContent().finish(),
+        Err(_) => HttpResponse::InternalServerError().finish(),
+    }
+}

@@ -1,0 +1,107 @@
+//! `cargo xtask bench`: the SDK's request mix against the whole platform, at saturation and at a
+//! fixed rate, and the same operations against a bare baseline, all in one run on this machine.
+//! Results are ratios measured side by side, since absolute numbers vary from run to run.
+
+mod baseline;
+mod load;
+mod mix;
+mod stats;
+
+use clap::Parser;
+use std::time::Duration;
+
+use mix::{Population, Target, op};
+
+#[derive(Parser)]
+#[command(name = "chorus-bench")]
+struct Cli {
+    /// Seconds each measurement runs.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent clients at saturation.
+    #[arg(long, default_value_t = 32)]
+    workers: usize,
+    #[arg(long, default_value_t = 100)]
+    users: usize,
+    #[arg(long, default_value_t = 50)]
+    entities: usize,
+    /// The fixed rate, as a fraction of the mix's saturation throughput.
+    #[arg(long, default_value_t = 0.5)]
+    rate_fraction: f64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let dir = tempfile::tempdir()?;
+    let mut options = chorus::Options::new(dir.path().join("platform"));
+    options.any_port = true;
+    let platform = chorus::Platform::start(options).await?;
+    let (baseline_url, baseline) = baseline::start(dir.path()).await?;
+    let population = Population { users: cli.users, entities: cli.entities };
+    let target = Target::prepare(
+        platform.users_url.clone(),
+        platform.actions_url.clone(),
+        baseline_url,
+        platform.credentials.demo_app.api_key.clone(),
+        &population,
+    )
+    .await?;
+    let (duration, workers) = (Duration::from_secs(cli.seconds), cli.workers);
+    let warmup = Duration::from_secs(2);
+
+    let read = op(&target, |t, n| async move { t.read_bar(n).await });
+    let base_read = op(&target, |t, n| async move { t.baseline_bar(n).await });
+    let like = op(&target, |t, n| async move { t.toggle_like(n).await });
+    let base_like = op(&target, |t, n| async move { t.baseline_toggle_like(n).await });
+    let sdk = op(&target, |t, n| async move { t.sdk_mix(n).await });
+
+    println!(
+        "# Chorus bench: {} s per run, {workers} clients, {} users, {} entities",
+        cli.seconds, cli.users, cli.entities
+    );
+    println!();
+    println!("| run | req/s | p50 ms | p99 ms | p99.9 ms | errors |");
+    println!("|---|---|---|---|---|---|");
+    let mut pairs = Vec::new();
+    for (name, chorus_op, baseline_op) in [("read action bar", read, base_read), ("like / unlike", like, base_like)] {
+        load::saturate(workers, warmup, chorus_op.clone()).await;
+        let chorus = load::saturate(workers, duration, chorus_op).await;
+        println!("{}", chorus.row(&format!("{name}: chorus")));
+        load::saturate(workers, warmup, baseline_op.clone()).await;
+        let bare = load::saturate(workers, duration, baseline_op).await;
+        println!("{}", bare.row(&format!("{name}: baseline")));
+        pairs.push((name, chorus, bare));
+    }
+    load::saturate(workers, warmup, sdk.clone()).await;
+    let saturated = load::saturate(workers, duration, sdk.clone()).await;
+    println!("{}", saturated.row("SDK mix: saturation"));
+    let rate = saturated.throughput() * cli.rate_fraction;
+    let fixed = load::fixed_rate(rate, duration, sdk).await;
+    println!("{}", fixed.row(&format!("SDK mix: fixed {rate:.0} req/s")));
+
+    println!();
+    println!("| operation | chorus / baseline throughput | chorus / baseline p99 |");
+    println!("|---|---|---|");
+    for (name, chorus, bare) in &pairs {
+        println!(
+            "| {name} | {:.2} | {:.2} |",
+            chorus.throughput() / bare.throughput(),
+            chorus.millis(0.99) / bare.millis(0.99)
+        );
+    }
+    if let Some(peak) = peak_memory_kib() {
+        println!();
+        println!("Peak memory of the whole process (platform, baseline and load generator): {} MiB", peak / 1024);
+    }
+    baseline.stop(true).await;
+    platform.stop().await;
+    Ok(())
+}
+
+/// The process's peak resident set (VmHWM), where /proc provides it.
+fn peak_memory_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}

@@ -1,0 +1,154 @@
+//! The SDK's requests against the whole platform, over HTTP with real tokens, and the same
+//! operations against the baseline.
+
+use futures_util::FutureExt;
+use reqwest::{Client, Method};
+use serde_json::json;
+use std::sync::Arc;
+
+use crate::load::Op;
+
+/// Users and entities the load is spread over.
+pub struct Population {
+    pub users: usize,
+    pub entities: usize,
+}
+
+pub struct Target {
+    http: Client,
+    users_url: String,
+    actions_url: String,
+    baseline_url: String,
+    api_key: String,
+    user_ids: Vec<String>,
+    tokens: Vec<String>,
+    entities: usize,
+}
+
+fn key(n: usize) -> String {
+    format!("entity-{n}")
+}
+
+impl Target {
+    /// Opens a session per user and creates the entities, on both Chorus and the baseline.
+    pub async fn prepare(
+        users_url: String,
+        actions_url: String,
+        baseline_url: String,
+        api_key: String,
+        population: &Population,
+    ) -> anyhow::Result<Arc<Self>> {
+        let http = Client::builder().pool_max_idle_per_host(256).build()?;
+        let (mut user_ids, mut tokens) = (Vec::new(), Vec::new());
+        for user in 0..population.users {
+            let session: serde_json::Value = http
+                .post(format!("{users_url}/v1/sessions"))
+                .json(&json!({ "api_key": api_key, "device_id": format!("bench-device-{user}") }))
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
+            user_ids.push(session["user"]["id"].as_str().unwrap_or_default().to_owned());
+            tokens.push(session["access_token"].as_str().unwrap_or_default().to_owned());
+        }
+        for entity in 0..population.entities {
+            http.put(format!("{actions_url}/v1/entities/{}", key(entity)))
+                .bearer_auth(&tokens[0])
+                .json(&json!({ "name": format!("Entity {entity}") }))
+                .send()
+                .await?
+                .error_for_status()?;
+            let like = format!("{baseline_url}/like/{}/{}", key(entity), user_ids[0]);
+            http.post(&like).send().await?.error_for_status()?;
+            http.delete(&like).send().await?.error_for_status()?;
+        }
+        Ok(Arc::new(Self {
+            http,
+            users_url,
+            actions_url,
+            baseline_url,
+            api_key,
+            user_ids,
+            tokens,
+            entities: population.entities,
+        }))
+    }
+
+    fn pick(&self, n: usize) -> (usize, String) {
+        (n % self.tokens.len(), key((n / self.tokens.len()) % self.entities))
+    }
+
+    /// Likes on even rounds over the user × entity pairs, unlikes on odd ones: every request writes.
+    fn like_method(&self, n: usize) -> Method {
+        if (n / (self.tokens.len() * self.entities)).is_multiple_of(2) { Method::POST } else { Method::DELETE }
+    }
+
+    async fn send(&self, method: Method, url: String, token: Option<&str>, body: Option<serde_json::Value>) -> bool {
+        let mut request = self.http.request(method, url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        matches!(request.send().await, Ok(response) if response.status().is_success())
+    }
+
+    pub async fn read_bar(&self, n: usize) -> bool {
+        let (user, key) = self.pick(n);
+        self.send(Method::GET, format!("{}/v1/entities/{key}", self.actions_url), Some(&self.tokens[user]), None).await
+    }
+
+    pub async fn toggle_like(&self, n: usize) -> bool {
+        let (user, key) = self.pick(n);
+        let url = match self.like_method(n) {
+            Method::POST => format!("{}/v1/entities/{key}/likes", self.actions_url),
+            _ => format!("{}/v1/entities/{key}/likes/me", self.actions_url),
+        };
+        self.send(self.like_method(n), url, Some(&self.tokens[user]), None).await
+    }
+
+    pub async fn baseline_bar(&self, n: usize) -> bool {
+        let (user, key) = self.pick(n);
+        self.send(Method::GET, format!("{}/bar/{key}/{}", self.baseline_url, self.user_ids[user]), None, None).await
+    }
+
+    pub async fn baseline_toggle_like(&self, n: usize) -> bool {
+        let (user, key) = self.pick(n);
+        let url = format!("{}/like/{key}/{}", self.baseline_url, self.user_ids[user]);
+        self.send(self.like_method(n), url, None, None).await
+    }
+
+    /// The SDK's mix, per 20 requests: 1 session, 8 action-bar reads, 5 views, 2 likes or
+    /// unlikes, 1 comment, 3 comment-list reads.
+    pub async fn sdk_mix(&self, n: usize) -> bool {
+        let (user, key) = self.pick(n / 20);
+        let token = Some(self.tokens[user].as_str());
+        let actions = &self.actions_url;
+        match n % 20 {
+            0 => {
+                let body = json!({ "api_key": self.api_key, "device_id": format!("bench-device-{user}") });
+                self.send(Method::POST, format!("{}/v1/sessions", self.users_url), None, Some(body)).await
+            }
+            1..=8 => self.read_bar(n / 20).await,
+            9..=13 => self.send(Method::POST, format!("{actions}/v1/entities/{key}/views"), token, None).await,
+            14 | 15 => self.toggle_like(n / 20 + n % 2).await,
+            16 => {
+                let body = json!({ "text": format!("comment {n}") });
+                self.send(Method::POST, format!("{actions}/v1/entities/{key}/comments"), token, Some(body)).await
+            }
+            _ => self.send(Method::GET, format!("{actions}/v1/entities/{key}/comments?limit=20"), token, None).await,
+        }
+    }
+}
+
+/// Turns a method of `Target` into a load [`Op`].
+pub fn op<F, Fut>(target: &Arc<Target>, f: F) -> Op
+where
+    F: Fn(Arc<Target>, usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send + 'static,
+{
+    let target = target.clone();
+    Arc::new(move |n| f(target.clone(), n).boxed())
+}
