@@ -33,8 +33,16 @@ pub fn main<S: Service>() -> ExitCode {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Serve);
     if let Command::Openapi = command {
-        print!("{}", docs::spec_json(&S::openapi()));
-        return ExitCode::SUCCESS;
+        return match server::spec::<S>() {
+            Ok(spec) => {
+                print!("{}", docs::spec_json(&spec));
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("chorus-{}: {error}", S::NAME);
+                ExitCode::FAILURE
+            }
+        };
     }
     let config: S::Config = match config::load(S::NAME, S::DEFAULT_CONFIG, cli.config.as_deref()) {
         Ok(config) => config,

@@ -11,17 +11,29 @@ use std::time::Instant;
 use tracing::Instrument;
 use utoipa::openapi::OpenApi;
 
+use crate::lifecycle::{Deprecation, DeprecationHeaders, LifecycleError};
 use crate::metrics::Metrics;
 use crate::telemetry::{REQUEST_ID_HEADER, RequestContext, TRACEPARENT_HEADER};
 
-/// Maps a matched route (method and path pattern) to its operation id in the spec.
+/// What the middleware knows of one operation of the spec.
+#[derive(Debug, Clone)]
+struct OperationInfo {
+    id: String,
+    deprecation: Option<DeprecationHeaders>,
+}
+
+/// Maps a matched route (method and path pattern) to its operation in the spec.
 #[derive(Debug, Default)]
 pub struct Operations {
-    by_route: HashMap<(String, String), String>,
+    by_route: HashMap<(String, String), OperationInfo>,
 }
 
 impl Operations {
-    pub fn from_spec(spec: &OpenApi) -> Self {
+    pub fn new(spec: &OpenApi, deprecations: &[Deprecation]) -> Result<Self, LifecycleError> {
+        let mut headers = HashMap::new();
+        for deprecation in deprecations {
+            headers.insert(deprecation.operation_id, deprecation.headers()?);
+        }
         let mut by_route = HashMap::new();
         for (path, item) in &spec.paths.paths {
             let operations = [
@@ -33,17 +45,25 @@ impl Operations {
             ];
             for (method, operation) in operations {
                 if let Some(id) = operation.as_ref().and_then(|op| op.operation_id.clone()) {
-                    by_route.insert((method.to_owned(), path.clone()), id);
+                    let deprecation = headers.get(id.as_str()).cloned();
+                    by_route.insert((method.to_owned(), path.clone()), OperationInfo { id, deprecation });
                 }
             }
         }
-        Self { by_route }
+        Ok(Self { by_route })
+    }
+
+    fn find(&self, method: &str, pattern: Option<&str>) -> Option<&OperationInfo> {
+        self.by_route.get(&(method.to_owned(), pattern?.to_owned()))
     }
 
     /// The operation id, or for routes outside the spec (health, metrics) the pattern itself.
     pub fn label(&self, method: &str, pattern: Option<&str>) -> String {
-        let Some(pattern) = pattern else { return "unmatched".into() };
-        self.by_route.get(&(method.to_owned(), pattern.to_owned())).cloned().unwrap_or_else(|| pattern.to_owned())
+        match (self.find(method, pattern), pattern) {
+            (Some(info), _) => info.id.clone(),
+            (None, Some(pattern)) => pattern.to_owned(),
+            (None, None) => "unmatched".into(),
+        }
     }
 }
 
@@ -73,9 +93,17 @@ pub async fn observe(
 
     let elapsed = started.elapsed().as_secs_f64();
     let status = response.status().as_u16();
-    let operation = operations
-        .map(|ops| ops.label(&method, response.request().match_pattern().as_deref()))
-        .unwrap_or_else(|| "unmatched".into());
+    let pattern = response.request().match_pattern();
+    let operation =
+        operations.as_ref().map(|ops| ops.label(&method, pattern.as_deref())).unwrap_or_else(|| "unmatched".into());
+    if let Some(headers) =
+        operations.as_ref().and_then(|ops| ops.find(&method, pattern.as_deref())?.deprecation.clone())
+    {
+        let response_headers = response.headers_mut();
+        response_headers.insert(HeaderName::from_static("deprecation"), headers.deprecation);
+        response_headers.insert(HeaderName::from_static("sunset"), headers.sunset);
+        response_headers.append(actix_web::http::header::LINK, headers.link);
+    }
     if let Some(metrics) = metrics {
         metrics.observe_request(&operation, status, elapsed);
     }

@@ -16,6 +16,7 @@ pub mod health;
 pub mod http;
 pub mod hub;
 pub mod idempotency;
+pub mod lifecycle;
 pub mod metrics;
 pub mod pagination;
 pub mod problem;

@@ -12,6 +12,7 @@ use crate::db::{Db, Migrations};
 use crate::docs::{self, SpecText};
 use crate::health;
 use crate::http::{self, Operations};
+use crate::lifecycle::{self, Deprecation, LifecycleError};
 use crate::metrics::{self, Metrics};
 use crate::problem::{self, extractor_errors};
 use crate::shutdown::{self, Shutdown, ShutdownTrigger};
@@ -28,6 +29,12 @@ pub trait Service: 'static {
 
     /// The service's OpenAPI document, as utoipa builds it from the code.
     fn openapi() -> OpenApi;
+
+    /// Deprecated operations, with their dates. The published spec and the responses' headers
+    /// both follow from this one list.
+    fn deprecations() -> &'static [Deprecation] {
+        &[]
+    }
 
     /// Builds the service's state, routes and background tasks on a migrated database.
     fn mount(context: MountContext<Self::Config>) -> impl Future<Output = anyhow::Result<Mount>>;
@@ -82,6 +89,14 @@ impl Running {
     }
 }
 
+/// The published contract: the service's document with its deprecations marked. The checked-in
+/// spec, `/openapi.json` and `<bin> openapi` are all this.
+pub fn spec<S: Service>() -> Result<OpenApi, LifecycleError> {
+    let mut spec = S::openapi();
+    lifecycle::apply_to_spec(&mut spec, S::deprecations())?;
+    Ok(spec)
+}
+
 /// Connects, migrates (unless told not to), mounts and binds the service.
 pub async fn start<S: Service>(config: S::Config) -> anyhow::Result<Running> {
     let db = Db::connect(config.database())?;
@@ -104,9 +119,9 @@ pub async fn start<S: Service>(config: S::Config) -> anyhow::Result<Running> {
     })
     .await?;
 
-    let spec = S::openapi();
+    let spec = spec::<S>()?;
     let spec_text = web::Data::new(SpecText(docs::spec_json(&spec)));
-    let operations = web::Data::new(Operations::from_spec(&spec));
+    let operations = web::Data::new(Operations::new(&spec, S::deprecations())?);
     let authenticator =
         web::Data::new(Authenticator::new(mount.verifier.clone(), operator_token.as_ref().map(|t| t.expose())));
     let db_data = web::Data::new(db.clone());
