@@ -71,10 +71,6 @@ impl<C> TestService<C> {
         format!("{}{path}", self.base_url)
     }
 
-    pub fn running(&self) -> &Running {
-        self.running.as_ref().expect("the service is running")
-    }
-
     /// Stops the service gracefully, as SIGTERM would.
     pub async fn stop(mut self) -> TestDatabase {
         if let Some(running) = self.running.take() {
@@ -120,11 +116,6 @@ pub async fn spawn_on<S: Service>(database: TestDatabase, config: S::Config) -> 
     let running = server::start::<S>(config.clone()).await.expect("the service starts");
     let port = running.port;
     TestService { base_url: format!("http://127.0.0.1:{port}"), port, config, database, running: Some(running) }
-}
-
-/// Which backend tests run on, for test output.
-pub fn backend_name() -> &'static str {
-    if std::env::var(POSTGRES_URL_VAR).is_ok_and(|url| !url.is_empty()) { "postgres" } else { "sqlite" }
 }
 
 /// A JSON-over-HTTP caller for tests, with answers that are easy to assert on.
