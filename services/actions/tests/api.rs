@@ -586,3 +586,25 @@ async fn many_open_action_bars_all_see_each_action() {
         assert!(frame.contains("event: action.created") && frame.contains("\"likes\":1"), "{frame}");
     }
 }
+
+#[tokio::test]
+async fn the_first_actions_on_a_new_key_race_safely() {
+    let s = Stack::start().await;
+    let (api_key, _) = s.app().await;
+    let mut people = Vec::new();
+    for i in 0..20 {
+        people.push(s.person(&api_key, &format!("racer-{i}")).await);
+    }
+    // Everyone comments on a key nobody has used yet, at once: one entity, twenty comments.
+    let api = &s.api;
+    let comment = |p: &Person| {
+        let body = json!({ "text": format!("first from {}", p.id) });
+        let (url, token) = (format!("{}/comments", path("brand-new")), p.token.clone());
+        async move { api.post(&url, &token, body).await }
+    };
+    let results = futures_util::future::join_all(people.iter().map(comment)).await;
+    assert!(results.iter().all(|r| r.status == 201), "{:?}", results.iter().find(|r| r.status != 201).map(|r| &r.body));
+    assert_eq!(s.bar("brand-new", &people[0]).await["counts"]["comments"], 20);
+    let entities = s.api.get("/v1/entities?sort=recent", &people[0].token).await;
+    assert_eq!(entities.body["items"].as_array().unwrap().len(), 1);
+}
