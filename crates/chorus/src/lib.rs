@@ -18,6 +18,7 @@ pub struct Options {
     /// Per-service database URLs; unset ones use SQLite files in the data dir.
     pub users_database_url: Option<String>,
     pub actions_database_url: Option<String>,
+    pub notifications_database_url: Option<String>,
 }
 
 impl Options {
@@ -28,6 +29,7 @@ impl Options {
             any_port: false,
             users_database_url: None,
             actions_database_url: None,
+            notifications_database_url: None,
         }
     }
 }
@@ -51,13 +53,15 @@ pub struct Platform {
     pub credentials: Credentials,
     pub users_url: String,
     pub actions_url: String,
+    pub notifications_url: String,
     users: Running,
     actions: Running,
+    notifications: Running,
 }
 
 /// The service accounts the launcher wires up: each consumer gets a fresh secret per start, and
 /// the users service learns only its digest.
-const FEED_READERS: [&str; 1] = ["actions"];
+const FEED_READERS: [&str; 2] = ["actions", "notifications"];
 
 impl Platform {
     pub async fn start(options: Options) -> anyhow::Result<Self> {
@@ -92,6 +96,18 @@ impl Platform {
         let actions = server::start::<chorus_actions::Actions>(validated(actions_config)?).await?;
         let actions_url = format!("http://{}:{}", options.host, actions.port);
 
+        let mut notifications_config = service_config::<chorus_notifications::Notifications>(
+            &options,
+            options.notifications_database_url.as_deref(),
+            &operator_token,
+        )?;
+        notifications_config.users.url = users_url.clone();
+        notifications_config.users.service_secret = Some(Secret::new(secret_of(&service_secrets, "notifications")));
+        notifications_config.actions.url = actions_url.clone();
+        let notifications =
+            server::start::<chorus_notifications::Notifications>(validated(notifications_config)?).await?;
+        let notifications_url = format!("http://{}:{}", options.host, notifications.port);
+
         let credentials = match existing {
             Some(credentials) => credentials,
             None => {
@@ -101,16 +117,21 @@ impl Platform {
                 credentials
             }
         };
-        Ok(Self { credentials, users_url, actions_url, users, actions })
+        Ok(Self { credentials, users_url, actions_url, notifications_url, users, actions, notifications })
     }
 
     /// Each service's name, base URL and docs URL.
     pub fn services(&self) -> Vec<(&'static str, String)> {
-        vec![(self.users.name, self.users_url.clone()), (self.actions.name, self.actions_url.clone())]
+        vec![
+            (self.users.name, self.users_url.clone()),
+            (self.actions.name, self.actions_url.clone()),
+            (self.notifications.name, self.notifications_url.clone()),
+        ]
     }
 
     /// Stops every service gracefully, consumers first.
     pub async fn stop(self) {
+        self.notifications.stop().await;
         self.actions.stop().await;
         self.users.stop().await;
     }

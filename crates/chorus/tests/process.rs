@@ -20,6 +20,7 @@ fn launch(data_dir: &std::path::Path) -> Launcher {
         .arg(data_dir)
         .env("CHORUS_USERS__HTTP__PORT", "0")
         .env("CHORUS_ACTIONS__HTTP__PORT", "0")
+        .env("CHORUS_NOTIFICATIONS__HTTP__PORT", "0")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -157,6 +157,7 @@ impl Follower {
         })?;
         let Some(newest) = batch.events.last().map(|event| event.id) else {
             self.metrics.set_feed_lag(feed, batch.last_id - after);
+            self.metrics.set_feed_position(feed, after);
             return Ok(false);
         };
         // One transaction per event: an event may touch many rows (an erasure does), and a short
@@ -177,6 +178,7 @@ impl Follower {
                 .map_err(|e| format!("applying event {id}: {e}"))?;
         }
         self.metrics.set_feed_lag(feed, (batch.last_id - newest).max(0));
+        self.metrics.set_feed_position(feed, newest);
         Ok(true)
     }
 }

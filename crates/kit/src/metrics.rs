@@ -17,6 +17,7 @@ pub struct Metrics {
     pool_idle: IntGauge,
     pool_max: IntGauge,
     feed_lag: IntGaugeVec,
+    feed_position: IntGaugeVec,
     feed_errors: IntCounterVec,
 }
 
@@ -41,6 +42,9 @@ impl Metrics {
         let feed_lag =
             IntGaugeVec::new(Opts::new("feed_lag_events", "Events a feed follower has yet to apply"), &["feed"])
                 .expect("valid metric");
+        let feed_position =
+            IntGaugeVec::new(Opts::new("feed_position", "The last event id a feed follower applied"), &["feed"])
+                .expect("valid metric");
         let feed_errors = IntCounterVec::new(
             Opts::new("feed_errors_total", "Failed attempts of a feed follower (fetch or apply)"),
             &["feed"],
@@ -53,11 +57,22 @@ impl Metrics {
             Box::new(pool_idle.clone()),
             Box::new(pool_max.clone()),
             Box::new(feed_lag.clone()),
+            Box::new(feed_position.clone()),
             Box::new(feed_errors.clone()),
         ] {
             registry.register(collector).expect("metric names are unique");
         }
-        Self { registry, requests, duration, pool_connections, pool_idle, pool_max, feed_lag, feed_errors }
+        Self {
+            registry,
+            requests,
+            duration,
+            pool_connections,
+            pool_idle,
+            pool_max,
+            feed_lag,
+            feed_position,
+            feed_errors,
+        }
     }
 
     pub fn observe_request(&self, operation: &str, status: u16, seconds: f64) {
@@ -67,6 +82,10 @@ impl Metrics {
 
     pub fn set_feed_lag(&self, feed: &str, lag: i64) {
         self.feed_lag.with_label_values(&[feed]).set(lag);
+    }
+
+    pub fn set_feed_position(&self, feed: &str, last_applied: i64) {
+        self.feed_position.with_label_values(&[feed]).set(last_applied);
     }
 
     pub fn count_feed_error(&self, feed: &str) {

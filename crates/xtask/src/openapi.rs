@@ -30,7 +30,11 @@ impl Contract {
 
 /// Every service's contract, as the code defines it now.
 pub fn contracts() -> Vec<Contract> {
-    vec![Contract::of::<chorus_users::Users>(), Contract::of::<chorus_actions::Actions>()]
+    vec![
+        Contract::of::<chorus_users::Users>(),
+        Contract::of::<chorus_actions::Actions>(),
+        Contract::of::<chorus_notifications::Notifications>(),
+    ]
 }
 
 pub fn workspace_root() -> PathBuf {

@@ -2,13 +2,12 @@
 //! counts that never drift, live streams, moderation, and its event feed.
 //!
 //! `api/` maps HTTP onto `domain/`, which keeps the rules; `store/` is the only place that
-//! speaks diesel; `upstream` is the users service, reached through users-client only.
+//! speaks diesel. The users service is reached through its client only (`chorus-upstream`).
 
 pub mod api;
 pub mod config;
 pub mod domain;
 pub mod store;
-pub mod upstream;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +16,7 @@ use chorus_kit::auth::JwksVerifier;
 use chorus_kit::db::Migrations;
 use chorus_kit::follower::Follower;
 use chorus_kit::{Mount, MountContext, Service};
+use chorus_upstream::Upstream;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 
 use crate::domain::views::ViewRecorder;
@@ -42,7 +42,8 @@ impl Service for Actions {
 
     async fn mount(context: MountContext<config::Config>) -> anyhow::Result<Mount> {
         let MountContext { config, db, shutdown, metrics } = context;
-        let users = upstream::Users::new(&config.users);
+        let secret = config.users.service_secret.as_ref().map(|s| s.expose().to_owned()).unwrap_or_default();
+        let users = Upstream::new(&config.users.url, &config.users.service_name, &secret);
         let verifier = Arc::new(JwksVerifier::new(users.key_fetch()));
         let window = Duration::from_millis(config.views.batch_window_ms);
         let (views, views_task) = ViewRecorder::start(db.clone(), shutdown.clone(), config.views.batch_max, window);
@@ -51,7 +52,7 @@ impl Service for Actions {
             db: db.clone(),
             metrics,
             shutdown: shutdown.clone(),
-            fetch: users.feed_fetch(),
+            fetch: users.users_feed(),
             apply: domain::users_feed::apply,
         };
         let tasks = vec![

@@ -1,0 +1,127 @@
+//! How a Chorus service reaches the others: a service token from users, the signing keys users
+//! publishes, and the event feeds of users and actions, all through the generated clients (never
+//! the services' code). Outgoing calls carry the current request id and `traceparent`.
+
+use chorus_kit::auth::{Jwk, KeyFetch};
+use chorus_kit::events::Event;
+use chorus_kit::follower::{FeedBatch, Fetch, FetchError};
+use chorus_kit::telemetry::outgoing_headers;
+use std::sync::Arc;
+use std::time::Duration;
+use users_client::ServiceTokens;
+
+const FEED_PAGE: u32 = 200;
+
+/// The links from one service to the others.
+pub struct Upstream {
+    http: reqwest::Client,
+    users_url: String,
+    tokens: ServiceTokens,
+}
+
+/// Headers for one outgoing call: propagation, and a bearer token when given. (Every client
+/// re-exports the same `Propagation`.)
+fn propagation(bearer: Option<String>) -> users_client::Propagation {
+    users_client::Propagation::from_fn(move || {
+        let mut headers = outgoing_headers();
+        if let Some(token) = &bearer {
+            headers.push(("authorization", format!("Bearer {token}")));
+        }
+        headers
+    })
+}
+
+impl Upstream {
+    /// `service_name` and `service_secret` are this service's account in the users service.
+    pub fn new(users_url: &str, service_name: &str, service_secret: &str) -> Arc<Self> {
+        // A stalled connection must fail, not hang a follower or a key fetch.
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap_or_default();
+        let users = users_client::Client::new_with_client(users_url, http.clone(), propagation(None));
+        let tokens = ServiceTokens::new(users, service_name, service_secret);
+        Arc::new(Self { http, users_url: users_url.to_owned(), tokens })
+    }
+
+    fn users(&self, bearer: Option<String>) -> users_client::Client {
+        users_client::Client::new_with_client(&self.users_url, self.http.clone(), propagation(bearer))
+    }
+
+    /// Fetches the users service's signing keys, for the kit's token verifier.
+    pub fn key_fetch(self: &Arc<Self>) -> KeyFetch {
+        let upstream = self.clone();
+        Box::new(move || {
+            let upstream = upstream.clone();
+            Box::pin(async move {
+                let keys = upstream.users(None).signing_keys().await.map_err(|e| e.to_string())?;
+                Ok(keys.into_iter().filter_map(|key| serde_json::from_value::<Jwk>(key).ok()).collect())
+            })
+        })
+    }
+
+    /// Reads the users feed, for a follower.
+    pub fn users_feed(self: &Arc<Self>) -> Fetch {
+        let upstream = self.clone();
+        Box::new(move |after| {
+            let upstream = upstream.clone();
+            Box::pin(async move {
+                let token = upstream.token().await?;
+                let outcome = upstream.users(Some(token)).list_events().after(after).limit(FEED_PAGE).send().await;
+                match outcome {
+                    Ok(page) => batch(&page.items, page.last_id),
+                    Err(users_client::Error::ErrorResponse(problem)) => Err(upstream.refused(problem.status()).await),
+                    Err(error) => Err(FetchError::Unavailable(error.to_string())),
+                }
+            })
+        })
+    }
+
+    /// Reads the actions feed at `actions_url`, for a follower.
+    pub fn actions_feed(self: &Arc<Self>, actions_url: &str) -> Fetch {
+        let (upstream, actions_url) = (self.clone(), actions_url.to_owned());
+        Box::new(move |after| {
+            let (upstream, actions_url) = (upstream.clone(), actions_url.clone());
+            Box::pin(async move {
+                let token = upstream.token().await?;
+                let actions = actions_client::Client::new_with_client(
+                    &actions_url,
+                    upstream.http.clone(),
+                    propagation(Some(token)),
+                );
+                match actions.list_events().after(after).limit(FEED_PAGE).send().await {
+                    Ok(page) => batch(&page.items, page.last_id),
+                    Err(actions_client::Error::ErrorResponse(problem)) => Err(upstream.refused(problem.status()).await),
+                    Err(error) => Err(FetchError::Unavailable(error.to_string())),
+                }
+            })
+        })
+    }
+
+    async fn token(&self) -> Result<String, FetchError> {
+        self.tokens.token().await.map_err(|e| FetchError::Unavailable(format!("service token: {e}")))
+    }
+
+    /// What a refused feed read means; a refused token is dropped so the next try gets a new one.
+    async fn refused(&self, status: reqwest::StatusCode) -> FetchError {
+        match status.as_u16() {
+            410 => FetchError::Gone,
+            401 => {
+                self.tokens.clear().await;
+                FetchError::Unavailable("the service token was refused".into())
+            }
+            other => FetchError::Unavailable(format!("the feed answered {other}")),
+        }
+    }
+}
+
+/// A client's feed page, as the kit's events. Both feeds serve the kit's event shape.
+fn batch<T: serde::Serialize>(items: &[T], last_id: i64) -> Result<FeedBatch, FetchError> {
+    let events = items
+        .iter()
+        .map(|event| serde_json::to_value(event).and_then(serde_json::from_value::<Event>))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| FetchError::Unavailable(format!("an event did not parse: {e}")))?;
+    Ok(FeedBatch { events, last_id })
+}

@@ -1,0 +1,73 @@
+//! The HTTP face of the notifications service: handlers parse, authorize, call the domain and
+//! map the result. The utoipa annotations here are the published contract.
+
+mod devices;
+mod inbox;
+mod subscriptions;
+
+use actix_web::web;
+use chorus_kit::Problem;
+use chorus_kit::docs::Conventions;
+
+use crate::domain::NotificationsError;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/devices", web::post().to(devices::register_device))
+        .route("/v1/devices", web::get().to(devices::list_devices))
+        .route("/v1/devices/{device_id}", web::delete().to(devices::remove_device))
+        .route("/v1/subscriptions", web::get().to(subscriptions::list_subscriptions))
+        .route("/v1/entities/{key}/subscriptions/{kind}", web::put().to(subscriptions::subscribe))
+        .route("/v1/entities/{key}/subscriptions/{kind}", web::delete().to(subscriptions::unsubscribe))
+        .route("/v1/notifications", web::get().to(inbox::list_notifications))
+        .route("/v1/notifications/read", web::post().to(inbox::mark_all_read))
+        .route("/v1/notifications/stream", web::get().to(inbox::stream_notifications))
+        .route("/v1/notifications/{notification_id}/read", web::post().to(inbox::mark_read))
+        .configure(chorus_kit::events::configure);
+}
+
+impl From<NotificationsError> for Problem {
+    fn from(error: NotificationsError) -> Self {
+        match error {
+            NotificationsError::Invalid { field, message } => Problem::invalid(field, message),
+            NotificationsError::DeviceNotFound | NotificationsError::NotificationNotFound => {
+                Problem::not_found(error.to_string())
+            }
+            NotificationsError::Db(db) => Problem::from(db),
+        }
+    }
+}
+
+/// The published contract of the notifications service.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Chorus notifications",
+        description = "Push devices, subscriptions to entities, and the in-app inbox with its live stream. \
+            Follows the actions feed: a new comment notifies the entity's subscribers, and a reply \
+            the parent's author, never the author nor anyone who blocked them. Publishes \
+            notification.created on its feed."
+    ),
+    paths(
+        devices::register_device,
+        devices::list_devices,
+        devices::remove_device,
+        subscriptions::subscribe,
+        subscriptions::unsubscribe,
+        subscriptions::list_subscriptions,
+        inbox::list_notifications,
+        inbox::mark_read,
+        inbox::mark_all_read,
+        inbox::stream_notifications,
+        chorus_kit::events::list_events,
+        chorus_kit::events::stream_events,
+    ),
+    components(schemas(crate::domain::model::SubscriptionKind)),
+    modifiers(&Conventions),
+    tags(
+        (name = "devices", description = "Push devices"),
+        (name = "subscriptions", description = "What a user wants to hear of"),
+        (name = "inbox", description = "The in-app inbox"),
+        (name = "events", description = "The notifications event feed"),
+    )
+)]
+pub struct ApiDoc;

@@ -1,0 +1,108 @@
+//! Subscriptions to entities.
+
+use actix_web::{HttpResponse, web};
+use chorus_kit::Problem;
+use chorus_kit::auth::UserPrincipal;
+use chorus_kit::db::Db;
+use chorus_kit::pagination::PageQuery;
+use chorus_kit::validation::Invalid;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::model::{Subscription, SubscriptionKind, validate_key};
+use crate::store;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SubscriptionList {
+    pub items: Vec<Subscription>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+fn parse(path: (String, String)) -> Result<(String, SubscriptionKind), Problem> {
+    let (key, kind) = path;
+    validate_key(&key)?;
+    Ok((key, SubscriptionKind::parse(&kind)?))
+}
+
+/// Subscribe to an entity
+///
+/// `kind` is `new_comments` (every new comment, replies included) or `replies` (replies only).
+/// Idempotent.
+#[utoipa::path(
+    put, path = "/v1/entities/{key}/subscriptions/{kind}", tag = "subscriptions", operation_id = "subscribe",
+    params(("key" = String, Path, description = "The entity key, percent-encoded"), ("kind" = SubscriptionKind, Path)),
+    responses(
+        (status = 204, description = "Subscribed"),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn subscribe(
+    me: UserPrincipal,
+    db: web::Data<Db>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Problem> {
+    let (key, kind) = parse(path.into_inner())?;
+    db.write(move |conn| store::subscriptions::add(conn, &me.app_id, &me.user_id, &key, kind)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Unsubscribe from an entity
+///
+/// Idempotent.
+#[utoipa::path(
+    delete, path = "/v1/entities/{key}/subscriptions/{kind}", tag = "subscriptions", operation_id = "unsubscribe",
+    params(("key" = String, Path, description = "The entity key, percent-encoded"), ("kind" = SubscriptionKind, Path)),
+    responses(
+        (status = 204, description = "Not subscribed"),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn unsubscribe(
+    me: UserPrincipal,
+    db: web::Data<Db>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Problem> {
+    let (key, kind) = parse(path.into_inner())?;
+    db.write(move |conn| store::subscriptions::remove(conn, &me.user_id, &key, kind)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// List your subscriptions
+#[utoipa::path(
+    get, path = "/v1/subscriptions", tag = "subscriptions", operation_id = "list_subscriptions",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of the caller's subscriptions", body = SubscriptionList),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_subscriptions(
+    me: UserPrincipal,
+    db: web::Data<Db>,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<SubscriptionList>, Problem> {
+    let page = query.page()?;
+    let after = match &page.after {
+        Some(cursor) => Some(
+            cursor
+                .split_once('|')
+                .map(|(hash, kind)| (hash.to_owned(), kind.to_owned()))
+                .ok_or_else(|| Problem::from(Invalid::new("cursor", "is not a cursor this service issued")))?,
+        ),
+        None => None,
+    };
+    let fetch = page.fetch_limit();
+    let mut rows = db.read(move |conn| store::subscriptions::of_user(conn, &me.user_id, after, fetch)).await?;
+    let next_cursor = page.finish(&mut rows, |(_, cursor)| cursor.clone());
+    Ok(web::Json(SubscriptionList { items: rows.into_iter().map(|(s, _)| s).collect(), next_cursor }))
+}

@@ -1,0 +1,108 @@
+//! Who hears of a new comment. A comment notifies the entity's subscribers, and a reply notifies
+//! the parent comment's author too; never the comment's own author, nor anyone who blocked the
+//! author, nor banned users. Each notification lands in the inbox with a `notification.created`
+//! event (subject: the recipient), which feeds the recipient's live stream.
+
+use chorus_kit::db::DbConnection;
+use chorus_kit::events::{Event, append};
+use chorus_kit::follower::ApplyError;
+use serde::Deserialize;
+
+use super::model::{Notification, NotificationKind, SubscriptionKind, excerpt};
+use super::{NotificationsError, new_id};
+use crate::store;
+use crate::store::inbox::NewNotification;
+
+pub const NOTIFICATION_CREATED: &str = "notification.created";
+
+/// The parts of an actions `action.created` event fan-out needs.
+#[derive(Debug, Deserialize)]
+struct ActionCreated {
+    action: CreatedAction,
+    entity: EntityRef,
+}
+
+#[derive(Debug, Deserialize)]
+struct CreatedAction {
+    id: String,
+    kind: String,
+    user_id: String,
+    text: Option<String>,
+    parent_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct EntityRef {
+    key: String,
+}
+
+/// Applies one actions event inside the follower's transaction.
+pub fn apply(conn: &mut DbConnection, event: &Event) -> Result<(), ApplyError> {
+    if event.event_type != "action.created" {
+        return Ok(());
+    }
+    let Ok(created) = serde_json::from_value::<ActionCreated>(event.data.clone()) else {
+        tracing::warn!(event_id = event.id, "an action.created event without the expected shape; skipped");
+        return Ok(());
+    };
+    if created.action.kind != "comment" {
+        return Ok(());
+    }
+    fan_out(conn, &event.app_id, &created).map_err(|error| match error {
+        NotificationsError::Db(db) => ApplyError::Db(db),
+        other => ApplyError::Rejected(other.to_string()),
+    })
+}
+
+fn fan_out(conn: &mut DbConnection, app_id: &str, created: &ActionCreated) -> Result<(), NotificationsError> {
+    let comment = &created.action;
+    let author = comment.user_id.as_str();
+    store::mirror::remember_author(conn, &comment.id, author)?;
+    if store::mirror::is_banned(conn, author)? {
+        return Ok(());
+    }
+    let key = created.entity.key.as_str();
+    let parent_author = match &comment.parent_id {
+        Some(parent) => store::mirror::author_of(conn, parent)?,
+        None => None,
+    };
+    let kinds: &[SubscriptionKind] = if comment.parent_id.is_some() {
+        &[SubscriptionKind::NewComments, SubscriptionKind::Replies]
+    } else {
+        &[SubscriptionKind::NewComments]
+    };
+    let mut recipients: Vec<(String, NotificationKind)> = store::subscriptions::subscribers(conn, app_id, key, kinds)?
+        .into_iter()
+        .map(|user| (user, NotificationKind::NewComment))
+        .collect();
+    // The parent's author hears of the reply as a reply, once.
+    if let Some(parent_author) = parent_author {
+        recipients.retain(|(user, _)| *user != parent_author);
+        recipients.push((parent_author, NotificationKind::Reply));
+    }
+    recipients.retain(|(user, _)| user != author);
+    let users: Vec<String> = recipients.iter().map(|(user, _)| user.clone()).collect();
+    let silenced = store::mirror::silenced(conn, author, &users)?;
+    recipients.retain(|(user, _)| !silenced.contains(user));
+
+    let body = comment.text.as_deref().map(excerpt);
+    for (user, kind) in recipients {
+        let title = match kind {
+            NotificationKind::Reply => "New reply to your comment".to_owned(),
+            NotificationKind::NewComment => format!("New comment on {key}"),
+        };
+        let new = NewNotification {
+            app_id,
+            user_id: &user,
+            kind,
+            title: &title,
+            body: body.as_deref(),
+            entity_key: Some(key),
+            actor_id: Some(author),
+            action_id: Some(&comment.id),
+        };
+        let notification: Notification = store::inbox::insert(conn, &new_id(), &new)?;
+        append(conn, app_id, NOTIFICATION_CREATED, &user, &serde_json::json!({ "notification": notification }))?;
+    }
+    Ok(())
+}

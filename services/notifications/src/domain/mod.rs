@@ -1,0 +1,37 @@
+//! The notifications domain: devices, subscriptions, who hears of what, and the inbox. Nothing
+//! here knows HTTP; `api/` maps these types and errors onto it.
+
+pub mod fanout;
+pub mod model;
+pub mod users_feed;
+
+use chorus_kit::db::DbError;
+use chorus_kit::validation::Invalid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotificationsError {
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("no such device of yours")]
+    DeviceNotFound,
+    #[error("no such notification in your inbox")]
+    NotificationNotFound,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for NotificationsError {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Db(DbError::Query(error))
+    }
+}
+
+impl From<Invalid> for NotificationsError {
+    fn from(invalid: Invalid) -> Self {
+        Self::Invalid { field: invalid.field, message: invalid.message }
+    }
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

@@ -1,0 +1,59 @@
+//! The notifications service: push devices, subscriptions to entities, fan-out of new comments
+//! and replies from the actions feed, and the in-app inbox with its live stream.
+//!
+//! `api/` maps HTTP onto `domain/`, which keeps the rules; `store/` is the only place that
+//! speaks diesel. Users and actions are reached through their clients only (`chorus-upstream`).
+
+pub mod api;
+pub mod config;
+pub mod domain;
+pub mod store;
+
+use std::sync::Arc;
+
+use chorus_kit::auth::JwksVerifier;
+use chorus_kit::db::Migrations;
+use chorus_kit::follower::Follower;
+use chorus_kit::{Mount, MountContext, Service};
+use chorus_upstream::Upstream;
+use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// The notifications service, as the kit runs it.
+pub struct Notifications;
+
+impl Service for Notifications {
+    const NAME: &'static str = "notifications";
+    const DEFAULT_CONFIG: &'static str = include_str!("../config/default.toml");
+    type Config = config::Config;
+
+    fn migrations() -> Migrations {
+        Migrations { sqlite: SQLITE_MIGRATIONS, postgres: POSTGRES_MIGRATIONS }
+    }
+
+    fn openapi() -> utoipa::openapi::OpenApi {
+        <api::ApiDoc as utoipa::OpenApi>::openapi()
+    }
+
+    async fn mount(context: MountContext<config::Config>) -> anyhow::Result<Mount> {
+        let MountContext { config, db, shutdown, metrics } = context;
+        let secret = config.users.service_secret.as_ref().map(|s| s.expose().to_owned()).unwrap_or_default();
+        let upstream = Upstream::new(&config.users.url, &config.users.service_name, &secret);
+        let follow = |feed, fetch, apply| Follower {
+            feed,
+            db: db.clone(),
+            metrics: metrics.clone(),
+            shutdown: shutdown.clone(),
+            fetch,
+            apply,
+        };
+        let tasks = vec![
+            tokio::spawn(follow("users", upstream.users_feed(), domain::users_feed::apply).run()),
+            tokio::spawn(follow("actions", upstream.actions_feed(&config.actions.url), domain::fanout::apply).run()),
+            tokio::spawn(chorus_kit::events::housekeeping(db.clone(), config.events.retention(), shutdown.clone())),
+        ];
+        Ok(Mount { routes: Arc::new(api::routes), verifier: Arc::new(JwksVerifier::new(upstream.key_fetch())), tasks })
+    }
+}

@@ -1,0 +1,80 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::devices;
+use crate::domain::NotificationsError;
+use crate::domain::model::{Device, NewDevice};
+
+type DeviceRow = (String, String, String, String, NaiveDateTime);
+
+fn to_device((id, platform, provider, token, created_at): DeviceRow) -> Device {
+    Device { id, platform, provider, token, created_at: created_at.and_utc() }
+}
+
+macro_rules! device_columns {
+    () => {
+        (devices::id, devices::platform, devices::provider, devices::token, devices::created_at)
+    };
+}
+
+/// Registers the device for the user. A push token already known in the app moves to this user
+/// (the device changed hands); false when it was already theirs.
+pub fn register(
+    conn: &mut DbConnection,
+    id: &str,
+    app_id: &str,
+    user_id: &str,
+    new: &NewDevice,
+) -> Result<(Device, bool), NotificationsError> {
+    let same_token =
+        devices::app_id.eq(app_id).and(devices::provider.eq(&new.provider)).and(devices::token.eq(&new.token));
+    let existing: Option<(String, String)> =
+        devices::table.filter(same_token).select((devices::id, devices::user_id)).first(conn).optional()?;
+    let (device_id, created) = match existing {
+        Some((device_id, owner)) if owner == user_id => (device_id, false),
+        Some((device_id, _)) => {
+            diesel::update(devices::table.find(&device_id))
+                .set((devices::user_id.eq(user_id), devices::platform.eq(&new.platform)))
+                .execute(conn)?;
+            (device_id, true)
+        }
+        None => {
+            diesel::insert_into(devices::table)
+                .values((
+                    devices::id.eq(id),
+                    devices::app_id.eq(app_id),
+                    devices::user_id.eq(user_id),
+                    devices::platform.eq(&new.platform),
+                    devices::provider.eq(&new.provider),
+                    devices::token.eq(&new.token),
+                    devices::created_at.eq(chorus_kit::db::now()),
+                ))
+                .execute(conn)?;
+            (id.to_owned(), true)
+        }
+    };
+    let row: DeviceRow = devices::table.find(&device_id).select(device_columns!()).first(conn)?;
+    Ok((to_device(row), created))
+}
+
+pub fn of_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<Device>, NotificationsError> {
+    let rows: Vec<DeviceRow> = devices::table
+        .filter(devices::user_id.eq(user_id))
+        .select(device_columns!())
+        .order(devices::id.asc())
+        .load(conn)?;
+    Ok(rows.into_iter().map(to_device).collect())
+}
+
+/// Removes one of the user's devices; false when they have no such device.
+pub fn remove(conn: &mut DbConnection, user_id: &str, device_id: &str) -> Result<bool, NotificationsError> {
+    Ok(diesel::delete(devices::table.filter(devices::id.eq(device_id).and(devices::user_id.eq(user_id))))
+        .execute(conn)?
+        > 0)
+}
+
+pub fn remove_all_of(conn: &mut DbConnection, user_id: &str) -> Result<(), NotificationsError> {
+    diesel::delete(devices::table.filter(devices::user_id.eq(user_id))).execute(conn)?;
+    Ok(())
+}

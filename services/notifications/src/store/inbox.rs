@@ -1,0 +1,135 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::notifications;
+use crate::domain::NotificationsError;
+use crate::domain::model::{Notification, NotificationKind};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = notifications)]
+struct NotificationRow {
+    id: String,
+    kind: String,
+    title: String,
+    body: Option<String>,
+    entity_key: Option<String>,
+    actor_id: Option<String>,
+    action_id: Option<String>,
+    read_at: Option<NaiveDateTime>,
+    created_at: NaiveDateTime,
+}
+
+impl From<NotificationRow> for Notification {
+    fn from(row: NotificationRow) -> Self {
+        Notification {
+            id: row.id,
+            kind: NotificationKind::parse(&row.kind),
+            title: row.title,
+            body: row.body,
+            entity_key: row.entity_key,
+            actor_id: row.actor_id,
+            action_id: row.action_id,
+            read: row.read_at.is_some(),
+            created_at: row.created_at.and_utc(),
+        }
+    }
+}
+
+pub struct NewNotification<'a> {
+    pub app_id: &'a str,
+    pub user_id: &'a str,
+    pub kind: NotificationKind,
+    pub title: &'a str,
+    pub body: Option<&'a str>,
+    pub entity_key: Option<&'a str>,
+    pub actor_id: Option<&'a str>,
+    pub action_id: Option<&'a str>,
+}
+
+pub fn insert(
+    conn: &mut DbConnection,
+    id: &str,
+    new: &NewNotification<'_>,
+) -> Result<Notification, NotificationsError> {
+    diesel::insert_into(notifications::table)
+        .values((
+            notifications::id.eq(id),
+            notifications::app_id.eq(new.app_id),
+            notifications::user_id.eq(new.user_id),
+            notifications::kind.eq(new.kind.as_str()),
+            notifications::title.eq(new.title),
+            notifications::body.eq(new.body),
+            notifications::entity_key.eq(new.entity_key),
+            notifications::actor_id.eq(new.actor_id),
+            notifications::action_id.eq(new.action_id),
+            notifications::created_at.eq(chorus_kit::db::now()),
+        ))
+        .execute(conn)?;
+    find(conn, new.user_id, id)?.ok_or(NotificationsError::NotificationNotFound)
+}
+
+pub fn find(conn: &mut DbConnection, user_id: &str, id: &str) -> Result<Option<Notification>, NotificationsError> {
+    let row: Option<NotificationRow> = notifications::table
+        .filter(notifications::id.eq(id).and(notifications::user_id.eq(user_id)))
+        .select(NotificationRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(Notification::from))
+}
+
+/// The user's inbox, newest first.
+pub fn list(
+    conn: &mut DbConnection,
+    user_id: &str,
+    unread_only: bool,
+    before_id: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Notification>, NotificationsError> {
+    let mut query = notifications::table
+        .filter(notifications::user_id.eq(user_id))
+        .select(NotificationRow::as_select())
+        .order(notifications::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if unread_only {
+        query = query.filter(notifications::read_at.is_null());
+    }
+    if let Some(before) = before_id {
+        query = query.filter(notifications::id.lt(before.to_owned()));
+    }
+    Ok(query.load(conn)?.into_iter().map(Notification::from).collect())
+}
+
+pub fn unread_count(conn: &mut DbConnection, user_id: &str) -> Result<i64, NotificationsError> {
+    Ok(notifications::table
+        .filter(notifications::user_id.eq(user_id).and(notifications::read_at.is_null()))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Marks one notification read; false when the user has no such notification.
+pub fn mark_read(conn: &mut DbConnection, user_id: &str, id: &str) -> Result<bool, NotificationsError> {
+    let target = notifications::table.filter(notifications::id.eq(id).and(notifications::user_id.eq(user_id)));
+    let updated = diesel::update(target.filter(notifications::read_at.is_null()))
+        .set(notifications::read_at.eq(Some(chorus_kit::db::now())))
+        .execute(conn)?;
+    Ok(updated > 0 || find(conn, user_id, id)?.is_some())
+}
+
+pub fn mark_all_read(conn: &mut DbConnection, user_id: &str) -> Result<usize, NotificationsError> {
+    Ok(diesel::update(
+        notifications::table.filter(notifications::user_id.eq(user_id).and(notifications::read_at.is_null())),
+    )
+    .set(notifications::read_at.eq(Some(chorus_kit::db::now())))
+    .execute(conn)?)
+}
+
+/// Erasure: the user's own inbox goes, and what others were told of them loses its text.
+pub fn forget_user(conn: &mut DbConnection, user_id: &str) -> Result<(), NotificationsError> {
+    diesel::delete(notifications::table.filter(notifications::user_id.eq(user_id))).execute(conn)?;
+    diesel::update(notifications::table.filter(notifications::actor_id.eq(user_id)))
+        .set(notifications::body.eq(None::<String>))
+        .execute(conn)?;
+    Ok(())
+}

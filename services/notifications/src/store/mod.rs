@@ -1,0 +1,9 @@
+//! The diesel side of the notifications service: its schema and every query it runs.
+
+pub mod devices;
+pub mod inbox;
+pub mod mirror;
+pub mod schema;
+pub mod subscriptions;
+
+pub use chorus_kit::db::DbConnection;

@@ -1,0 +1,62 @@
+//! The notifications service's tables.
+
+diesel::table! {
+    devices (id) {
+        id -> Text,
+        app_id -> Text,
+        user_id -> Text,
+        platform -> Text,
+        provider -> Text,
+        token -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    subscriptions (user_id, key_hash, kind) {
+        app_id -> Text,
+        user_id -> Text,
+        entity_key -> Text,
+        key_hash -> Text,
+        kind -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> Text,
+        app_id -> Text,
+        user_id -> Text,
+        kind -> Text,
+        title -> Text,
+        body -> Nullable<Text>,
+        entity_key -> Nullable<Text>,
+        actor_id -> Nullable<Text>,
+        action_id -> Nullable<Text>,
+        read_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    comment_authors (comment_id) {
+        comment_id -> Text,
+        author_id -> Text,
+    }
+}
+
+diesel::table! {
+    blocks (blocker_id, blocked_id) {
+        blocker_id -> Text,
+        blocked_id -> Text,
+    }
+}
+
+diesel::table! {
+    bans (user_id) {
+        user_id -> Text,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(devices, subscriptions, notifications, comment_authors, blocks, bans);
