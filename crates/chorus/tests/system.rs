@@ -8,11 +8,12 @@ use users_client::types;
 struct Databases {
     users: TestDatabase,
     actions: TestDatabase,
+    notifications: TestDatabase,
 }
 
 impl Databases {
     fn create() -> Self {
-        Self { users: TestDatabase::create(), actions: TestDatabase::create() }
+        Self { users: TestDatabase::create(), actions: TestDatabase::create(), notifications: TestDatabase::create() }
     }
 }
 
@@ -22,6 +23,7 @@ fn options(dir: &std::path::Path, databases: &Databases) -> Options {
     if databases.users.is_postgres() {
         options.users_database_url = Some(databases.users.url.clone());
         options.actions_database_url = Some(databases.actions.url.clone());
+        options.notifications_database_url = Some(databases.notifications.url.clone());
     }
     options
 }
@@ -38,6 +40,10 @@ fn client_with_token(url: &str, token: &str) -> users_client::Client {
 
 fn actions_with_token(url: &str, token: &str) -> actions_client::Client {
     actions_client::Client::new_with_client(url, bearer_http(token), actions_client::Propagation::none())
+}
+
+fn notifications_with_token(url: &str, token: &str) -> notifications_client::Client {
+    notifications_client::Client::new_with_client(url, bearer_http(token), notifications_client::Propagation::none())
 }
 
 #[tokio::test]
@@ -128,6 +134,9 @@ async fn the_action_bar_runs_through_the_clients_and_erasure_crosses_services() 
         people.push(session);
     }
     let key = "https://example.com/posts/7?utm=x";
+    // The first person follows the post's comments.
+    let inbox = notifications_with_token(&platform.notifications_url, &people[0].access_token);
+    inbox.subscribe().key(key).kind(notifications_client::types::SubscriptionKind::NewComments).send().await.unwrap();
     for person in &people {
         let actions = actions_with_token(&platform.actions_url, &person.access_token);
         actions.like().key(key).send().await.unwrap();
@@ -156,6 +165,13 @@ async fn the_action_bar_runs_through_the_clients_and_erasure_crosses_services() 
         actions_client::Error::ErrorResponse(problem) => assert_eq!(problem.into_inner().errors[0].field, "medium"),
         other => panic!("expected a problem, got {other:?}"),
     }
+
+    // The second person's comment reached the first person's inbox, across three services.
+    eventually("the comment is fanned out", async || {
+        let page = inbox.list_notifications().send().await.unwrap().into_inner();
+        page.items.iter().any(|n| n.actor_id.as_deref() == Some(people[1].user.id.as_str()))
+    })
+    .await;
 
     // The second person erases themselves in users; actions follows the users feed.
     let second = client_with_token(&platform.users_url, &people[1].access_token);
