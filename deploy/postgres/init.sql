@@ -2,3 +2,4 @@
 -- database; add one line per service as it joins the stack.
 CREATE DATABASE users;
 CREATE DATABASE actions;
+CREATE DATABASE notifications;
