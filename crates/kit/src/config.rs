@@ -123,6 +123,15 @@ fn load_with_env<C: ServiceConfig>(
     Ok(loaded)
 }
 
+/// Checks that `value` is an http or https URL, naming `key` when it is not.
+pub fn check_http_url(key: &str, value: &str) -> Result<(), ConfigError> {
+    let url = url::Url::parse(value).map_err(|e| ConfigError::invalid(key, e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(ConfigError::invalid(key, "must be an http or https URL"));
+    }
+    Ok(())
+}
+
 /// A secret from configuration. It never prints, so it cannot reach a log line.
 #[derive(Clone, Deserialize, PartialEq, Eq)]
 #[serde(transparent)]

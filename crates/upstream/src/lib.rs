@@ -3,6 +3,7 @@
 //! the services' code). Outgoing calls carry the current request id and `traceparent`.
 
 use chorus_kit::auth::{Jwk, KeyFetch};
+use chorus_kit::config::{self, ConfigError, Secret};
 use chorus_kit::events::Event;
 use chorus_kit::follower::{FeedBatch, Fetch, FetchError};
 use chorus_kit::telemetry::outgoing_headers;
@@ -11,6 +12,28 @@ use std::time::Duration;
 use users_client::ServiceTokens;
 
 const FEED_PAGE: u32 = 200;
+
+/// How a consuming service reaches the users service: the `[users]` section of its config.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsersLink {
+    pub url: String,
+    /// This service's account in the users service's `service_accounts`.
+    pub service_name: String,
+    /// That account's secret; the users service keeps only its SHA-256.
+    #[serde(default)]
+    pub service_secret: Option<Secret>,
+}
+
+impl UsersLink {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        config::check_http_url("users.url", &self.url)?;
+        if self.service_secret.as_ref().is_none_or(|s| s.expose().is_empty()) {
+            return Err(ConfigError::invalid("users.service_secret", "is required to reach the other services"));
+        }
+        Ok(())
+    }
+}
 
 /// The links from one service to the others.
 pub struct Upstream {
@@ -32,8 +55,13 @@ fn propagation(bearer: Option<String>) -> users_client::Propagation {
 }
 
 impl Upstream {
+    pub fn new(link: &UsersLink) -> Arc<Self> {
+        let secret = link.service_secret.as_ref().map(|s| s.expose()).unwrap_or_default();
+        Self::with_credentials(&link.url, &link.service_name, secret)
+    }
+
     /// `service_name` and `service_secret` are this service's account in the users service.
-    pub fn new(users_url: &str, service_name: &str, service_secret: &str) -> Arc<Self> {
+    pub fn with_credentials(users_url: &str, service_name: &str, service_secret: &str) -> Arc<Self> {
         // A stalled connection must fail, not hang a follower or a key fetch.
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))

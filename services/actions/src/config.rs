@@ -2,8 +2,9 @@
 //! `CHORUS_ACTIONS__…`).
 
 use chorus_kit::config::{
-    AuthSettings, ConfigError, DatabaseSettings, EventSettings, HttpSettings, Secret, ServiceConfig, TelemetrySettings,
+    AuthSettings, ConfigError, DatabaseSettings, EventSettings, HttpSettings, ServiceConfig, TelemetrySettings,
 };
+use chorus_upstream::UsersLink;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -19,17 +20,6 @@ pub struct Config {
     pub views: ViewSettings,
 }
 
-/// How actions reaches the users service: its signing keys and its feed.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UsersLink {
-    pub url: String,
-    pub service_name: String,
-    /// The secret of the service account named `service_name` in the users service's config.
-    #[serde(default)]
-    pub service_secret: Option<Secret>,
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ViewSettings {
@@ -41,13 +31,7 @@ impl ServiceConfig for Config {
     chorus_kit::common_settings_accessors!();
 
     fn validate_service(&self) -> Result<(), ConfigError> {
-        let url = url::Url::parse(&self.users.url).map_err(|e| ConfigError::invalid("users.url", e.to_string()))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(ConfigError::invalid("users.url", "must be an http or https URL"));
-        }
-        if self.users.service_secret.as_ref().is_none_or(|s| s.expose().is_empty()) {
-            return Err(ConfigError::invalid("users.service_secret", "is required to follow the users feed"));
-        }
+        self.users.validate()?;
         self.events.validate()?;
         if !(1..=10_000).contains(&self.views.batch_max) {
             return Err(ConfigError::invalid("views.batch_max", "must be between 1 and 10000"));

@@ -42,8 +42,7 @@ impl Service for Actions {
 
     async fn mount(context: MountContext<config::Config>) -> anyhow::Result<Mount> {
         let MountContext { config, db, shutdown, metrics } = context;
-        let secret = config.users.service_secret.as_ref().map(|s| s.expose().to_owned()).unwrap_or_default();
-        let users = Upstream::new(&config.users.url, &config.users.service_name, &secret);
+        let users = Upstream::new(&config.users);
         let verifier = Arc::new(JwksVerifier::new(users.key_fetch()));
         let window = Duration::from_millis(config.views.batch_window_ms);
         let (views, views_task) = ViewRecorder::start(db.clone(), shutdown.clone(), config.views.batch_max, window);

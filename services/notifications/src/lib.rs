@@ -39,8 +39,7 @@ impl Service for Notifications {
 
     async fn mount(context: MountContext<config::Config>) -> anyhow::Result<Mount> {
         let MountContext { config, db, shutdown, metrics } = context;
-        let secret = config.users.service_secret.as_ref().map(|s| s.expose().to_owned()).unwrap_or_default();
-        let upstream = Upstream::new(&config.users.url, &config.users.service_name, &secret);
+        let upstream = Upstream::new(&config.users);
         let follow = |feed, fetch, apply| Follower {
             feed,
             db: db.clone(),
