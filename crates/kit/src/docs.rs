@@ -38,6 +38,7 @@ impl Modify for Conventions {
             responses::NotFound::response(),
             responses::Conflict::response(),
             responses::IdempotencyKeyReused::response(),
+            responses::RateLimited::response(),
         ] {
             components.responses.insert(name.to_owned(), response);
         }

@@ -324,4 +324,9 @@ pub mod responses {
     #[derive(ToResponse)]
     #[response(content_type = "application/problem+json")]
     pub struct IdempotencyKeyReused(#[allow(dead_code)] Problem);
+
+    /// A quota or rate limit was reached; retry later.
+    #[derive(ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct RateLimited(#[allow(dead_code)] Problem);
 }

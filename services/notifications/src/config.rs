@@ -18,6 +18,14 @@ pub struct Config {
     pub users: UsersLink,
     pub actions: ActionsLink,
     pub events: EventSettings,
+    pub broadcasts: BroadcastSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BroadcastSettings {
+    /// Broadcasts each app may send in any 24 hours.
+    pub daily_quota: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -32,6 +40,9 @@ impl ServiceConfig for Config {
     fn validate_service(&self) -> Result<(), ConfigError> {
         self.users.validate()?;
         chorus_kit::config::check_http_url("actions.url", &self.actions.url)?;
+        if self.broadcasts.daily_quota == 0 {
+            return Err(ConfigError::invalid("broadcasts.daily_quota", "must be at least 1"));
+        }
         self.events.validate()
     }
 }

@@ -53,6 +53,12 @@ impl Service for Notifications {
             tokio::spawn(follow("actions", upstream.actions_feed(&config.actions.url), domain::fanout::apply).run()),
             tokio::spawn(chorus_kit::events::housekeeping(db.clone(), config.events.retention(), shutdown.clone())),
         ];
-        Ok(Mount { routes: Arc::new(api::routes), verifier: Arc::new(JwksVerifier::new(upstream.key_fetch())), tasks })
+        let state =
+            actix_web::web::Data::new(api::NotificationsState { daily_broadcast_quota: config.broadcasts.daily_quota });
+        Ok(Mount {
+            routes: Arc::new(move |cfg| api::routes(cfg, state.clone())),
+            verifier: Arc::new(JwksVerifier::new(upstream.key_fetch())),
+            tasks,
+        })
     }
 }

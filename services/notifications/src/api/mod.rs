@@ -1,6 +1,7 @@
 //! The HTTP face of the notifications service: handlers parse, authorize, call the domain and
 //! map the result. The utoipa annotations here are the published contract.
 
+mod broadcasts;
 mod devices;
 mod inbox;
 mod subscriptions;
@@ -8,16 +9,26 @@ mod subscriptions;
 use actix_web::web;
 use chorus_kit::Problem;
 use chorus_kit::docs::Conventions;
+use chorus_kit::problem::ProblemType;
 
 use crate::domain::NotificationsError;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/devices", web::post().to(devices::register_device))
+/// Shared state of the notifications handlers.
+pub struct NotificationsState {
+    /// Broadcasts an app may send in 24 hours.
+    pub daily_broadcast_quota: u32,
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<NotificationsState>) {
+    cfg.app_data(state)
+        .route("/v1/devices", web::post().to(devices::register_device))
         .route("/v1/devices", web::get().to(devices::list_devices))
         .route("/v1/devices/{device_id}", web::delete().to(devices::remove_device))
         .route("/v1/subscriptions", web::get().to(subscriptions::list_subscriptions))
         .route("/v1/entities/{key}/subscriptions/{kind}", web::put().to(subscriptions::subscribe))
         .route("/v1/entities/{key}/subscriptions/{kind}", web::delete().to(subscriptions::unsubscribe))
+        .route("/v1/broadcasts", web::post().to(broadcasts::send_broadcast))
+        .route("/v1/broadcasts", web::get().to(broadcasts::list_broadcasts))
         .route("/v1/notifications", web::get().to(inbox::list_notifications))
         .route("/v1/notifications/read", web::post().to(inbox::mark_all_read))
         .route("/v1/notifications/stream", web::get().to(inbox::stream_notifications))
@@ -31,6 +42,9 @@ impl From<NotificationsError> for Problem {
             NotificationsError::Invalid { field, message } => Problem::invalid(field, message),
             NotificationsError::DeviceNotFound | NotificationsError::NotificationNotFound => {
                 Problem::not_found(error.to_string())
+            }
+            NotificationsError::QuotaExceeded { .. } => {
+                Problem::new(ProblemType::RateLimited).with_detail(error.to_string())
             }
             NotificationsError::Db(db) => Problem::from(db),
         }
@@ -58,6 +72,8 @@ impl From<NotificationsError> for Problem {
         inbox::mark_read,
         inbox::mark_all_read,
         inbox::stream_notifications,
+        broadcasts::send_broadcast,
+        broadcasts::list_broadcasts,
         chorus_kit::events::list_events,
         chorus_kit::events::stream_events,
     ),
@@ -67,6 +83,7 @@ impl From<NotificationsError> for Problem {
         (name = "devices", description = "Push devices"),
         (name = "subscriptions", description = "What a user wants to hear of"),
         (name = "inbox", description = "The in-app inbox"),
+        (name = "broadcasts", description = "Notifications an app sends its users"),
         (name = "events", description = "The notifications event feed"),
     )
 )]

@@ -89,7 +89,7 @@ fn fan_out(conn: &mut DbConnection, app_id: &str, created: &ActionCreated) -> Re
     for (user, kind) in recipients {
         let title = match kind {
             NotificationKind::Reply => "New reply to your comment".to_owned(),
-            NotificationKind::NewComment => format!("New comment on {key}"),
+            _ => format!("New comment on {key}"),
         };
         let new = NewNotification {
             app_id,
@@ -100,9 +100,20 @@ fn fan_out(conn: &mut DbConnection, app_id: &str, created: &ActionCreated) -> Re
             entity_key: Some(key),
             actor_id: Some(author),
             action_id: Some(&comment.id),
+            url: None,
         };
-        let notification: Notification = store::inbox::insert(conn, &new_id(), &new)?;
-        append(conn, app_id, NOTIFICATION_CREATED, &user, &serde_json::json!({ "notification": notification }))?;
+        deliver(conn, app_id, &new)?;
     }
     Ok(())
+}
+
+/// Puts a notification in its recipient's inbox and on the feed (which drives their live stream).
+pub fn deliver(
+    conn: &mut DbConnection,
+    app_id: &str,
+    new: &NewNotification<'_>,
+) -> Result<Notification, NotificationsError> {
+    let notification = store::inbox::insert(conn, &new_id(), new)?;
+    append(conn, app_id, NOTIFICATION_CREATED, new.user_id, &serde_json::json!({ "notification": notification }))?;
+    Ok(notification)
 }

@@ -1,6 +1,7 @@
 //! The notifications domain: devices, subscriptions, who hears of what, and the inbox. Nothing
 //! here knows HTTP; `api/` maps these types and errors onto it.
 
+pub mod broadcasts;
 pub mod fanout;
 pub mod model;
 pub mod users_feed;
@@ -16,6 +17,8 @@ pub enum NotificationsError {
     DeviceNotFound,
     #[error("no such notification in your inbox")]
     NotificationNotFound,
+    #[error("the app has sent its {quota} broadcasts for the last 24 hours")]
+    QuotaExceeded { quota: u32 },
     #[error(transparent)]
     Db(#[from] DbError),
 }

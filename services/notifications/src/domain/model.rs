@@ -101,6 +101,8 @@ pub enum NotificationKind {
     NewComment,
     /// A reply to the user's comment.
     Reply,
+    /// A message the app sent.
+    Broadcast,
 }
 
 impl NotificationKind {
@@ -108,11 +110,16 @@ impl NotificationKind {
         match self {
             Self::NewComment => "new_comment",
             Self::Reply => "reply",
+            Self::Broadcast => "broadcast",
         }
     }
 
     pub fn parse(value: &str) -> Self {
-        if value == "reply" { Self::Reply } else { Self::NewComment }
+        match value {
+            "reply" => Self::Reply,
+            "broadcast" => Self::Broadcast,
+            _ => Self::NewComment,
+        }
     }
 }
 
@@ -129,6 +136,8 @@ pub struct Notification {
     pub actor_id: Option<String>,
     /// The comment it is about.
     pub action_id: Option<String>,
+    /// Where a broadcast points.
+    pub url: Option<String>,
     pub read: bool,
     pub created_at: DateTime<Utc>,
 }

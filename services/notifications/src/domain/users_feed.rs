@@ -15,6 +15,7 @@ pub fn apply(conn: &mut DbConnection, event: &Event) -> Result<(), ApplyError> {
         "user.unbanned" => store::mirror::unban(conn, &event.subject),
         "user.blocked" => store::mirror::block(conn, &field("user_id"), &field("blocked_user_id")),
         "user.unblocked" => store::mirror::unblock(conn, &field("user_id"), &field("blocked_user_id")),
+        "user.created" => store::broadcasts::remember_user(conn, &event.app_id, &event.subject),
         "user.deleted" => erase_user(conn, &event.subject),
         _ => Ok(()),
     };
@@ -29,6 +30,7 @@ pub fn erase_user(conn: &mut DbConnection, user_id: &str) -> Result<(), Notifica
     store::subscriptions::remove_all_of(conn, user_id)?;
     store::inbox::forget_user(conn, user_id)?;
     store::mirror::forget_user(conn, user_id)?;
+    store::broadcasts::forget_user(conn, user_id)?;
     // The feed copies of notifications quote their words too.
     chorus_kit::events::rewrite_mentioning(conn, user_id, |_, data| {
         let by_them = data.pointer("/notification/actor_id").and_then(|v| v.as_str()) == Some(user_id);

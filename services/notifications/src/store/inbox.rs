@@ -16,6 +16,7 @@ struct NotificationRow {
     entity_key: Option<String>,
     actor_id: Option<String>,
     action_id: Option<String>,
+    url: Option<String>,
     read_at: Option<NaiveDateTime>,
     created_at: NaiveDateTime,
 }
@@ -30,6 +31,7 @@ impl From<NotificationRow> for Notification {
             entity_key: row.entity_key,
             actor_id: row.actor_id,
             action_id: row.action_id,
+            url: row.url,
             read: row.read_at.is_some(),
             created_at: row.created_at.and_utc(),
         }
@@ -45,6 +47,7 @@ pub struct NewNotification<'a> {
     pub entity_key: Option<&'a str>,
     pub actor_id: Option<&'a str>,
     pub action_id: Option<&'a str>,
+    pub url: Option<&'a str>,
 }
 
 pub fn insert(
@@ -63,6 +66,7 @@ pub fn insert(
             notifications::entity_key.eq(new.entity_key),
             notifications::actor_id.eq(new.actor_id),
             notifications::action_id.eq(new.action_id),
+            notifications::url.eq(new.url),
             notifications::created_at.eq(chorus_kit::db::now()),
         ))
         .execute(conn)?;

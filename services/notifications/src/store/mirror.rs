@@ -30,6 +30,11 @@ pub fn silenced(conn: &mut DbConnection, author: &str, users: &[String]) -> Resu
     Ok(out)
 }
 
+/// Of `users`, the banned ones.
+pub fn banned_among(conn: &mut DbConnection, users: &[String]) -> Result<Vec<String>, NotificationsError> {
+    Ok(bans::table.filter(bans::user_id.eq_any(users)).select(bans::user_id).load(conn)?)
+}
+
 pub fn is_banned(conn: &mut DbConnection, user_id: &str) -> Result<bool, NotificationsError> {
     Ok(bans::table.find(user_id).count().get_result::<i64>(conn)? > 0)
 }

@@ -1,5 +1,6 @@
 //! The diesel side of the notifications service: its schema and every query it runs.
 
+pub mod broadcasts;
 pub mod devices;
 pub mod inbox;
 pub mod mirror;

@@ -36,6 +36,28 @@ diesel::table! {
         action_id -> Nullable<Text>,
         read_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        url -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    broadcasts (id) {
+        id -> Text,
+        app_id -> Text,
+        title -> Text,
+        body -> Nullable<Text>,
+        url -> Nullable<Text>,
+        entity_key -> Nullable<Text>,
+        audience -> Text,
+        recipients -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    app_users (user_id) {
+        user_id -> Text,
+        app_id -> Text,
     }
 }
 
@@ -59,4 +81,13 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(devices, subscriptions, notifications, comment_authors, blocks, bans);
+diesel::allow_tables_to_appear_in_same_query!(
+    devices,
+    subscriptions,
+    notifications,
+    comment_authors,
+    blocks,
+    bans,
+    broadcasts,
+    app_users
+);

@@ -1,0 +1,3 @@
+DROP TABLE app_users;
+DROP TABLE broadcasts;
+ALTER TABLE notifications DROP COLUMN url;

@@ -1,0 +1,88 @@
+//! Broadcasts: an app's own notifications to its users.
+
+use actix_web::{HttpResponse, web};
+use chorus_kit::Problem;
+use chorus_kit::auth::AppPrincipal;
+use chorus_kit::db::Db;
+use chorus_kit::idempotency::{IdempotencyKey, IdempotentRequest};
+use chorus_kit::pagination::PageQuery;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::NotificationsState;
+use crate::domain::broadcasts::{self, Broadcast, NewBroadcast};
+use crate::store;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BroadcastList {
+    pub items: Vec<Broadcast>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Send a broadcast (app)
+///
+/// Puts a notification in the inbox of every user in the audience (listed users, an entity's
+/// subscribers, or everyone), except banned users. Each app may send a limited number per 24
+/// hours (429 past it). Accepts `Idempotency-Key`.
+#[utoipa::path(
+    post, path = "/v1/broadcasts", tag = "broadcasts", operation_id = "send_broadcast",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried send safe")),
+    request_body = NewBroadcast,
+    responses(
+        (status = 201, description = "The broadcast, sent", body = Broadcast),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+        (status = 422, response = chorus_kit::problem::responses::IdempotencyKeyReused),
+        (status = 429, response = chorus_kit::problem::responses::RateLimited),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn send_broadcast(
+    app: AppPrincipal,
+    state: web::Data<NotificationsState>,
+    db: web::Data<Db>,
+    key: IdempotencyKey,
+    body: web::Json<NewBroadcast>,
+) -> Result<HttpResponse, Problem> {
+    let new = body.into_inner();
+    new.validate()?;
+    let quota = state.daily_broadcast_quota;
+    let request = IdempotentRequest::new(key, &format!("app:{}", app.app_id), "send_broadcast", &new);
+    let broadcast = db
+        .write(move |conn| {
+            if let Some(replay) = request.replay::<Broadcast>(conn)? {
+                return Ok(replay.body);
+            }
+            let broadcast = broadcasts::send(conn, &app.app_id, &new, quota)?;
+            request.record(conn, 201, &broadcast)?;
+            Ok::<_, Problem>(broadcast)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(broadcast))
+}
+
+/// List the app's broadcasts (app)
+#[utoipa::path(
+    get, path = "/v1/broadcasts", tag = "broadcasts", operation_id = "list_broadcasts",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of broadcasts, newest first", body = BroadcastList),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_broadcasts(
+    app: AppPrincipal,
+    db: web::Data<Db>,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<BroadcastList>, Problem> {
+    let page = query.page()?;
+    let (before, fetch) = (page.after.clone(), page.fetch_limit());
+    let mut items = db.read(move |conn| store::broadcasts::list(conn, &app.app_id, before.as_deref(), fetch)).await?;
+    let next_cursor = page.finish(&mut items, |b| b.id.clone());
+    Ok(web::Json(BroadcastList { items, next_cursor }))
+}

@@ -1,0 +1,125 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::{app_users, broadcasts};
+use crate::domain::NotificationsError;
+use crate::domain::broadcasts::{Audience, Broadcast, NewBroadcast};
+
+type BroadcastRow = (String, String, Option<String>, Option<String>, Option<String>, String, i64, NaiveDateTime);
+
+fn to_broadcast(row: BroadcastRow) -> Broadcast {
+    let (id, title, body, url, entity_key, audience, recipients, created_at) = row;
+    Broadcast {
+        id,
+        title,
+        body,
+        url,
+        entity_key,
+        // Written only from a validated Audience.
+        audience: serde_json::from_str(&audience).unwrap_or(Audience::Everyone),
+        recipients,
+        created_at: created_at.and_utc(),
+    }
+}
+
+macro_rules! broadcast_columns {
+    () => {
+        (
+            broadcasts::id,
+            broadcasts::title,
+            broadcasts::body,
+            broadcasts::url,
+            broadcasts::entity_key,
+            broadcasts::audience,
+            broadcasts::recipients,
+            broadcasts::created_at,
+        )
+    };
+}
+
+pub fn insert(
+    conn: &mut DbConnection,
+    id: &str,
+    app_id: &str,
+    new: &NewBroadcast,
+    recipients: i64,
+) -> Result<Broadcast, NotificationsError> {
+    diesel::insert_into(broadcasts::table)
+        .values((
+            broadcasts::id.eq(id),
+            broadcasts::app_id.eq(app_id),
+            broadcasts::title.eq(&new.title),
+            broadcasts::body.eq(&new.body),
+            broadcasts::url.eq(&new.url),
+            broadcasts::entity_key.eq(&new.entity_key),
+            broadcasts::audience.eq(serde_json::to_string(&new.audience).unwrap_or_default()),
+            broadcasts::recipients.eq(recipients),
+            broadcasts::created_at.eq(chorus_kit::db::now()),
+        ))
+        .execute(conn)?;
+    let row: BroadcastRow = broadcasts::table.find(id).select(broadcast_columns!()).first(conn)?;
+    Ok(to_broadcast(row))
+}
+
+pub fn count_since(conn: &mut DbConnection, app_id: &str, since: NaiveDateTime) -> Result<i64, NotificationsError> {
+    Ok(broadcasts::table
+        .filter(broadcasts::app_id.eq(app_id).and(broadcasts::created_at.ge(since)))
+        .count()
+        .get_result(conn)?)
+}
+
+/// The app's broadcasts, newest first.
+pub fn list(
+    conn: &mut DbConnection,
+    app_id: &str,
+    before_id: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Broadcast>, NotificationsError> {
+    let mut query = broadcasts::table
+        .filter(broadcasts::app_id.eq(app_id))
+        .select(broadcast_columns!())
+        .order(broadcasts::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(before) = before_id {
+        query = query.filter(broadcasts::id.lt(before.to_owned()));
+    }
+    Ok(query.load::<BroadcastRow>(conn)?.into_iter().map(to_broadcast).collect())
+}
+
+pub fn remember_user(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Result<(), NotificationsError> {
+    chorus_kit::db::insert_once(conn, |conn| {
+        diesel::insert_into(app_users::table)
+            .values((app_users::user_id.eq(user_id), app_users::app_id.eq(app_id)))
+            .execute(conn)
+    })?;
+    Ok(())
+}
+
+pub fn forget_user(conn: &mut DbConnection, user_id: &str) -> Result<(), NotificationsError> {
+    diesel::delete(app_users::table.find(user_id)).execute(conn)?;
+    Ok(())
+}
+
+/// Of `user_ids`, those that are users of the app.
+pub fn known_users(
+    conn: &mut DbConnection,
+    app_id: &str,
+    user_ids: &[String],
+) -> Result<Vec<String>, NotificationsError> {
+    let mut known: Vec<String> = app_users::table
+        .filter(app_users::app_id.eq(app_id).and(app_users::user_id.eq_any(user_ids)))
+        .select(app_users::user_id)
+        .load(conn)?;
+    known.sort();
+    Ok(known)
+}
+
+pub fn all_users(conn: &mut DbConnection, app_id: &str) -> Result<Vec<String>, NotificationsError> {
+    Ok(app_users::table
+        .filter(app_users::app_id.eq(app_id))
+        .select(app_users::user_id)
+        .order(app_users::user_id.asc())
+        .load(conn)?)
+}
