@@ -296,6 +296,10 @@ pub fn insert_once(
     }
 }
 
+/// Bound parameters per `IN (…)` list: SQLite allows at most 32,766 per statement, so long id
+/// lists are queried in chunks of this size.
+pub const IN_LIST_CHUNK: usize = 500;
+
 /// `text` for use inside a `LIKE` pattern with `ESCAPE '\\'`: its `%` and `_` match only themselves.
 pub fn like_escape(text: &str) -> String {
     text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")

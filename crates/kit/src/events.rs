@@ -177,6 +177,21 @@ pub fn rewrite_mentioning(
     Ok(changed)
 }
 
+/// Replaces the data of the retained events about `subject` of type `event_type` (erasure: the
+/// events addressed to a person must not outlive them). Returns how many changed.
+pub fn redact_subject(
+    conn: &mut DbConnection,
+    subject: &str,
+    event_type: &str,
+    replacement: &serde_json::Value,
+) -> Result<usize, DbError> {
+    Ok(diesel::update(
+        chorus_events::table.filter(chorus_events::subject.eq(subject).and(chorus_events::event_type.eq(event_type))),
+    )
+    .set(chorus_events::data.eq(replacement.to_string()))
+    .execute(conn)?)
+}
+
 /// Deletes events older than `retention`; readers behind them then get 410 Gone.
 pub fn prune(conn: &mut DbConnection, retention: chrono::TimeDelta) -> Result<usize, DbError> {
     let cutoff = crate::db::now() - retention;

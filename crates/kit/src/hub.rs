@@ -48,8 +48,12 @@ async fn tail(db: Db, sender: broadcast::Sender<Arc<Event>>, shutdown: Shutdown)
         notified.as_mut().enable();
         let mut more = false;
         if sender.receiver_count() == 0 {
-            // Nobody listens: just keep up, without reading events.
-            if let Ok(newest) = db.read(last_id).await {
+            // Nobody listens: just keep up, without reading events. Checked again after the
+            // read: a stream that subscribed meanwhile may need what we would skip, while one
+            // that subscribes later catches up from the database past `newest` by itself.
+            if let Ok(newest) = db.read(last_id).await
+                && sender.receiver_count() == 0
+            {
                 cursor = newest;
             }
         } else {
@@ -63,7 +67,10 @@ async fn tail(db: Db, sender: broadcast::Sender<Arc<Event>>, shutdown: Shutdown)
                     }
                 }
                 Err(problem) if problem.problem_type == ProblemType::Gone => {
-                    // Only possible after a long stall; streams catch up from the database.
+                    // Only after a stall longer than retention. The hub moves on; a stream that
+                    // was live through it may have missed pruned events, as any reader that far
+                    // behind would (it gets 410 when it reconnects from before them).
+                    tracing::error!("the event hub fell behind retention; live streams may have gaps");
                     cursor = db.read(last_id).await.unwrap_or(cursor);
                 }
                 // The database is briefly unavailable: try again, losing nothing.

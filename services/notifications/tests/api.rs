@@ -17,6 +17,8 @@ struct Stack {
     users: Api,
     actions: Api,
     api: Api,
+    /// Each app's (api key, secret), for tokens later.
+    secrets: std::sync::Mutex<Vec<(String, String)>>,
 }
 
 struct Person {
@@ -74,16 +76,28 @@ impl Stack {
             users: Api::new(users.base_url.clone()),
             actions: Api::new(actions.base_url.clone()),
             api: Api::new(notifications.base_url.clone()),
+            secrets: std::sync::Mutex::default(),
             _users: users,
             _actions: actions,
             _notifications: notifications,
         }
     }
 
+    /// An app token for an existing app, from its key and the secret `app()` kept.
+    async fn app_token_for(&self, api_key: &str) -> String {
+        let secret = self.secrets.lock().unwrap().iter().find(|(k, _)| k == api_key).map(|(_, s)| s.clone()).unwrap();
+        let token = self
+            .users
+            .call(Method::POST, "/v1/tokens/app", None, Some(json!({ "api_key": api_key, "api_secret": secret })))
+            .await;
+        token.text("/access_token")
+    }
+
     /// A new app: (api key, app token).
     async fn app(&self) -> (String, String) {
         let created = self.users.post("/v1/apps", OPERATOR_TOKEN, json!({ "name": "Demo" })).await;
         let (key, secret) = (created.text("/app/api_key"), created.text("/api_secret"));
+        self.secrets.lock().unwrap().push((key.clone(), secret.clone()));
         let token = self
             .users
             .call(Method::POST, "/v1/tokens/app", None, Some(json!({ "api_key": key, "api_secret": secret })))
@@ -157,6 +171,29 @@ async fn comments_notify_subscribers_and_replies_notify_the_parents_author() {
     assert_eq!(s.inbox(&bob).await["items"][0]["kind"], "reply");
     assert_eq!(s.inbox_len(&cid).await, 0);
     assert_eq!(s.inbox(&bob).await["items"][0]["title"], "New reply to your comment");
+
+    // Bob deletes his comment: the inboxes that quote it lose its text.
+    let deleted = s.actions.call(Method::DELETE, &format!("/v1/comments/{first}"), Some(&bob.token), None).await;
+    assert_eq!(deleted.status, 204);
+    eventually("the deletion reaches ada's inbox", async || {
+        s.inbox(&ada).await["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["action_id"] == first.as_str() && n["body"].is_null())
+    })
+    .await;
+
+    // Ada is erased: what was sent to her leaves the feed too.
+    let (_, app) = (api_key.clone(), s.app_token_for(&api_key).await);
+    s.users.call(Method::DELETE, &format!("/v1/users/{}", ada.id), Some(&app), None).await;
+    eventually("ada's notifications leave the feed", async || {
+        let feed = s.api.get("/v1/events?after=0&limit=500", OPERATOR_TOKEN).await.body;
+        let hers: Vec<&Value> =
+            feed["items"].as_array().unwrap().iter().filter(|e| e["subject"] == ada.id.as_str()).collect();
+        !hers.is_empty() && hers.iter().all(|e| e["data"] == json!({ "notification": { "erased": true } }))
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -257,6 +294,17 @@ async fn devices_and_subscriptions_validate_and_belong_to_their_user() {
         .call(Method::PUT, &format!("{}/subscriptions/everything", path(key)), Some(&ada.token), None)
         .await
         .assert_problem(400, Some("kind"));
+    // At most 50 devices per user (Ada has none left); the list pages.
+    for i in 0..50 {
+        let device = json!({ "platform": "android", "provider": "fcm", "token": format!("fcm-{i}") });
+        assert_eq!(s.api.post("/v1/devices", &ada.token, device).await.status, 201);
+    }
+    let one_too_many = json!({ "platform": "android", "provider": "fcm", "token": "fcm-extra" });
+    s.api.post("/v1/devices", &ada.token, one_too_many.clone()).await.assert_problem(409, None);
+    let page = s.api.get("/v1/devices?limit=20", &ada.token).await;
+    assert_eq!(page.body["items"].as_array().unwrap().len(), 20);
+    assert!(page.body["next_cursor"].is_string());
+
     let listed = s.api.get("/v1/subscriptions", &ada.token).await;
     assert_eq!(listed.body["items"].as_array().unwrap().len(), 2);
     assert_eq!(listed.body["items"][0]["entity_key"], key);

@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, web};
 use chorus_kit::Problem;
 use chorus_kit::auth::UserPrincipal;
 use chorus_kit::db::Db;
+use chorus_kit::pagination::PageQuery;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -14,6 +15,8 @@ use crate::store;
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct DeviceList {
     pub items: Vec<Device>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// Register a push device
@@ -29,6 +32,7 @@ pub struct DeviceList {
         (status = 400, response = chorus_kit::problem::responses::BadRequest),
         (status = 401, response = chorus_kit::problem::responses::Unauthorized),
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
+        (status = 409, response = chorus_kit::problem::responses::Conflict),
     ),
     security(("bearer" = []))
 )]
@@ -47,16 +51,25 @@ pub async fn register_device(
 /// List your push devices
 #[utoipa::path(
     get, path = "/v1/devices", tag = "devices", operation_id = "list_devices",
+    params(PageQuery),
     responses(
-        (status = 200, description = "The caller's devices", body = DeviceList),
+        (status = 200, description = "A page of the caller's devices", body = DeviceList),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
         (status = 401, response = chorus_kit::problem::responses::Unauthorized),
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
     ),
     security(("bearer" = []))
 )]
-pub async fn list_devices(me: UserPrincipal, db: web::Data<Db>) -> Result<web::Json<DeviceList>, Problem> {
-    let items = db.read(move |conn| store::devices::of_user(conn, &me.user_id)).await?;
-    Ok(web::Json(DeviceList { items }))
+pub async fn list_devices(
+    me: UserPrincipal,
+    db: web::Data<Db>,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<DeviceList>, Problem> {
+    let page = query.page()?;
+    let (after, fetch) = (page.after.clone(), page.fetch_limit());
+    let mut items = db.read(move |conn| store::devices::of_user(conn, &me.user_id, after.as_deref(), fetch)).await?;
+    let next_cursor = page.finish(&mut items, |device| device.id.clone());
+    Ok(web::Json(DeviceList { items, next_cursor }))
 }
 
 /// Remove a push device

@@ -43,6 +43,7 @@ impl From<NotificationsError> for Problem {
             NotificationsError::DeviceNotFound | NotificationsError::NotificationNotFound => {
                 Problem::not_found(error.to_string())
             }
+            NotificationsError::TooManyDevices { .. } => Problem::conflict(error.to_string()),
             NotificationsError::QuotaExceeded { .. } => {
                 Problem::new(ProblemType::RateLimited).with_detail(error.to_string())
             }

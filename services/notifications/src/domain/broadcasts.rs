@@ -91,6 +91,7 @@ pub fn send(
     daily_quota: u32,
 ) -> Result<Broadcast, NotificationsError> {
     new.validate()?;
+    store::broadcasts::lock_quota(conn, app_id)?;
     let sent = store::broadcasts::count_since(conn, app_id, chorus_kit::db::now() - TimeDelta::hours(24))?;
     if sent >= i64::from(daily_quota) {
         return Err(NotificationsError::QuotaExceeded { quota: daily_quota });

@@ -38,6 +38,13 @@ struct EntityRef {
 
 /// Applies one actions event inside the follower's transaction.
 pub fn apply(conn: &mut DbConnection, event: &Event) -> Result<(), ApplyError> {
+    if event.event_type == "action.deleted" {
+        let Some(action_id) = event.data.pointer("/action/id").and_then(|v| v.as_str()) else { return Ok(()) };
+        return forget_comment(conn, action_id).map_err(|error| match error {
+            NotificationsError::Db(db) => ApplyError::Db(db),
+            other => ApplyError::Rejected(other.to_string()),
+        });
+    }
     if event.event_type != "action.created" {
         return Ok(());
     }
@@ -104,6 +111,23 @@ fn fan_out(conn: &mut DbConnection, app_id: &str, created: &ActionCreated) -> Re
         };
         deliver(conn, app_id, &new)?;
     }
+    Ok(())
+}
+
+/// A comment was deleted (by its author, a moderator, or its author's erasure): the inboxes that
+/// quote it, and their copies on the feed, lose its text.
+fn forget_comment(conn: &mut DbConnection, action_id: &str) -> Result<(), NotificationsError> {
+    store::inbox::forget_action(conn, action_id)?;
+    chorus_kit::events::rewrite_mentioning(conn, action_id, |_, data| {
+        let about_it = data.pointer("/notification/action_id").and_then(|v| v.as_str()) == Some(action_id);
+        match data.pointer_mut("/notification/body").filter(|body| about_it && !body.is_null()) {
+            Some(body) => {
+                *body = serde_json::Value::Null;
+                true
+            }
+            None => false,
+        }
+    })?;
     Ok(())
 }
 

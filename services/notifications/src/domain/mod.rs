@@ -15,6 +15,8 @@ pub enum NotificationsError {
     Invalid { field: &'static str, message: String },
     #[error("no such device of yours")]
     DeviceNotFound,
+    #[error("a user may register at most {max} devices; remove one first")]
+    TooManyDevices { max: i64 },
     #[error("no such notification in your inbox")]
     NotificationNotFound,
     #[error("the app has sent its {quota} broadcasts for the last 24 hours")]

@@ -31,6 +31,9 @@ pub fn erase_user(conn: &mut DbConnection, user_id: &str) -> Result<(), Notifica
     store::inbox::forget_user(conn, user_id)?;
     store::mirror::forget_user(conn, user_id)?;
     store::broadcasts::forget_user(conn, user_id)?;
+    // The feed keeps what was sent to them, and quotes of what they wrote; both go.
+    let erased = serde_json::json!({ "notification": { "erased": true } });
+    chorus_kit::events::redact_subject(conn, user_id, super::fanout::NOTIFICATION_CREATED, &erased)?;
     // The feed copies of notifications quote their words too.
     chorus_kit::events::rewrite_mentioning(conn, user_id, |_, data| {
         let by_them = data.pointer("/notification/actor_id").and_then(|v| v.as_str()) == Some(user_id);

@@ -2,7 +2,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::schema::{app_users, broadcasts};
+use super::schema::{app_users, broadcast_quota_locks, broadcasts};
 use crate::domain::NotificationsError;
 use crate::domain::broadcasts::{Audience, Broadcast, NewBroadcast};
 
@@ -62,6 +62,25 @@ pub fn insert(
     Ok(to_broadcast(row))
 }
 
+/// Locks the app's quota row until the transaction ends, so sends count the quota in turn.
+pub fn lock_quota(conn: &mut DbConnection, app_id: &str) -> Result<(), NotificationsError> {
+    let now = chorus_kit::db::now();
+    let touched = diesel::update(broadcast_quota_locks::table.find(app_id))
+        .set(broadcast_quota_locks::touched_at.eq(now))
+        .execute(conn)?;
+    if touched == 0 {
+        chorus_kit::db::insert_once(conn, |conn| {
+            diesel::insert_into(broadcast_quota_locks::table)
+                .values((broadcast_quota_locks::app_id.eq(app_id), broadcast_quota_locks::touched_at.eq(now)))
+                .execute(conn)
+        })?;
+        diesel::update(broadcast_quota_locks::table.find(app_id))
+            .set(broadcast_quota_locks::touched_at.eq(now))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
 pub fn count_since(conn: &mut DbConnection, app_id: &str, since: NaiveDateTime) -> Result<i64, NotificationsError> {
     Ok(broadcasts::table
         .filter(broadcasts::app_id.eq(app_id).and(broadcasts::created_at.ge(since)))
@@ -97,8 +116,21 @@ pub fn remember_user(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Re
     Ok(())
 }
 
+/// Erasure: the user leaves the app's audience and every broadcast's list of users.
 pub fn forget_user(conn: &mut DbConnection, user_id: &str) -> Result<(), NotificationsError> {
     diesel::delete(app_users::table.find(user_id)).execute(conn)?;
+    let pattern = format!("%{}%", chorus_kit::db::like_escape(user_id));
+    let listing: Vec<(String, String)> = broadcasts::table
+        .filter(broadcasts::audience.like(pattern).escape('\\'))
+        .select((broadcasts::id, broadcasts::audience))
+        .load(conn)?;
+    for (id, audience) in listing {
+        if let Ok(Audience::Users { mut user_ids }) = serde_json::from_str::<Audience>(&audience) {
+            user_ids.retain(|id| id != user_id);
+            let audience = serde_json::to_string(&Audience::Users { user_ids }).unwrap_or_default();
+            diesel::update(broadcasts::table.find(id)).set(broadcasts::audience.eq(audience)).execute(conn)?;
+        }
+    }
     Ok(())
 }
 

@@ -6,6 +6,9 @@ use super::schema::devices;
 use crate::domain::NotificationsError;
 use crate::domain::model::{Device, NewDevice};
 
+/// More would be a leak (an app registering a fresh token on every start) rather than devices.
+pub const MAX_DEVICES_PER_USER: i64 = 50;
+
 type DeviceRow = (String, String, String, String, NaiveDateTime);
 
 fn to_device((id, platform, provider, token, created_at): DeviceRow) -> Device {
@@ -40,6 +43,9 @@ pub fn register(
             (device_id, true)
         }
         None => {
+            if count_of_user(conn, user_id)? >= MAX_DEVICES_PER_USER {
+                return Err(NotificationsError::TooManyDevices { max: MAX_DEVICES_PER_USER });
+            }
             diesel::insert_into(devices::table)
                 .values((
                     devices::id.eq(id),
@@ -58,13 +64,27 @@ pub fn register(
     Ok((to_device(row), created))
 }
 
-pub fn of_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<Device>, NotificationsError> {
-    let rows: Vec<DeviceRow> = devices::table
+/// The user's devices in id order, after `after`.
+pub fn of_user(
+    conn: &mut DbConnection,
+    user_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Device>, NotificationsError> {
+    let mut query = devices::table
         .filter(devices::user_id.eq(user_id))
         .select(device_columns!())
         .order(devices::id.asc())
-        .load(conn)?;
-    Ok(rows.into_iter().map(to_device).collect())
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(devices::id.gt(after.to_owned()));
+    }
+    Ok(query.load::<DeviceRow>(conn)?.into_iter().map(to_device).collect())
+}
+
+pub fn count_of_user(conn: &mut DbConnection, user_id: &str) -> Result<i64, NotificationsError> {
+    Ok(devices::table.filter(devices::user_id.eq(user_id)).count().get_result(conn)?)
 }
 
 /// Removes one of the user's devices; false when they have no such device.

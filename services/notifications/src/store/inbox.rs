@@ -129,6 +129,14 @@ pub fn mark_all_read(conn: &mut DbConnection, user_id: &str) -> Result<usize, No
     .execute(conn)?)
 }
 
+/// A deleted comment's text leaves every notification that quotes it.
+pub fn forget_action(conn: &mut DbConnection, action_id: &str) -> Result<(), NotificationsError> {
+    diesel::update(notifications::table.filter(notifications::action_id.eq(action_id)))
+        .set(notifications::body.eq(None::<String>))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Erasure: the user's own inbox goes, and what others were told of them loses its text.
 pub fn forget_user(conn: &mut DbConnection, user_id: &str) -> Result<(), NotificationsError> {
     diesel::delete(notifications::table.filter(notifications::user_id.eq(user_id))).execute(conn)?;

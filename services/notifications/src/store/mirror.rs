@@ -23,16 +23,23 @@ pub fn author_of(conn: &mut DbConnection, comment_id: &str) -> Result<Option<Str
 /// banned.
 pub fn silenced(conn: &mut DbConnection, author: &str, users: &[String]) -> Result<Vec<String>, NotificationsError> {
     let mut out: Vec<String> = blocks::table
-        .filter(blocks::blocked_id.eq(author).and(blocks::blocker_id.eq_any(users)))
+        .filter(blocks::blocked_id.eq(author))
         .select(blocks::blocker_id)
-        .load(conn)?;
-    out.extend(bans::table.filter(bans::user_id.eq_any(users)).select(bans::user_id).load::<String>(conn)?);
+        .load::<String>(conn)?
+        .into_iter()
+        .filter(|blocker| users.contains(blocker))
+        .collect();
+    out.extend(banned_among(conn, users)?);
     Ok(out)
 }
 
 /// Of `users`, the banned ones.
 pub fn banned_among(conn: &mut DbConnection, users: &[String]) -> Result<Vec<String>, NotificationsError> {
-    Ok(bans::table.filter(bans::user_id.eq_any(users)).select(bans::user_id).load(conn)?)
+    let mut banned = Vec::new();
+    for chunk in users.chunks(chorus_kit::db::IN_LIST_CHUNK) {
+        banned.extend(bans::table.filter(bans::user_id.eq_any(chunk)).select(bans::user_id).load::<String>(conn)?);
+    }
+    Ok(banned)
 }
 
 pub fn is_banned(conn: &mut DbConnection, user_id: &str) -> Result<bool, NotificationsError> {

@@ -81,6 +81,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    broadcast_quota_locks (app_id) {
+        app_id -> Text,
+        touched_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     devices,
     subscriptions,
@@ -89,5 +96,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     blocks,
     bans,
     broadcasts,
-    app_users
+    app_users,
+    broadcast_quota_locks
 );
