@@ -104,6 +104,9 @@ impl Platform {
         notifications_config.users.url = users_url.clone();
         notifications_config.users.service_secret = Some(Secret::new(secret_of(&service_secrets, "notifications")));
         notifications_config.actions.url = actions_url.clone();
+        // Webhook secrets must outlive restarts, so their key is derived from the kept operator token.
+        notifications_config.webhooks.signing_key =
+            Some(Secret::new(secrets::digest(&format!("webhooks:{operator_token}"))));
         let notifications =
             server::start::<chorus_notifications::Notifications>(validated(notifications_config)?).await?;
         let notifications_url = format!("http://{}:{}", options.host, notifications.port);

@@ -10,6 +10,7 @@ pub mod domain;
 pub mod store;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chorus_kit::auth::JwksVerifier;
 use chorus_kit::db::Migrations;
@@ -17,6 +18,8 @@ use chorus_kit::follower::Follower;
 use chorus_kit::{Mount, MountContext, Service};
 use chorus_upstream::Upstream;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+
+use crate::domain::webhooks::{DeliveryPolicy, WebhookKey};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -40,6 +43,13 @@ impl Service for Notifications {
     async fn mount(context: MountContext<config::Config>) -> anyhow::Result<Mount> {
         let MountContext { config, db, shutdown, metrics } = context;
         let upstream = Upstream::new(&config.users);
+        let webhook_key =
+            WebhookKey::new(config.webhooks.signing_key.as_ref().map(|key| key.expose()).unwrap_or_default());
+        let policy = DeliveryPolicy {
+            max_attempts: config.webhooks.max_attempts,
+            base_backoff: Duration::from_millis(config.webhooks.base_backoff_ms),
+            timeout: Duration::from_secs(config.webhooks.timeout_secs),
+        };
         let follow = |feed, fetch, apply| Follower {
             feed,
             db: db.clone(),
@@ -52,9 +62,12 @@ impl Service for Notifications {
             tokio::spawn(follow("users", upstream.users_feed(), domain::users_feed::apply).run()),
             tokio::spawn(follow("actions", upstream.actions_feed(&config.actions.url), domain::fanout::apply).run()),
             tokio::spawn(chorus_kit::events::housekeeping(db.clone(), config.events.retention(), shutdown.clone())),
+            tokio::spawn(domain::webhooks::dispatch(db.clone(), webhook_key.clone(), policy, shutdown.clone())),
         ];
-        let state =
-            actix_web::web::Data::new(api::NotificationsState { daily_broadcast_quota: config.broadcasts.daily_quota });
+        let state = actix_web::web::Data::new(api::NotificationsState {
+            daily_broadcast_quota: config.broadcasts.daily_quota,
+            webhook_key,
+        });
         Ok(Mount {
             routes: Arc::new(move |cfg| api::routes(cfg, state.clone())),
             verifier: Arc::new(JwksVerifier::new(upstream.key_fetch())),

@@ -5,6 +5,7 @@ mod broadcasts;
 mod devices;
 mod inbox;
 mod subscriptions;
+mod webhooks;
 
 use actix_web::web;
 use chorus_kit::Problem;
@@ -17,6 +18,8 @@ use crate::domain::NotificationsError;
 pub struct NotificationsState {
     /// Broadcasts an app may send in 24 hours.
     pub daily_broadcast_quota: u32,
+    /// What webhook secrets are derived from.
+    pub webhook_key: crate::domain::webhooks::WebhookKey,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<NotificationsState>) {
@@ -29,6 +32,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<NotificationsState>
         .route("/v1/entities/{key}/subscriptions/{kind}", web::delete().to(subscriptions::unsubscribe))
         .route("/v1/broadcasts", web::post().to(broadcasts::send_broadcast))
         .route("/v1/broadcasts", web::get().to(broadcasts::list_broadcasts))
+        .route("/v1/webhooks", web::post().to(webhooks::register_webhook))
+        .route("/v1/webhooks", web::get().to(webhooks::list_webhooks))
+        .route("/v1/webhooks/deliveries/{delivery_id}/retry", web::post().to(webhooks::retry_delivery))
+        .route("/v1/webhooks/{webhook_id}", web::delete().to(webhooks::remove_webhook))
+        .route("/v1/webhooks/{webhook_id}/deliveries", web::get().to(webhooks::list_deliveries))
         .route("/v1/notifications", web::get().to(inbox::list_notifications))
         .route("/v1/notifications/read", web::post().to(inbox::mark_all_read))
         .route("/v1/notifications/stream", web::get().to(inbox::stream_notifications))
@@ -40,8 +48,12 @@ impl From<NotificationsError> for Problem {
     fn from(error: NotificationsError) -> Self {
         match error {
             NotificationsError::Invalid { field, message } => Problem::invalid(field, message),
-            NotificationsError::DeviceNotFound | NotificationsError::NotificationNotFound => {
-                Problem::not_found(error.to_string())
+            NotificationsError::DeviceNotFound
+            | NotificationsError::NotificationNotFound
+            | NotificationsError::WebhookNotFound
+            | NotificationsError::DeliveryNotFound => Problem::not_found(error.to_string()),
+            NotificationsError::DeliveryNotDead | NotificationsError::TooManyWebhooks { .. } => {
+                Problem::conflict(error.to_string())
             }
             NotificationsError::TooManyDevices { .. } => Problem::conflict(error.to_string()),
             NotificationsError::QuotaExceeded { .. } => {
@@ -75,16 +87,22 @@ impl From<NotificationsError> for Problem {
         inbox::stream_notifications,
         broadcasts::send_broadcast,
         broadcasts::list_broadcasts,
+        webhooks::register_webhook,
+        webhooks::list_webhooks,
+        webhooks::remove_webhook,
+        webhooks::list_deliveries,
+        webhooks::retry_delivery,
         chorus_kit::events::list_events,
         chorus_kit::events::stream_events,
     ),
-    components(schemas(crate::domain::model::SubscriptionKind)),
+    components(schemas(crate::domain::model::SubscriptionKind, crate::domain::webhooks::DeliveryStatus)),
     modifiers(&Conventions),
     tags(
         (name = "devices", description = "Push devices"),
         (name = "subscriptions", description = "What a user wants to hear of"),
         (name = "inbox", description = "The in-app inbox"),
         (name = "broadcasts", description = "Notifications an app sends its users"),
+        (name = "webhooks", description = "Signed events delivered to the app's endpoints"),
         (name = "events", description = "The notifications event feed"),
     )
 )]

@@ -39,12 +39,22 @@ struct EntityRef {
 /// Applies one actions event inside the follower's transaction.
 pub fn apply(conn: &mut DbConnection, event: &Event) -> Result<(), ApplyError> {
     if event.event_type == "action.deleted" {
+        let as_json = serde_json::to_value(event).unwrap_or_default();
+        super::webhooks::enqueue(conn, &event.app_id, &format!("actions:{}", event.id), &event.event_type, &as_json)
+            .map_err(|error| ApplyError::Rejected(error.to_string()))?;
         let Some(action_id) = event.data.pointer("/action/id").and_then(|v| v.as_str()) else { return Ok(()) };
         return forget_comment(conn, action_id).map_err(|error| match error {
             NotificationsError::Db(db) => ApplyError::Db(db),
             other => ApplyError::Rejected(other.to_string()),
         });
     }
+    // The app's webhooks hear of every actions event they asked for.
+    let as_json = serde_json::to_value(event).unwrap_or_default();
+    super::webhooks::enqueue(conn, &event.app_id, &format!("actions:{}", event.id), &event.event_type, &as_json)
+        .map_err(|error| match error {
+            NotificationsError::Db(db) => ApplyError::Db(db),
+            other => ApplyError::Rejected(other.to_string()),
+        })?;
     if event.event_type != "action.created" {
         return Ok(());
     }
@@ -138,6 +148,16 @@ pub fn deliver(
     new: &NewNotification<'_>,
 ) -> Result<Notification, NotificationsError> {
     let notification = store::inbox::insert(conn, &new_id(), new)?;
-    append(conn, app_id, NOTIFICATION_CREATED, new.user_id, &serde_json::json!({ "notification": notification }))?;
+    let data = serde_json::json!({ "notification": notification });
+    let event_id = append(conn, app_id, NOTIFICATION_CREATED, new.user_id, &data)?;
+    let event = serde_json::json!({
+        "id": event_id,
+        "type": NOTIFICATION_CREATED,
+        "app_id": app_id,
+        "subject": new.user_id,
+        "data": data,
+        "occurred_at": notification.created_at,
+    });
+    super::webhooks::enqueue(conn, app_id, &format!("notifications:{event_id}"), NOTIFICATION_CREATED, &event)?;
     Ok(notification)
 }

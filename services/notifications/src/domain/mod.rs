@@ -5,6 +5,7 @@ pub mod broadcasts;
 pub mod fanout;
 pub mod model;
 pub mod users_feed;
+pub mod webhooks;
 
 use chorus_kit::db::DbError;
 use chorus_kit::validation::Invalid;
@@ -19,6 +20,14 @@ pub enum NotificationsError {
     TooManyDevices { max: i64 },
     #[error("no such notification in your inbox")]
     NotificationNotFound,
+    #[error("no such webhook of the app")]
+    WebhookNotFound,
+    #[error("no such webhook delivery of the app")]
+    DeliveryNotFound,
+    #[error("only a dead delivery can be retried")]
+    DeliveryNotDead,
+    #[error("an app may register at most {max} webhooks")]
+    TooManyWebhooks { max: i64 },
     #[error("the app has sent its {quota} broadcasts for the last 24 hours")]
     QuotaExceeded { quota: u32 },
     #[error(transparent)]

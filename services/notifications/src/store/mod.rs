@@ -6,5 +6,6 @@ pub mod inbox;
 pub mod mirror;
 pub mod schema;
 pub mod subscriptions;
+pub mod webhooks;
 
 pub use chorus_kit::db::DbConnection;

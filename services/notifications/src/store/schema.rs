@@ -88,6 +88,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhooks (id) {
+        id -> Text,
+        app_id -> Text,
+        url -> Text,
+        event_types -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        app_id -> Text,
+        webhook_id -> Text,
+        event_id -> Text,
+        event_type -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     devices,
     subscriptions,
@@ -97,5 +127,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     bans,
     broadcasts,
     app_users,
-    broadcast_quota_locks
+    broadcast_quota_locks,
+    webhooks,
+    webhook_deliveries
 );

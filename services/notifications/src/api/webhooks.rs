@@ -1,0 +1,174 @@
+//! Webhooks (app): register endpoints, see their deliveries, retry a dead one.
+
+use actix_web::{HttpResponse, web};
+use chorus_kit::Problem;
+use chorus_kit::auth::AppPrincipal;
+use chorus_kit::db::Db;
+use chorus_kit::pagination::PageQuery;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::NotificationsState;
+use crate::domain::NotificationsError;
+use crate::domain::webhooks::{self, CreatedWebhook, Delivery, DeliveryStatus, NewWebhook, Webhook};
+use crate::store;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WebhookList {
+    pub items: Vec<Webhook>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DeliveryList {
+    pub items: Vec<Delivery>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveryQuery {
+    /// Only deliveries in this state: `pending`, `delivered` or `dead`.
+    pub status: Option<DeliveryStatus>,
+    pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+}
+
+/// Register a webhook (app)
+///
+/// Chorus POSTs each chosen event to the URL as JSON, signed in `Chorus-Signature`
+/// (`t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the secret>`), and retries failures
+/// with backoff. The secret is shown once, here.
+#[utoipa::path(
+    post, path = "/v1/webhooks", tag = "webhooks", operation_id = "register_webhook",
+    request_body = NewWebhook,
+    responses(
+        (status = 201, description = "The webhook and its secret", body = CreatedWebhook),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+        (status = 409, response = chorus_kit::problem::responses::Conflict),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn register_webhook(
+    app: AppPrincipal,
+    state: web::Data<NotificationsState>,
+    db: web::Data<Db>,
+    body: web::Json<NewWebhook>,
+) -> Result<HttpResponse, Problem> {
+    let new = body.into_inner();
+    new.validate()?;
+    let key = state.webhook_key.clone();
+    let created = db.write(move |conn| webhooks::register(conn, &app.app_id, &new, &key)).await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// List the app's webhooks (app)
+#[utoipa::path(
+    get, path = "/v1/webhooks", tag = "webhooks", operation_id = "list_webhooks",
+    responses(
+        (status = 200, description = "The app's webhooks (at most 20)", body = WebhookList),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_webhooks(app: AppPrincipal, db: web::Data<Db>) -> Result<web::Json<WebhookList>, Problem> {
+    let items = db.read(move |conn| store::webhooks::of_app(conn, &app.app_id)).await?;
+    Ok(web::Json(WebhookList { items }))
+}
+
+/// Remove a webhook (app)
+///
+/// Its pending deliveries go with it.
+#[utoipa::path(
+    delete, path = "/v1/webhooks/{webhook_id}", tag = "webhooks", operation_id = "remove_webhook",
+    params(("webhook_id" = String, Path)),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+        (status = 404, response = chorus_kit::problem::responses::NotFound),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn remove_webhook(
+    app: AppPrincipal,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let id = path.into_inner();
+    if !db.write(move |conn| store::webhooks::delete(conn, &app.app_id, &id)).await? {
+        return Err(NotificationsError::WebhookNotFound.into());
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// List a webhook's deliveries (app)
+#[utoipa::path(
+    get, path = "/v1/webhooks/{webhook_id}/deliveries", tag = "webhooks", operation_id = "list_deliveries",
+    params(("webhook_id" = String, Path), DeliveryQuery),
+    responses(
+        (status = 200, description = "A page of deliveries, newest first", body = DeliveryList),
+        (status = 400, response = chorus_kit::problem::responses::BadRequest),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+        (status = 404, response = chorus_kit::problem::responses::NotFound),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_deliveries(
+    app: AppPrincipal,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+    query: web::Query<DeliveryQuery>,
+) -> Result<web::Json<DeliveryList>, Problem> {
+    let page = PageQuery { cursor: query.cursor.clone(), limit: query.limit }.page()?;
+    let (webhook_id, status) = (path.into_inner(), query.status);
+    let (before, fetch) = (page.after.clone(), page.fetch_limit());
+    let mut items = db
+        .read(move |conn| {
+            store::webhooks::find(conn, &app.app_id, &webhook_id)?.ok_or(NotificationsError::WebhookNotFound)?;
+            store::webhooks::deliveries(conn, &app.app_id, &webhook_id, status, before.as_deref(), fetch)
+        })
+        .await?;
+    let next_cursor = page.finish(&mut items, |d| d.id.clone());
+    Ok(web::Json(DeliveryList { items, next_cursor }))
+}
+
+/// Retry a dead delivery (app)
+///
+/// Queues it again with a fresh set of attempts. Only dead deliveries can be retried.
+#[utoipa::path(
+    post, path = "/v1/webhooks/deliveries/{delivery_id}/retry", tag = "webhooks", operation_id = "retry_delivery",
+    params(("delivery_id" = String, Path)),
+    responses(
+        (status = 200, description = "The delivery, queued again", body = Delivery),
+        (status = 401, response = chorus_kit::problem::responses::Unauthorized),
+        (status = 403, response = chorus_kit::problem::responses::Forbidden),
+        (status = 404, response = chorus_kit::problem::responses::NotFound),
+        (status = 409, response = chorus_kit::problem::responses::Conflict),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn retry_delivery(
+    app: AppPrincipal,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+) -> Result<web::Json<Delivery>, Problem> {
+    let id = path.into_inner();
+    let delivery = db
+        .write(move |conn| {
+            let found =
+                store::webhooks::find_delivery(conn, &app.app_id, &id)?.ok_or(NotificationsError::DeliveryNotFound)?;
+            if found.status != DeliveryStatus::Dead {
+                return Err(NotificationsError::DeliveryNotDead);
+            }
+            store::webhooks::retry(conn, &app.app_id, &id)?;
+            store::webhooks::find_delivery(conn, &app.app_id, &id)?.ok_or(NotificationsError::DeliveryNotFound)
+        })
+        .await?;
+    Ok(web::Json(delivery))
+}
