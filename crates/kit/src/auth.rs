@@ -7,7 +7,7 @@
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
@@ -347,6 +347,8 @@ impl FromRequest for Principal {
             let principal = authenticator.authenticate(token).await?;
             if let Some(app_id) = principal.app_id() {
                 tracing::Span::current().record("app_id", app_id);
+                // For the usage counts: which app this call was made for.
+                req.extensions_mut().insert(crate::usage::Consumer(app_id.to_owned()));
             }
             Ok(principal)
         })

@@ -14,20 +14,36 @@ pub fn spec_json(spec: &OpenApi) -> String {
 }
 
 /// What every Chorus spec shares: the `bearer` security scheme, the problem-details schemas
-/// (with every stable problem `type`) and the reusable error responses. Add it to a service's
-/// `#[openapi(modifiers(&Conventions))]`.
+/// (with every stable problem `type`), the reusable error responses and `GET /v1/usage`, which
+/// every service serves. Add it to a service's `#[openapi(modifiers(&Conventions))]`.
 pub struct Conventions;
 
 impl Modify for Conventions {
     fn modify(&self, openapi: &mut OpenApi) {
         use crate::problem::{FieldError, Problem, ProblemType, responses};
-        use utoipa::{PartialSchema, ToResponse, ToSchema};
+        use crate::usage::{__path_get_usage, UsageReport, UsageRow};
+        use utoipa::{PartialSchema, Path, ToResponse, ToSchema};
+
+        openapi.paths.add_path_operation(
+            __path_get_usage::path(),
+            __path_get_usage::methods(),
+            __path_get_usage::operation(),
+        );
+        if let Some(tags) = openapi.tags.as_mut()
+            && !tags.iter().any(|tag| tag.name == "usage")
+        {
+            let mut tag = utoipa::openapi::tag::Tag::new("usage");
+            tag.description = Some("Who calls which operations".into());
+            tags.push(tag);
+        }
 
         let components = openapi.components.get_or_insert_with(Default::default);
         for (name, schema) in [
             (Problem::name(), Problem::schema()),
             (ProblemType::name(), ProblemType::schema()),
             (FieldError::name(), FieldError::schema()),
+            (UsageReport::name(), UsageReport::schema()),
+            (UsageRow::name(), UsageRow::schema()),
         ] {
             components.schemas.insert(name.into_owned(), schema);
         }

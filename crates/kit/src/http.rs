@@ -5,7 +5,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::web;
+use actix_web::{HttpMessage, web};
 use std::collections::HashMap;
 use std::time::Instant;
 use tracing::Instrument;
@@ -14,6 +14,7 @@ use utoipa::openapi::OpenApi;
 use crate::lifecycle::{Deprecation, DeprecationHeaders, LifecycleError};
 use crate::metrics::Metrics;
 use crate::telemetry::{REQUEST_ID_HEADER, RequestContext, TRACEPARENT_HEADER};
+use crate::usage::{Consumer, UsageCounter};
 
 /// What the middleware knows of one operation of the spec.
 #[derive(Debug, Clone)]
@@ -87,6 +88,7 @@ pub async fn observe(
     );
     let operations = req.app_data::<web::Data<Operations>>().cloned();
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    let usage = req.app_data::<web::Data<UsageCounter>>().cloned();
     let started = Instant::now();
 
     let mut response = context.scope(next.call(req).instrument(span.clone())).await?;
@@ -106,6 +108,10 @@ pub async fn observe(
     }
     if let Some(metrics) = metrics {
         metrics.observe_request(&operation, status, elapsed);
+    }
+    let consumer = response.request().extensions().get::<Consumer>().cloned();
+    if let (Some(usage), Some(Consumer(app_id))) = (usage, consumer) {
+        usage.count(&app_id, &operation);
     }
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), value);

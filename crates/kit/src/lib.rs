@@ -26,6 +26,7 @@ pub mod server;
 pub mod shutdown;
 pub mod telemetry;
 pub mod testing;
+pub mod usage;
 pub mod validation;
 
 pub use problem::Problem;

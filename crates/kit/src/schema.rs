@@ -37,3 +37,12 @@ diesel::table! {
         updated_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    chorus_api_usage (day, app_id, operation) {
+        day -> Text,
+        app_id -> Text,
+        operation -> Text,
+        calls -> BigInt,
+    }
+}

@@ -16,6 +16,7 @@ use crate::lifecycle::{self, Deprecation, LifecycleError};
 use crate::metrics::{self, Metrics};
 use crate::problem::{self, extractor_errors};
 use crate::shutdown::{self, Shutdown, ShutdownTrigger};
+use crate::usage::UsageCounter;
 
 /// A Chorus service, as the kit, the launcher and the test harness see it.
 pub trait Service: 'static {
@@ -125,6 +126,8 @@ pub async fn start<S: Service>(config: S::Config) -> anyhow::Result<Running> {
     let authenticator =
         web::Data::new(Authenticator::new(mount.verifier.clone(), operator_token.as_ref().map(|t| t.expose())));
     let db_data = web::Data::new(db.clone());
+    let usage = web::Data::new(UsageCounter::default());
+    let usage_task = tokio::spawn(crate::usage::flusher(usage.clone(), db.clone(), shutdown.clone()));
     let (hub, hub_task) = crate::hub::EventHub::start(db.clone(), streams_shutdown.clone());
     let hub = web::Data::from(hub);
     let shutdown_data = web::Data::new(streams_shutdown);
@@ -141,6 +144,7 @@ pub async fn start<S: Service>(config: S::Config) -> anyhow::Result<Running> {
             .app_data(operations.clone())
             .app_data(shutdown_data.clone())
             .app_data(hub.clone())
+            .app_data(usage.clone())
             .app_data(spec_text.clone())
             .app_data(extractor_errors::json_config(max_body))
             .app_data(extractor_errors::path_config())
@@ -150,6 +154,7 @@ pub async fn start<S: Service>(config: S::Config) -> anyhow::Result<Running> {
             .route("/metrics", web::get().to(metrics::metrics_endpoint))
             .route("/openapi.json", web::get().to(docs::openapi_json))
             .route("/docs", web::get().to(docs::docs_page))
+            .route("/v1/usage", web::get().to(crate::usage::get_usage))
             .configure(move |cfg| routes(cfg))
             .default_service(web::to(problem::not_found))
     })
@@ -165,5 +170,6 @@ pub async fn start<S: Service>(config: S::Config) -> anyhow::Result<Running> {
     tracing::info!(service = S::NAME, port, "listening");
     let mut tasks = mount.tasks;
     tasks.push(hub_task);
+    tasks.push(usage_task);
     Ok(Running { name: S::NAME, port, db, handle, server: tokio::spawn(server), streams, background, tasks })
 }

@@ -1,0 +1,1 @@
+DROP TABLE chorus_api_usage;
