@@ -165,9 +165,6 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
     /// How long a graceful shutdown waits for requests in flight.
     pub shutdown_timeout_secs: u64,
-    /// The public base URL, used in links such as `Link` headers; defaults to http://host:port.
-    #[serde(default)]
-    pub public_url: Option<String>,
 }
 
 impl HttpSettings {

@@ -54,16 +54,13 @@ impl Operations {
         Ok(Self { by_route })
     }
 
-    fn find(&self, method: &str, pattern: Option<&str>) -> Option<&OperationInfo> {
-        self.by_route.get(&(method.to_owned(), pattern?.to_owned()))
-    }
-
-    /// The operation id, or for routes outside the spec (health, metrics) the pattern itself.
-    pub fn label(&self, method: &str, pattern: Option<&str>) -> String {
-        match (self.find(method, pattern), pattern) {
-            (Some(info), _) => info.id.clone(),
-            (None, Some(pattern)) => pattern.to_owned(),
-            (None, None) => "unmatched".into(),
+    /// The operation id (or for routes outside the spec, such as health and metrics, the pattern
+    /// itself), and the deprecation headers the operation's responses carry.
+    fn resolve(&self, method: &str, pattern: Option<&str>) -> (String, Option<DeprecationHeaders>) {
+        let Some(pattern) = pattern else { return ("unmatched".into(), None) };
+        match self.by_route.get(&(method.to_owned(), pattern.to_owned())) {
+            Some(info) => (info.id.clone(), info.deprecation.clone()),
+            None => (pattern.to_owned(), None),
         }
     }
 }
@@ -96,11 +93,9 @@ pub async fn observe(
     let elapsed = started.elapsed().as_secs_f64();
     let status = response.status().as_u16();
     let pattern = response.request().match_pattern();
-    let operation =
-        operations.as_ref().map(|ops| ops.label(&method, pattern.as_deref())).unwrap_or_else(|| "unmatched".into());
-    if let Some(headers) =
-        operations.as_ref().and_then(|ops| ops.find(&method, pattern.as_deref())?.deprecation.clone())
-    {
+    let (operation, deprecation) =
+        operations.map(|ops| ops.resolve(&method, pattern.as_deref())).unwrap_or_else(|| ("unmatched".into(), None));
+    if let Some(headers) = deprecation {
         let response_headers = response.headers_mut();
         response_headers.insert(HeaderName::from_static("deprecation"), headers.deprecation);
         response_headers.insert(HeaderName::from_static("sunset"), headers.sunset);

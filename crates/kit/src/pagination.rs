@@ -42,6 +42,20 @@ impl PageQuery {
 }
 
 impl Page {
+    /// The cursor of a list sorted by two keys (such as total, then id), written as
+    /// `<first>|<second>` by [`Page::finish`].
+    pub fn after_pair(&self) -> Result<Option<(String, String)>, Problem> {
+        self.after
+            .as_deref()
+            .map(|cursor| {
+                cursor
+                    .split_once('|')
+                    .map(|(first, second)| (first.to_owned(), second.to_owned()))
+                    .ok_or_else(|| Problem::invalid("cursor", "is not a cursor this service issued"))
+            })
+            .transpose()
+    }
+
     /// Rows to fetch: one more than the limit, to learn whether another page exists.
     pub fn fetch_limit(&self) -> i64 {
         i64::from(self.limit) + 1
@@ -80,6 +94,15 @@ mod tests {
         assert_eq!(decode_cursor(&cursor).unwrap(), "2026-01-01T00:00:00|u42");
         assert_eq!(decode_cursor("!!").unwrap_err().errors[0].field, "cursor");
         assert!(decode_cursor(&URL_SAFE_NO_PAD.encode("other")).is_err());
+    }
+
+    #[test]
+    fn pair_cursors_split_or_are_refused() {
+        let page = Page { after: Some("7|abc".into()), limit: 2 };
+        assert_eq!(page.after_pair().unwrap(), Some(("7".into(), "abc".into())));
+        let bad = Page { after: Some("no-bar".into()), limit: 2 };
+        assert_eq!(bad.after_pair().unwrap_err().errors[0].field, "cursor");
+        assert_eq!(Page { after: None, limit: 2 }.after_pair().unwrap(), None);
     }
 
     #[test]

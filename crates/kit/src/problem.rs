@@ -285,8 +285,13 @@ pub mod extractor_errors {
     }
 }
 
-/// A problem response with the request's path, for routes nothing matched.
+/// The answer for requests no route took: 405 when the path exists with other methods, else 404.
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, Problem> {
+    if req.resource_map().has_resource(req.path()) {
+        return Err(
+            Problem::new(ProblemType::MethodNotAllowed).with_detail(format!("{} is not allowed here", req.method()))
+        );
+    }
     Err(Problem::not_found(format!("no route for {} {}", req.method(), req.path())))
 }
 

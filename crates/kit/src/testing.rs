@@ -216,3 +216,18 @@ pub async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
     }
     panic!("{what} did not happen within 20 seconds");
 }
+
+/// `segment` percent-encoded as one path segment: every byte but unreserved ASCII is encoded,
+/// so keys holding `/`, `?`, `%` or non-ASCII stay one segment.
+pub fn encode_segment(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

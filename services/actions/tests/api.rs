@@ -27,15 +27,7 @@ struct Person {
 }
 
 fn path(key: &str) -> String {
-    let mut encoded = String::new();
-    for byte in key.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
-            encoded.push(byte as char);
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    format!("/v1/entities/{encoded}")
+    format!("/v1/entities/{}", testing::encode_segment(key))
 }
 
 impl Stack {

@@ -27,17 +27,7 @@ struct Person {
 }
 
 fn path(key: &str) -> String {
-    let encoded: String = key
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
-    format!("/v1/entities/{encoded}")
+    format!("/v1/entities/{}", testing::encode_segment(key))
 }
 
 impl Stack {
@@ -457,9 +447,20 @@ async fn webhooks_receive_signed_events_and_failures_retry_then_die_then_retry_b
     s.api.post("/v1/webhooks", &app, bad).await.assert_problem(400, Some("event_types"));
     let wanted = json!({ "url": hook.url, "event_types": ["notification.created", "action.created"] });
     s.api.post("/v1/webhooks", &ada.token, wanted.clone()).await.assert_problem(403, None);
-    let created = s.api.post("/v1/webhooks", &app, wanted).await;
+    let register = || {
+        s.api
+            .http
+            .post(s.api.url("/v1/webhooks"))
+            .bearer_auth(&app)
+            .header("Idempotency-Key", "hook-1")
+            .json(&wanted)
+            .send()
+    };
+    let created = chorus_kit::testing::Reply::from(register().await.unwrap()).await;
     assert_eq!(created.status, 201, "{}", created.body);
     let (webhook_id, secret) = (created.text("/webhook/id"), created.text("/secret"));
+    let replayed = chorus_kit::testing::Reply::from(register().await.unwrap()).await;
+    assert_eq!((replayed.text("/webhook/id"), replayed.text("/secret")), (webhook_id.clone(), secret.clone()));
 
     // Bob comments on what Ada follows: the app hears of the comment and of Ada's notification.
     s.subscribe(&ada, "post", "new_comments").await;

@@ -203,6 +203,11 @@ async fn bad_input_gets_a_precise_problem_and_changes_nothing() {
     assert_problem(&h.call(Method::GET, "/v1/users/me", Some("garbage"), None).await, StatusCode::UNAUTHORIZED, None);
     assert_problem(&h.call(Method::GET, "/v1/nowhere", None, None).await, StatusCode::NOT_FOUND, None);
     assert_problem(
+        &h.call(Method::PUT, "/v1/users/me", Some(&token), None).await,
+        StatusCode::METHOD_NOT_ALLOWED,
+        None,
+    );
+    assert_problem(
         &h.call(Method::GET, "/v1/users/me/blocks?limit=500", Some(&token), None).await,
         StatusCode::BAD_REQUEST,
         Some("limit"),

@@ -83,8 +83,6 @@ pub async fn upsert_entity(
     let caller = Caller::of(principal)?;
     let key = path.into_inner();
     let input = body.into_inner();
-    validate_key(&key)?;
-    input.validate()?;
     let (entity, created) = db
         .write(move |conn| {
             let (entity, created) = ops::upsert_entity(conn, &caller.app_id, &key, &input)?;
@@ -176,15 +174,7 @@ pub async fn list_entities(
 ) -> Result<web::Json<EntityList>, Problem> {
     let caller = Caller::of(principal)?;
     let page = PageQuery { cursor: query.cursor.clone(), limit: query.limit }.page()?;
-    let after = match &page.after {
-        Some(cursor) => Some(
-            cursor
-                .split_once('|')
-                .map(|(v, id)| (v.to_owned(), id.to_owned()))
-                .ok_or_else(|| invalid("cursor", "is not a cursor this service issued"))?,
-        ),
-        None => None,
-    };
+    let after = page.after_pair()?;
     let sort = match query.sort.unwrap_or_default() {
         EntitySort::Popular => Sort::Popular,
         EntitySort::Recent => Sort::Recent,

@@ -47,7 +47,6 @@ pub async fn send_broadcast(
     body: web::Json<NewBroadcast>,
 ) -> Result<HttpResponse, Problem> {
     let new = body.into_inner();
-    new.validate()?;
     let quota = state.daily_broadcast_quota;
     let request = IdempotentRequest::new(key, &format!("app:{}", app.app_id), "send_broadcast", &new);
     let broadcast = db

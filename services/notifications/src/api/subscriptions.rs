@@ -5,7 +5,6 @@ use chorus_kit::Problem;
 use chorus_kit::auth::UserPrincipal;
 use chorus_kit::db::Db;
 use chorus_kit::pagination::PageQuery;
-use chorus_kit::validation::Invalid;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -92,15 +91,7 @@ pub async fn list_subscriptions(
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<SubscriptionList>, Problem> {
     let page = query.page()?;
-    let after = match &page.after {
-        Some(cursor) => Some(
-            cursor
-                .split_once('|')
-                .map(|(hash, kind)| (hash.to_owned(), kind.to_owned()))
-                .ok_or_else(|| Problem::from(Invalid::new("cursor", "is not a cursor this service issued")))?,
-        ),
-        None => None,
-    };
+    let after = page.after_pair()?;
     let fetch = page.fetch_limit();
     let mut rows = db.read(move |conn| store::subscriptions::of_user(conn, &me.user_id, after, fetch)).await?;
     let next_cursor = page.finish(&mut rows, |(_, cursor)| cursor.clone());

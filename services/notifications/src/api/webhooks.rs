@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, web};
 use chorus_kit::Problem;
 use chorus_kit::auth::AppPrincipal;
 use chorus_kit::db::Db;
+use chorus_kit::idempotency::{IdempotencyKey, IdempotentRequest};
 use chorus_kit::pagination::PageQuery;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -39,9 +40,10 @@ pub struct DeliveryQuery {
 ///
 /// Chorus POSTs each chosen event to the URL as JSON, signed in `Chorus-Signature`
 /// (`t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the secret>`), and retries failures
-/// with backoff. The secret is shown once, here.
+/// with backoff. The secret is shown here; an `Idempotency-Key` replay shows it again.
 #[utoipa::path(
     post, path = "/v1/webhooks", tag = "webhooks", operation_id = "register_webhook",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried registration safe")),
     request_body = NewWebhook,
     responses(
         (status = 201, description = "The webhook and its secret", body = CreatedWebhook),
@@ -49,6 +51,7 @@ pub struct DeliveryQuery {
         (status = 401, response = chorus_kit::problem::responses::Unauthorized),
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 409, response = chorus_kit::problem::responses::Conflict),
+        (status = 422, response = chorus_kit::problem::responses::IdempotencyKeyReused),
     ),
     security(("bearer" = []))
 )]
@@ -56,12 +59,24 @@ pub async fn register_webhook(
     app: AppPrincipal,
     state: web::Data<NotificationsState>,
     db: web::Data<Db>,
+    idempotency: IdempotencyKey,
     body: web::Json<NewWebhook>,
 ) -> Result<HttpResponse, Problem> {
     let new = body.into_inner();
-    new.validate()?;
     let key = state.webhook_key.clone();
-    let created = db.write(move |conn| webhooks::register(conn, &app.app_id, &new, &key)).await?;
+    let request = IdempotentRequest::new(idempotency, &format!("app:{}", app.app_id), "register_webhook", &new);
+    let created = db
+        .write(move |conn| {
+            // The stored response is the webhook alone; its secret is derived again, never stored.
+            if let Some(replay) = request.replay::<Webhook>(conn)? {
+                let secret = key.secret_for(&replay.body.id);
+                return Ok(CreatedWebhook { webhook: replay.body, secret });
+            }
+            let created = webhooks::register(conn, &app.app_id, &new, &key)?;
+            request.record(conn, 201, &created.webhook)?;
+            Ok::<_, Problem>(created)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(created))
 }
 

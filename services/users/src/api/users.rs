@@ -118,7 +118,6 @@ pub async fn update_me(
     body: web::Json<ProfileUpdate>,
 ) -> Result<web::Json<User>, Problem> {
     let update = body.into_inner();
-    update.validate()?;
     let user = db.write(move |conn| ops::update_profile(conn, &me.app_id, &me.user_id, &update)).await?;
     Ok(web::Json(user))
 }
