@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{ActionsState, Caller};
+use crate::domain::invalid;
 use crate::domain::model::{Action, ActionKind};
 use crate::domain::ops::{self, Actor};
 use crate::domain::views::View;
-use crate::domain::{ActionsError, invalid};
 use crate::store;
 use crate::store::actions::ActionQuery;
 
@@ -98,16 +98,7 @@ async fn list(db: &Db, mut query: ActionQuery, page: Page) -> Result<web::Json<A
 )]
 pub async fn like(me: UserPrincipal, db: web::Data<Db>, path: web::Path<String>) -> Result<HttpResponse, Problem> {
     let key = path.into_inner();
-    // A concurrent like by the same user can lose the race to the unique index; the retry then
-    // finds the winner's like.
-    let mut attempts = 0;
-    let (action, created) = loop {
-        let (app_id, user_id, key) = (me.app_id.clone(), me.user_id.clone(), key.clone());
-        match db.write(move |conn| ops::like(conn, &app_id, &user_id, &key)).await {
-            Err(ActionsError::Db(error)) if error.is_unique_violation() && attempts == 0 => attempts += 1,
-            outcome => break outcome?,
-        }
-    };
+    let (action, created) = db.write(move |conn| ops::like(conn, &me.app_id, &me.user_id, &key)).await?;
     Ok(if created { HttpResponse::Created().json(action) } else { HttpResponse::Ok().json(action) })
 }
 

@@ -105,14 +105,14 @@ pub fn ensure_can_act(conn: &mut DbConnection, user_id: &str) -> Result<(), Acti
     Ok(())
 }
 
-fn record(
+/// Counts a new action on its entity and publishes it.
+fn announce(
     conn: &mut DbConnection,
     app_id: &str,
     entity: &Entity,
-    new: NewAction<'_>,
+    action: Action,
     delta: CountDelta,
 ) -> Result<Action, ActionsError> {
-    let action = store::actions::insert(conn, &new_id(), &new)?;
     let counts = store::entities::bump(conn, &entity.id, delta)?;
     let event = ActionEvent { action: &action, entity: &entity_ref(entity), counts };
     append(conn, app_id, ACTION_CREATED, &entity.id, &event)?;
@@ -142,7 +142,11 @@ pub fn like(conn: &mut DbConnection, app_id: &str, user_id: &str, key: &str) -> 
         medium: None,
         parent_id: None,
     };
-    Ok((record(conn, app_id, &entity, new, CountDelta { likes: 1, ..Default::default() })?, true))
+    match store::actions::insert_unless_duplicate(conn, &new_id(), &new)? {
+        Some(like) => Ok((announce(conn, app_id, &entity, like, CountDelta { likes: 1, ..Default::default() })?, true)),
+        // A concurrent request of the same user liked first: theirs is the like.
+        None => Ok((store::actions::find_like(conn, &entity.id, user_id)?.ok_or(ActionsError::EntityNotFound)?, false)),
+    }
 }
 
 /// Removes the user's like; idempotent. True when there was one.
@@ -183,7 +187,8 @@ pub fn comment(
         medium: None,
         parent_id,
     };
-    record(conn, app_id, &entity, new, CountDelta { comments: 1, ..Default::default() })
+    let action = store::actions::insert(conn, &new_id(), &new)?;
+    announce(conn, app_id, &entity, action, CountDelta { comments: 1, ..Default::default() })
 }
 
 fn find_comment(conn: &mut DbConnection, app_id: &str, comment_id: &str) -> Result<Action, ActionsError> {
@@ -236,7 +241,8 @@ pub fn share(
         medium: Some(medium),
         parent_id: None,
     };
-    record(conn, app_id, &entity, new, CountDelta { shares: 1, ..Default::default() })
+    let action = store::actions::insert(conn, &new_id(), &new)?;
+    announce(conn, app_id, &entity, action, CountDelta { shares: 1, ..Default::default() })
 }
 
 /// Flags a comment for the app's moderators; once per user. True when this call flagged it.

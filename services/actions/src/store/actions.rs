@@ -63,20 +63,35 @@ pub struct NewAction<'a> {
 }
 
 pub fn insert(conn: &mut DbConnection, id: &str, new: &NewAction<'_>) -> Result<Action, ActionsError> {
-    diesel::insert_into(actions::table)
-        .values((
-            actions::id.eq(id),
-            actions::app_id.eq(new.app_id),
-            actions::entity_id.eq(new.entity_id),
-            actions::user_id.eq(new.user_id),
-            actions::kind.eq(new.kind.as_str()),
-            actions::body.eq(new.body),
-            actions::medium.eq(new.medium),
-            actions::parent_id.eq(new.parent_id),
-            actions::created_at.eq(chorus_kit::db::now()),
-        ))
-        .execute(conn)?;
-    find(conn, new.app_id, id)?.ok_or(ActionsError::CommentNotFound)
+    insert_unless_duplicate(conn, id, new)?.ok_or(ActionsError::CommentNotFound)
+}
+
+/// Inserts the action, unless a unique constraint refuses it (a like the user already has, made
+/// by a concurrent request): then `None`, and the transaction goes on.
+pub fn insert_unless_duplicate(
+    conn: &mut DbConnection,
+    id: &str,
+    new: &NewAction<'_>,
+) -> Result<Option<Action>, ActionsError> {
+    let inserted = chorus_kit::db::insert_once(conn, |conn| {
+        diesel::insert_into(actions::table)
+            .values((
+                actions::id.eq(id),
+                actions::app_id.eq(new.app_id),
+                actions::entity_id.eq(new.entity_id),
+                actions::user_id.eq(new.user_id),
+                actions::kind.eq(new.kind.as_str()),
+                actions::body.eq(new.body),
+                actions::medium.eq(new.medium),
+                actions::parent_id.eq(new.parent_id),
+                actions::created_at.eq(chorus_kit::db::now()),
+            ))
+            .execute(conn)
+    })?;
+    if !inserted {
+        return Ok(None);
+    }
+    find(conn, new.app_id, id)
 }
 
 pub fn find(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<Option<Action>, ActionsError> {
