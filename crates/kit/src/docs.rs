@@ -55,6 +55,10 @@ impl Modify for Conventions {
             responses::Conflict::response(),
             responses::IdempotencyKeyReused::response(),
             responses::RateLimited::response(),
+            responses::Gone::response(),
+            responses::PayloadTooLarge::response(),
+            responses::UnsupportedMediaType::response(),
+            responses::Unavailable::response(),
         ] {
             components.responses.insert(name.to_owned(), response);
         }
@@ -68,6 +72,47 @@ impl Modify for Conventions {
                     .build(),
             ),
         );
+        declare_generic_statuses(openapi);
+    }
+}
+
+/// Declares, on every operation, the statuses the kit itself can answer, so a generated client
+/// never meets one it could not know about:
+/// - 400 where the operation takes parameters or a body (they are parsed before the handler);
+/// - 401 where it needs a token;
+/// - 404 where its path names a resource;
+/// - 413 and 415 where it takes a body (size limit and media type);
+/// - 429 and 503 everywhere (rate limits; a busy database).
+///
+/// An operation's own declaration of one of these (with a more precise description) is kept.
+fn declare_generic_statuses(openapi: &mut OpenApi) {
+    use utoipa::openapi::{Ref, RefOr};
+
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        let names_resource = path.contains('{');
+        for operation in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch]
+            .into_iter()
+            .flatten()
+        {
+            let has_body = operation.request_body.is_some();
+            let has_input = has_body || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+            let needs_token = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+            let generic = [
+                ("400", "BadRequest", has_input),
+                ("401", "Unauthorized", needs_token),
+                ("404", "NotFound", names_resource),
+                ("413", "PayloadTooLarge", has_body),
+                ("415", "UnsupportedMediaType", has_body),
+                ("429", "RateLimited", true),
+                ("503", "Unavailable", true),
+            ];
+            for (status, response, applies) in generic {
+                if applies && !operation.responses.responses.contains_key(status) {
+                    let reference = RefOr::Ref(Ref::from_response_name(response));
+                    operation.responses.responses.insert(status.to_owned(), reference);
+                }
+            }
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! as the change (so the table is both the outbox and the log), and serves the log as
 //! `GET /v1/events` and as server-sent events on `GET /v1/events/stream`.
 
+use crate::extract::Query;
 use actix_web::http::header;
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
@@ -241,7 +242,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub async fn list_events(
     principal: Principal,
     db: web::Data<Db>,
-    query: web::Query<FeedQuery>,
+    query: Query<FeedQuery>,
 ) -> Result<web::Json<EventPage>, Problem> {
     authorize(&principal)?;
     let after = parse_after(query.after)?;
@@ -293,7 +294,7 @@ pub async fn stream_events(
     db: web::Data<Db>,
     hub: web::Data<EventHub>,
     shutdown: web::Data<Shutdown>,
-    query: web::Query<FeedQuery>,
+    query: Query<FeedQuery>,
 ) -> Result<HttpResponse, Problem> {
     authorize(&principal)?;
     let after = match last_event_id(&req)? {

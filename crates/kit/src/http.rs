@@ -5,7 +5,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{HttpMessage, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 use std::collections::HashMap;
 use std::time::Instant;
 use tracing::Instrument;
@@ -13,6 +13,7 @@ use utoipa::openapi::OpenApi;
 
 use crate::lifecycle::{Deprecation, DeprecationHeaders, LifecycleError};
 use crate::metrics::Metrics;
+use crate::problem::{Problem, ProblemType};
 use crate::telemetry::{REQUEST_ID_HEADER, RequestContext, TRACEPARENT_HEADER};
 use crate::usage::{Consumer, UsageCounter};
 
@@ -23,11 +24,17 @@ struct OperationInfo {
     deprecation: Option<DeprecationHeaders>,
 }
 
-/// Maps a matched route (method and path pattern) to its operation in the spec.
+/// Maps a matched route (method and path pattern) to its operation in the spec, and a path to
+/// the methods it allows.
 #[derive(Debug, Default)]
 pub struct Operations {
     by_route: HashMap<(String, String), OperationInfo>,
+    /// Each path template of the service, split into segments, with its methods.
+    templates: Vec<(Vec<String>, Vec<&'static str>)>,
 }
+
+/// The routes every service serves outside its spec (all `GET`).
+const KIT_ROUTES: [&str; 5] = ["/health/live", "/health/ready", "/metrics", "/openapi.json", "/docs"];
 
 impl Operations {
     pub fn new(spec: &OpenApi, deprecations: &[Deprecation]) -> Result<Self, LifecycleError> {
@@ -36,7 +43,10 @@ impl Operations {
             headers.insert(deprecation.operation_id, deprecation.headers()?);
         }
         let mut by_route = HashMap::new();
+        let mut templates: Vec<(Vec<String>, Vec<&'static str>)> =
+            KIT_ROUTES.iter().map(|path| (segments(path), vec!["GET"])).collect();
         for (path, item) in &spec.paths.paths {
+            let mut methods = Vec::new();
             let operations = [
                 ("GET", &item.get),
                 ("PUT", &item.put),
@@ -45,13 +55,33 @@ impl Operations {
                 ("PATCH", &item.patch),
             ];
             for (method, operation) in operations {
-                if let Some(id) = operation.as_ref().and_then(|op| op.operation_id.clone()) {
+                let Some(operation) = operation else { continue };
+                methods.push(method);
+                if let Some(id) = operation.operation_id.clone() {
                     let deprecation = headers.get(id.as_str()).cloned();
                     by_route.insert((method.to_owned(), path.clone()), OperationInfo { id, deprecation });
                 }
             }
+            templates.push((segments(path), methods));
         }
-        Ok(Self { by_route })
+        Ok(Self { by_route, templates })
+    }
+
+    /// The methods `path` allows, across every template it matches (`/v1/entities/lookup` is both
+    /// itself and an entity key); empty when no template matches.
+    pub fn allowed_methods(&self, path: &str) -> Vec<&'static str> {
+        let requested = segments(path);
+        let mut allowed = Vec::new();
+        for (template, methods) in &self.templates {
+            let matches = template.len() == requested.len()
+                && template.iter().zip(&requested).all(|(want, got)| {
+                    (want.starts_with('{') && want.ends_with('}') && !got.is_empty()) || want == got
+                });
+            if matches {
+                allowed.extend(methods.iter().filter(|m| !allowed.contains(*m)).collect::<Vec<_>>());
+            }
+        }
+        allowed
     }
 
     /// The operation id (or for routes outside the spec, such as health and metrics, the pattern
@@ -121,4 +151,44 @@ pub async fn observe(
         }
     });
     Ok(response)
+}
+
+fn segments(path: &str) -> Vec<String> {
+    path.trim_start_matches('/').split('/').map(str::to_owned).collect()
+}
+
+/// The answer for requests no route took: 405 with an `Allow` header listing the path's methods
+/// (RFC 9110, section 15.5.6) when the path exists, else 404.
+pub async fn fallback(req: HttpRequest, operations: web::Data<Operations>) -> Result<HttpResponse, Problem> {
+    let allowed = operations.allowed_methods(req.path());
+    if allowed.is_empty() {
+        return Err(Problem::not_found(format!("no route for {} {}", req.method(), req.path())));
+    }
+    let problem = Problem::new(ProblemType::MethodNotAllowed)
+        .with_detail(format!("{} is not allowed here; use {}", req.method(), allowed.join(", ")));
+    let mut response = problem.error_response();
+    if let Ok(value) = HeaderValue::from_str(&allowed.join(", ")) {
+        response.headers_mut().insert(actix_web::http::header::ALLOW, value);
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allowed_methods_join_every_matching_template() {
+        let mut operations = Operations::default();
+        operations.templates = vec![
+            (segments("/v1/entities/lookup"), vec!["POST"]),
+            (segments("/v1/entities/{key}"), vec!["GET", "PUT"]),
+            (segments("/v1/entities/{key}/likes"), vec!["POST"]),
+        ];
+        assert_eq!(operations.allowed_methods("/v1/entities/lookup"), vec!["POST", "GET", "PUT"]);
+        assert_eq!(operations.allowed_methods("/v1/entities/a%2Fb"), vec!["GET", "PUT"]);
+        assert_eq!(operations.allowed_methods("/v1/entities/x/likes"), vec!["POST"]);
+        assert!(operations.allowed_methods("/v1/nothing").is_empty());
+        assert!(operations.allowed_methods("/v1/entities//likes").is_empty());
+    }
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod docs;
 pub mod events;
+pub mod extract;
 pub mod follower;
 pub mod health;
 pub mod http;

@@ -6,7 +6,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use actix_web::{HttpResponse, ResponseError};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use utoipa::ToSchema;
@@ -216,85 +216,6 @@ impl From<crate::db::DbError> for Problem {
     }
 }
 
-/// Routes actix's own extractor failures (bad JSON, path, query) through [`Problem`], so no
-/// request is ever answered with a plain-text 400.
-pub mod extractor_errors {
-    use super::*;
-    use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
-    use actix_web::web;
-
-    pub fn json_config(limit: usize) -> web::JsonConfig {
-        web::JsonConfig::default().limit(limit).error_handler(|error, _req: &HttpRequest| json_problem(&error).into())
-    }
-
-    pub fn path_config() -> web::PathConfig {
-        web::PathConfig::default().error_handler(|error, _req| {
-            let PathError::Deserialize(cause) = &error else {
-                return Problem::new(ProblemType::InvalidRequest).into();
-            };
-            Problem::invalid("path", cause.to_string()).into()
-        })
-    }
-
-    pub fn query_config() -> web::QueryConfig {
-        web::QueryConfig::default().error_handler(|error, _req| {
-            let message = match &error {
-                QueryPayloadError::Deserialize(cause) => cause.to_string(),
-                other => other.to_string(),
-            };
-            query_problem(&message).into()
-        })
-    }
-
-    /// serde_urlencoded names the field in its message only sometimes; pull it out when it does.
-    fn query_problem(message: &str) -> Problem {
-        let field = message.split('`').nth(1).filter(|_| message.contains("field")).unwrap_or("query").to_owned();
-        Problem::invalid(field, message)
-    }
-
-    fn json_problem(error: &JsonPayloadError) -> Problem {
-        match error {
-            JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
-                Problem::new(ProblemType::PayloadTooLarge).with_detail(error.to_string())
-            }
-            JsonPayloadError::ContentType => {
-                Problem::new(ProblemType::UnsupportedMediaType).with_detail("send the body as application/json")
-            }
-            JsonPayloadError::Deserialize(cause) => {
-                let field = json_error_field(&cause.to_string());
-                Problem::invalid(field, cause.to_string())
-            }
-            other => Problem::new(ProblemType::InvalidRequest).with_detail(other.to_string()),
-        }
-    }
-
-    /// serde_json reports a missing or unknown field as "missing field `name`"; name it.
-    fn json_error_field(message: &str) -> String {
-        message.split('`').nth(1).filter(|_| message.contains("field")).unwrap_or("body").to_owned()
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        #[test]
-        fn names_the_missing_field() {
-            assert_eq!(json_error_field("missing field `device_id` at line 1 column 2"), "device_id");
-            assert_eq!(json_error_field("expected value at line 1 column 1"), "body");
-        }
-    }
-}
-
-/// The answer for requests no route took: 405 when the path exists with other methods, else 404.
-pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, Problem> {
-    if req.resource_map().has_resource(req.path()) {
-        return Err(
-            Problem::new(ProblemType::MethodNotAllowed).with_detail(format!("{} is not allowed here", req.method()))
-        );
-    }
-    Err(Problem::not_found(format!("no route for {} {}", req.method(), req.path())))
-}
-
 /// Reusable error responses for `#[utoipa::path(responses(...))]`.
 pub mod responses {
     use super::Problem;
@@ -330,8 +251,28 @@ pub mod responses {
     #[response(content_type = "application/problem+json")]
     pub struct IdempotencyKeyReused(#[allow(dead_code)] Problem);
 
-    /// A quota or rate limit was reached; retry later.
+    /// A quota or rate limit was reached; retry after the time the `Retry-After` header gives.
     #[derive(ToResponse)]
     #[response(content_type = "application/problem+json")]
     pub struct RateLimited(#[allow(dead_code)] Problem);
+
+    /// The resume point is older than the feed's retention; resync from the service's API.
+    #[derive(ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct Gone(#[allow(dead_code)] Problem);
+
+    /// The body is larger than the service accepts (`http.max_body_bytes`, 64 KiB by default).
+    #[derive(ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct PayloadTooLarge(#[allow(dead_code)] Problem);
+
+    /// The body was not sent as `application/json`.
+    #[derive(ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct UnsupportedMediaType(#[allow(dead_code)] Problem);
+
+    /// The service is briefly unable to answer (its database is busy, say); retry shortly.
+    #[derive(ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct Unavailable(#[allow(dead_code)] Problem);
 }

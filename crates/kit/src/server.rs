@@ -14,7 +14,7 @@ use crate::health;
 use crate::http::{self, Operations};
 use crate::lifecycle::{self, Deprecation, LifecycleError};
 use crate::metrics::{self, Metrics};
-use crate::problem::{self, extractor_errors};
+use crate::extract::{self, BodyLimit};
 use crate::shutdown::{self, Shutdown, ShutdownTrigger};
 use crate::usage::UsageCounter;
 
@@ -146,9 +146,8 @@ pub async fn start<S: Service>(config: S::Config) -> anyhow::Result<Running> {
             .app_data(hub.clone())
             .app_data(usage.clone())
             .app_data(spec_text.clone())
-            .app_data(extractor_errors::json_config(max_body))
-            .app_data(extractor_errors::path_config())
-            .app_data(extractor_errors::query_config())
+            .app_data(BodyLimit(max_body))
+            .app_data(extract::path_config())
             .route("/health/live", web::get().to(health::live))
             .route("/health/ready", web::get().to(health::ready))
             .route("/metrics", web::get().to(metrics::metrics_endpoint))
@@ -156,7 +155,7 @@ pub async fn start<S: Service>(config: S::Config) -> anyhow::Result<Running> {
             .route("/docs", web::get().to(docs::docs_page))
             .route("/v1/usage", web::get().to(crate::usage::get_usage))
             .configure(move |cfg| routes(cfg))
-            .default_service(web::to(problem::not_found))
+            .default_service(web::to(http::fallback))
     })
     .disable_signals()
     .shutdown_timeout(http_settings.shutdown_timeout_secs);

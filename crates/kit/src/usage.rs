@@ -3,6 +3,7 @@
 //! deprecation must reach. Counts gather in memory and are written every few seconds (and at
 //! shutdown), so counting costs no write per request.
 
+use crate::extract::Query;
 use actix_web::web;
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -146,7 +147,7 @@ pub async fn get_usage(
     principal: Principal,
     db: web::Data<Db>,
     counter: web::Data<UsageCounter>,
-    query: web::Query<UsageQuery>,
+    query: Query<UsageQuery>,
 ) -> Result<web::Json<UsageReport>, Problem> {
     if !principal.has_scope(READ_SCOPE) {
         return Err(Problem::forbidden(format!("reading usage needs the `{READ_SCOPE}` scope")));

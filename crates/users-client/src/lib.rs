@@ -74,7 +74,7 @@ impl ServiceTokens {
 
 impl Client {
     /// The published signing keys, each as a JSON Web Key object.
-    pub async fn signing_keys(&self) -> std::result::Result<Vec<serde_json::Value>, Error<()>> {
+    pub async fn signing_keys(&self) -> std::result::Result<Vec<serde_json::Value>, Error<types::Problem>> {
         let jwks = self.get_jwks().send().await?.into_inner();
         Ok(jwks.keys.iter().filter_map(|key| serde_json::to_value(key).ok()).collect())
     }

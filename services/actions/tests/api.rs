@@ -259,6 +259,30 @@ async fn bad_input_gets_a_precise_problem_and_changes_nothing() {
         .call(Method::PUT, &path(key), Some(&ada.token), Some(json!({ "name": "" })))
         .await
         .assert_problem(400, Some("name"));
+    s.api.get(&format!("{comments}?limit=abc"), &ada.token).await.assert_problem(400, Some("limit"));
+    s.api.post(&comments, &ada.token, json!({ "text": 5 })).await.assert_problem(400, Some("text"));
+    s.api.post(&comments, &ada.token, json!({ "text": "hi", "mood": 1 })).await.assert_problem(400, Some("mood"));
+    let trace = s.api.call(Method::TRACE, &comments, Some(&ada.token), None).await;
+    trace.assert_problem(405, None);
+    assert_eq!(trace.headers["allow"], "GET, POST", "405 lists the path's methods (RFC 9110)");
+    let huge = json!({ "text": "x".repeat(2 * 1024 * 1024) });
+    s.api.post(&comments, &ada.token, huge).await.assert_problem(413, None);
+    let spec: Value = serde_json::from_str(&chorus_kit::docs::spec_json(&chorus_kit::server::spec::<Actions>().unwrap())).unwrap();
+    let declared = &spec["paths"]["/v1/entities/{key}/comments"]["post"]["responses"];
+    for status in ["400", "401", "404", "413", "415", "422", "429", "503"] {
+        assert!(declared.get(status).is_some(), "the spec declares {status} for comment");
+    }
+    let as_text = s
+        .api
+        .http
+        .post(s.api.url(&comments))
+        .bearer_auth(&ada.token)
+        .header("content-type", "text/plain")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    Reply::from(as_text).await.assert_problem(415, None);
     s.api.get(&path("never-seen"), &ada.token).await.assert_problem(404, None);
     s.api.call(Method::GET, &path(key), None, None).await.assert_problem(401, None);
     s.api.get(&path(key), "forged.token.here").await.assert_problem(401, None);

@@ -1,5 +1,6 @@
 //! Likes, comments, shares and views, and the activity lists.
 
+use chorus_kit::extract::{Json, Query};
 use actix_web::{HttpResponse, web};
 use chorus_kit::Problem;
 use chorus_kit::auth::{AppPrincipal, Principal, UserPrincipal};
@@ -146,7 +147,7 @@ pub async fn comment(
     db: web::Data<Db>,
     key_header: IdempotencyKey,
     path: web::Path<String>,
-    body: web::Json<NewComment>,
+    body: Json<NewComment>,
 ) -> Result<HttpResponse, Problem> {
     let key = path.into_inner();
     let body = body.into_inner();
@@ -184,7 +185,7 @@ pub async fn list_comments(
     principal: Principal,
     db: web::Data<Db>,
     path: web::Path<String>,
-    query: web::Query<CommentListQuery>,
+    query: Query<CommentListQuery>,
 ) -> Result<web::Json<ActionList>, Problem> {
     let caller = Caller::of(principal)?;
     let page = page_of(&query.cursor, query.limit)?;
@@ -229,7 +230,7 @@ pub async fn share(
     db: web::Data<Db>,
     key_header: IdempotencyKey,
     path: web::Path<String>,
-    body: web::Json<NewShare>,
+    body: Json<NewShare>,
 ) -> Result<HttpResponse, Problem> {
     let key = path.into_inner();
     let body = body.into_inner();
@@ -295,7 +296,7 @@ pub async fn list_entity_actions(
     principal: Principal,
     db: web::Data<Db>,
     path: web::Path<String>,
-    query: web::Query<ActionListQuery>,
+    query: Query<ActionListQuery>,
 ) -> Result<web::Json<ActionList>, Problem> {
     let caller = Caller::of(principal)?;
     let page = page_of(&query.cursor, query.limit)?;
@@ -333,7 +334,7 @@ pub async fn list_user_actions(
     principal: Principal,
     db: web::Data<Db>,
     path: web::Path<String>,
-    query: web::Query<ActionListQuery>,
+    query: Query<ActionListQuery>,
 ) -> Result<web::Json<ActionList>, Problem> {
     let caller = Caller::of(principal)?;
     let page = page_of(&query.cursor, query.limit)?;
@@ -362,7 +363,7 @@ pub async fn list_user_actions(
 pub async fn list_app_actions(
     app: AppPrincipal,
     db: web::Data<Db>,
-    query: web::Query<ActionListQuery>,
+    query: Query<ActionListQuery>,
 ) -> Result<web::Json<ActionList>, Problem> {
     let page = page_of(&query.cursor, query.limit)?;
     let kind = kind_of(&query.kind)?;

@@ -1,5 +1,6 @@
 //! Entities: upsert, read (the action bar), batch read, list, and the live stream.
 
+use chorus_kit::extract::{Json, Query};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chorus_kit::Problem;
 use chorus_kit::auth::Principal;
@@ -78,7 +79,7 @@ pub async fn upsert_entity(
     principal: Principal,
     db: web::Data<Db>,
     path: web::Path<String>,
-    body: web::Json<EntityInput>,
+    body: Json<EntityInput>,
 ) -> Result<HttpResponse, Problem> {
     let caller = Caller::of(principal)?;
     let key = path.into_inner();
@@ -133,7 +134,7 @@ pub async fn get_entity(
 pub async fn lookup_entities(
     principal: Principal,
     db: web::Data<Db>,
-    body: web::Json<EntityLookup>,
+    body: Json<EntityLookup>,
 ) -> Result<web::Json<EntityBatch>, Problem> {
     let caller = Caller::of(principal)?;
     let keys = body.into_inner().keys;
@@ -170,7 +171,7 @@ pub async fn lookup_entities(
 pub async fn list_entities(
     principal: Principal,
     db: web::Data<Db>,
-    query: web::Query<EntityListQuery>,
+    query: Query<EntityListQuery>,
 ) -> Result<web::Json<EntityList>, Problem> {
     let caller = Caller::of(principal)?;
     let page = PageQuery { cursor: query.cursor.clone(), limit: query.limit }.page()?;

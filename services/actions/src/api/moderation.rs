@@ -1,5 +1,6 @@
 //! Flags, the app's moderation queue, and the ops recount.
 
+use chorus_kit::extract::{Json, Query};
 use actix_web::{HttpResponse, web};
 use chorus_kit::Problem;
 use chorus_kit::auth::{AppPrincipal, OperatorPrincipal, UserPrincipal};
@@ -65,7 +66,7 @@ pub async fn flag_comment(
     me: UserPrincipal,
     db: web::Data<Db>,
     path: web::Path<String>,
-    body: web::Json<NewFlag>,
+    body: Json<NewFlag>,
 ) -> Result<HttpResponse, Problem> {
     let comment_id = path.into_inner();
     let reason = body.into_inner().reason;
@@ -89,7 +90,7 @@ pub async fn flag_comment(
 pub async fn list_flags(
     app: AppPrincipal,
     db: web::Data<Db>,
-    query: web::Query<FlagListQuery>,
+    query: Query<FlagListQuery>,
 ) -> Result<web::Json<FlagList>, Problem> {
     let page = PageQuery { cursor: query.cursor.clone(), limit: query.limit }.page()?;
     let status = query.status.unwrap_or(FlagStatus::Open);
@@ -121,7 +122,7 @@ pub async fn resolve_flag(
     app: AppPrincipal,
     db: web::Data<Db>,
     path: web::Path<String>,
-    body: web::Json<Resolution>,
+    body: Json<Resolution>,
 ) -> Result<web::Json<Flag>, Problem> {
     let flag_id = path.into_inner();
     let decision = body.into_inner().decision;

@@ -1,5 +1,6 @@
 //! Broadcasts: an app's own notifications to its users.
 
+use chorus_kit::extract::{Json, Query};
 use actix_web::{HttpResponse, web};
 use chorus_kit::Problem;
 use chorus_kit::auth::AppPrincipal;
@@ -44,7 +45,7 @@ pub async fn send_broadcast(
     state: web::Data<NotificationsState>,
     db: web::Data<Db>,
     key: IdempotencyKey,
-    body: web::Json<NewBroadcast>,
+    body: Json<NewBroadcast>,
 ) -> Result<HttpResponse, Problem> {
     let new = body.into_inner();
     let quota = state.daily_broadcast_quota;
@@ -77,7 +78,7 @@ pub async fn send_broadcast(
 pub async fn list_broadcasts(
     app: AppPrincipal,
     db: web::Data<Db>,
-    query: web::Query<PageQuery>,
+    query: Query<PageQuery>,
 ) -> Result<web::Json<BroadcastList>, Problem> {
     let page = query.page()?;
     let (before, fetch) = (page.after.clone(), page.fetch_limit());

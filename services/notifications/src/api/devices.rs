@@ -1,5 +1,6 @@
 //! Push devices.
 
+use chorus_kit::extract::{Json, Query};
 use actix_web::{HttpResponse, web};
 use chorus_kit::Problem;
 use chorus_kit::auth::UserPrincipal;
@@ -39,7 +40,7 @@ pub struct DeviceList {
 pub async fn register_device(
     me: UserPrincipal,
     db: web::Data<Db>,
-    body: web::Json<NewDevice>,
+    body: Json<NewDevice>,
 ) -> Result<HttpResponse, Problem> {
     let new = body.into_inner();
     new.validate()?;
@@ -63,7 +64,7 @@ pub async fn register_device(
 pub async fn list_devices(
     me: UserPrincipal,
     db: web::Data<Db>,
-    query: web::Query<PageQuery>,
+    query: Query<PageQuery>,
 ) -> Result<web::Json<DeviceList>, Problem> {
     let page = query.page()?;
     let (after, fetch) = (page.after.clone(), page.fetch_limit());

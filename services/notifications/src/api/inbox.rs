@@ -1,5 +1,6 @@
 //! The in-app inbox and its live stream.
 
+use chorus_kit::extract::Query;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chorus_kit::Problem;
 use chorus_kit::auth::UserPrincipal;
@@ -57,7 +58,7 @@ pub struct InboxQuery {
 pub async fn list_notifications(
     me: UserPrincipal,
     db: web::Data<Db>,
-    query: web::Query<InboxQuery>,
+    query: Query<InboxQuery>,
 ) -> Result<web::Json<NotificationList>, Problem> {
     let page = PageQuery { cursor: query.cursor.clone(), limit: query.limit }.page()?;
     let unread_only = query.unread_only.unwrap_or(false);

@@ -1,5 +1,6 @@
 //! Subscriptions to entities.
 
+use chorus_kit::extract::Query;
 use actix_web::{HttpResponse, web};
 use chorus_kit::Problem;
 use chorus_kit::auth::UserPrincipal;
@@ -88,7 +89,7 @@ pub async fn unsubscribe(
 pub async fn list_subscriptions(
     me: UserPrincipal,
     db: web::Data<Db>,
-    query: web::Query<PageQuery>,
+    query: Query<PageQuery>,
 ) -> Result<web::Json<SubscriptionList>, Problem> {
     let page = query.page()?;
     let after = page.after_pair()?;

@@ -1,5 +1,6 @@
 //! Webhooks (app): register endpoints, see their deliveries, retry a dead one.
 
+use chorus_kit::extract::{Json, Query};
 use actix_web::{HttpResponse, web};
 use chorus_kit::Problem;
 use chorus_kit::auth::AppPrincipal;
@@ -60,7 +61,7 @@ pub async fn register_webhook(
     state: web::Data<NotificationsState>,
     db: web::Data<Db>,
     idempotency: IdempotencyKey,
-    body: web::Json<NewWebhook>,
+    body: Json<NewWebhook>,
 ) -> Result<HttpResponse, Problem> {
     let new = body.into_inner();
     let key = state.webhook_key.clone();
@@ -138,7 +139,7 @@ pub async fn list_deliveries(
     app: AppPrincipal,
     db: web::Data<Db>,
     path: web::Path<String>,
-    query: web::Query<DeliveryQuery>,
+    query: Query<DeliveryQuery>,
 ) -> Result<web::Json<DeliveryList>, Problem> {
     let page = PageQuery { cursor: query.cursor.clone(), limit: query.limit }.page()?;
     let (webhook_id, status) = (path.into_inner(), query.status);

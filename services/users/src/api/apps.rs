@@ -1,5 +1,6 @@
 //! Apps: operators create them; an app reads and changes itself and rotates its secret.
 
+use chorus_kit::extract::Json;
 use actix_web::{HttpResponse, web};
 use chorus_kit::Problem;
 use chorus_kit::auth::{OperatorPrincipal, Principal};
@@ -80,7 +81,7 @@ pub async fn create_app(
     _operator: OperatorPrincipal,
     db: web::Data<Db>,
     key: IdempotencyKey,
-    body: web::Json<CreateApp>,
+    body: Json<CreateApp>,
 ) -> Result<HttpResponse, Problem> {
     let body = body.into_inner();
     apps::validate_name(&body.name)?;
@@ -156,7 +157,7 @@ pub async fn update_app(
     principal: Principal,
     db: web::Data<Db>,
     path: web::Path<String>,
-    body: web::Json<UpdateApp>,
+    body: Json<UpdateApp>,
 ) -> Result<web::Json<App>, Problem> {
     let app_id = path.into_inner();
     authorize(&principal, &app_id)?;

@@ -1,5 +1,6 @@
 //! Sessions (the SDK's first call, and refresh) and tokens for apps and services.
 
+use chorus_kit::extract::Json;
 use actix_web::{HttpResponse, web};
 use chorus_kit::Problem;
 use chorus_kit::db::Db;
@@ -102,7 +103,7 @@ fn access_token(issued: sessions::IssuedToken) -> AccessToken {
 pub async fn start_session(
     state: web::Data<UsersState>,
     db: web::Data<Db>,
-    body: web::Json<StartSession>,
+    body: Json<StartSession>,
 ) -> Result<HttpResponse, Problem> {
     let StartSession { api_key, device_id } = body.into_inner();
     let opened = db.write(move |conn| sessions::start(conn, &api_key, &device_id)).await?;
@@ -131,7 +132,7 @@ pub async fn start_session(
 pub async fn refresh_session(
     state: web::Data<UsersState>,
     db: web::Data<Db>,
-    body: web::Json<RefreshSession>,
+    body: Json<RefreshSession>,
 ) -> Result<web::Json<Session>, Problem> {
     let token = body.into_inner().refresh_token;
     match db.write(move |conn| sessions::refresh(conn, &token)).await? {
@@ -158,7 +159,7 @@ pub async fn refresh_session(
 pub async fn create_app_token(
     state: web::Data<UsersState>,
     db: web::Data<Db>,
-    body: web::Json<AppCredentialsRequest>,
+    body: Json<AppCredentialsRequest>,
 ) -> Result<web::Json<AccessToken>, Problem> {
     let AppCredentialsRequest { api_key, api_secret } = body.into_inner();
     let app = db.read(move |conn| sessions::authenticate_app(conn, &api_key, &api_secret)).await?;
@@ -182,7 +183,7 @@ pub async fn create_app_token(
 )]
 pub async fn create_service_token(
     state: web::Data<UsersState>,
-    body: web::Json<ServiceCredentials>,
+    body: Json<ServiceCredentials>,
 ) -> Result<web::Json<AccessToken>, Problem> {
     let account = sessions::authenticate_service(&state.service_accounts, &body.name, &body.secret)?;
     Ok(web::Json(access_token(state.issuer.service_token(account))))

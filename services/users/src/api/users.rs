@@ -1,6 +1,7 @@
 //! Users: one's own profile, identities, blocks and data; other users' public profiles; and the
 //! app's moderation and personal-data operations.
 
+use chorus_kit::extract::{Json, Query};
 use actix_web::{HttpResponse, web};
 use chorus_kit::Problem;
 use chorus_kit::auth::{AppPrincipal, Principal, UserPrincipal};
@@ -115,7 +116,7 @@ pub async fn get_me(me: UserPrincipal, db: web::Data<Db>) -> Result<web::Json<Us
 pub async fn update_me(
     me: UserPrincipal,
     db: web::Data<Db>,
-    body: web::Json<ProfileUpdate>,
+    body: Json<ProfileUpdate>,
 ) -> Result<web::Json<User>, Problem> {
     let update = body.into_inner();
     let user = db.write(move |conn| ops::update_profile(conn, &me.app_id, &me.user_id, &update)).await?;
@@ -212,7 +213,7 @@ pub async fn unlink_identity(
 pub async fn list_blocks(
     me: UserPrincipal,
     db: web::Data<Db>,
-    query: web::Query<PageQuery>,
+    query: Query<PageQuery>,
 ) -> Result<web::Json<BlockList>, Problem> {
     let page = query.page()?;
     let (after, fetch) = (page.after.clone(), page.fetch_limit());
@@ -286,7 +287,7 @@ pub async fn unblock_user(
 pub async fn get_users(
     principal: Principal,
     db: web::Data<Db>,
-    query: web::Query<UserIds>,
+    query: Query<UserIds>,
 ) -> Result<web::Json<UserList>, Problem> {
     let app_id = app_of(&principal)?;
     let ids: Vec<String> = query.ids.split(',').map(str::trim).filter(|id| !id.is_empty()).map(str::to_owned).collect();
@@ -387,7 +388,7 @@ pub async fn link_identity(
     state: web::Data<UsersState>,
     db: web::Data<Db>,
     path: web::Path<String>,
-    body: web::Json<LinkIdentity>,
+    body: Json<LinkIdentity>,
 ) -> Result<web::Json<IdentityLinked>, Problem> {
     let user_id = path.into_inner();
     let LinkIdentity { provider, external_id } = body.into_inner();
@@ -427,7 +428,7 @@ pub async fn ban_user(
     app: AppPrincipal,
     db: web::Data<Db>,
     path: web::Path<String>,
-    body: web::Json<BanRequest>,
+    body: Json<BanRequest>,
 ) -> Result<web::Json<User>, Problem> {
     let user_id = path.into_inner();
     let reason = body.into_inner().reason;
