@@ -181,5 +181,27 @@ async fn the_action_bar_runs_through_the_clients_and_erasure_crosses_services() 
         (bar.counts.likes, bar.counts.comments) == (1, 1)
     })
     .await;
+
+    // Every event each service published matches its published schema: the typed clients read
+    // each one as a known event type, none malformed or unknown.
+    let operator = &platform.credentials.operator_token;
+    let users_feed = client_with_token(&platform.users_url, operator).list_events().limit(500).send().await;
+    assert_all_known("users", &users_feed.unwrap().into_inner().items, 2);
+    let actions_feed = actions_with_token(&platform.actions_url, operator).list_events().limit(500).send().await;
+    assert_all_known("actions", &actions_feed.unwrap().into_inner().items, 6);
+    let notifications = notifications_with_token(&platform.notifications_url, operator);
+    let notifications_feed = notifications.list_events().limit(500).send().await;
+    assert_all_known("notifications", &notifications_feed.unwrap().into_inner().items, 1);
     platform.stop().await;
+}
+
+fn assert_all_known<E: std::fmt::Debug>(
+    feed: &str,
+    items: &[(i64, chorus_client_support::FeedItem<E>)],
+    at_least: usize,
+) {
+    assert!(items.len() >= at_least, "the {feed} feed has {} events", items.len());
+    for (id, item) in items {
+        assert!(matches!(item, chorus_client_support::FeedItem::Known(_)), "{feed} event {id}: {item:?}");
+    }
 }

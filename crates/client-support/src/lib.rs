@@ -1,5 +1,10 @@
 //! What every generated Chorus client shares: a hook that adds headers (the caller's request id
-//! and `traceparent`, or a bearer token) to each request, so a trace continues across services.
+//! and `traceparent`, or a bearer token) to each request, so a trace continues across services;
+//! and the feed page type ([`feed`]) that keeps a consumer working when a producer adds event types.
+
+pub mod feed;
+
+pub use feed::{EventPage, EventTypes, FeedItem};
 
 use std::sync::Arc;
 

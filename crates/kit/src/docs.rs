@@ -90,9 +90,8 @@ fn declare_generic_statuses(openapi: &mut OpenApi) {
 
     for (path, item) in openapi.paths.paths.iter_mut() {
         let names_resource = path.contains('{');
-        for operation in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch]
-            .into_iter()
-            .flatten()
+        for operation in
+            [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
         {
             let has_body = operation.request_body.is_some();
             let has_input = has_body || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());

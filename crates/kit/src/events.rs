@@ -178,18 +178,13 @@ pub fn rewrite_mentioning(
     Ok(changed)
 }
 
-/// Replaces the data of the retained events about `subject` of type `event_type` (erasure: the
-/// events addressed to a person must not outlive them). Returns how many changed.
-pub fn redact_subject(
-    conn: &mut DbConnection,
-    subject: &str,
-    event_type: &str,
-    replacement: &serde_json::Value,
-) -> Result<usize, DbError> {
-    Ok(diesel::update(
+/// Deletes the retained events about `subject` of type `event_type` (erasure: the events
+/// addressed to a person must not outlive them). Readers page by `id > after`, so the gap they
+/// leave is never noticed. Returns how many went.
+pub fn forget_subject(conn: &mut DbConnection, subject: &str, event_type: &str) -> Result<usize, DbError> {
+    Ok(diesel::delete(
         chorus_events::table.filter(chorus_events::subject.eq(subject).and(chorus_events::event_type.eq(event_type))),
     )
-    .set(chorus_events::data.eq(replacement.to_string()))
     .execute(conn)?)
 }
 

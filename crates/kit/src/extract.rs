@@ -66,16 +66,16 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
         let mut payload = payload.take();
         Box::pin(async move {
             if !is_json {
-                return Err(Problem::new(ProblemType::UnsupportedMediaType)
-                    .with_detail("send the body as application/json"));
+                return Err(
+                    Problem::new(ProblemType::UnsupportedMediaType).with_detail("send the body as application/json")
+                );
             }
             if declared_length.is_some_and(|length| length > limit) {
                 return Err(too_large(limit));
             }
             let mut body = BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk =
-                    chunk.map_err(|e| Problem::new(ProblemType::InvalidRequest).with_detail(e.to_string()))?;
+                let chunk = chunk.map_err(|e| Problem::new(ProblemType::InvalidRequest).with_detail(e.to_string()))?;
                 if body.len() + chunk.len() > limit {
                     return Err(too_large(limit));
                 }

@@ -1,7 +1,13 @@
-//! The feed follower: a consumer's loop over another service's event feed. It keeps its cursor
-//! in its own database, written in the same transaction as the effects of each event it applies,
-//! so each event takes effect once even though delivery is at least once. When the producer is
-//! down it retries with backoff; its lag is a metric; it stops between batches on shutdown.
+//! The feed follower: a consumer's loop over another service's event feed, read through the
+//! producer's generated client as typed events. It keeps its cursor in its own database, written
+//! in the same transaction as the effects of each event it applies, so each event takes effect
+//! once even though delivery is at least once. When the producer is down it retries with backoff;
+//! its lag is a metric; it stops between batches on shutdown.
+//!
+//! An event of a type the consumer's client does not know is skipped on purpose (a new event
+//! type is a compatible change) and counted. A known type that does not parse is never skipped:
+//! the follower stops before it, counts it in `chorus_feed_malformed_events_total` (which the
+//! shipped alerts watch), logs it, and tries again with backoff, so nothing is lost.
 
 use actix_web::web;
 use std::future::Future;
@@ -10,8 +16,9 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 
+pub use chorus_client_support::FeedItem;
+
 use crate::db::{Db, DbConnection, DbError};
-use crate::events::Event;
 use crate::metrics::Metrics;
 use crate::schema::chorus_feed_cursors;
 use crate::shutdown::Shutdown;
@@ -19,10 +26,10 @@ use crate::shutdown::Shutdown;
 const IDLE_POLL: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-/// One page of a producer's feed.
+/// One page of a producer's feed: each event's id, and the event as the client could read it.
 #[derive(Debug, Clone)]
-pub struct FeedBatch {
-    pub events: Vec<Event>,
+pub struct FeedBatch<E> {
+    pub events: Vec<(i64, FeedItem<E>)>,
     /// The producer's newest event id, for the lag metric.
     pub last_id: i64,
 }
@@ -37,8 +44,11 @@ pub enum FetchError {
     Unavailable(String),
 }
 
-pub type Fetch = Box<dyn Fn(i64) -> Pin<Box<dyn Future<Output = Result<FeedBatch, FetchError>> + Send>> + Send + Sync>;
-pub type Apply = fn(&mut DbConnection, &Event) -> Result<(), ApplyError>;
+/// Reads the page of the feed after a cursor.
+pub type Fetch<E> =
+    Box<dyn Fn(i64) -> Pin<Box<dyn Future<Output = Result<FeedBatch<E>, FetchError>> + Send>> + Send + Sync>;
+/// Applies one typed event inside the follower's transaction.
+pub type Apply<E> = fn(&mut DbConnection, &E) -> Result<(), ApplyError>;
 
 /// Why applying an event failed; the batch rolls back and is retried.
 #[derive(Debug, thiserror::Error)]
@@ -49,16 +59,16 @@ pub enum ApplyError {
     Rejected(String),
 }
 
-/// Follows one feed until shutdown.
-pub struct Follower {
+/// Follows one feed of events of type `E` (the producer client's `types::Event`) until shutdown.
+pub struct Follower<E> {
     /// The feed's name in the cursor table and in metrics, such as `users`.
     pub feed: &'static str,
     pub db: Db,
     pub metrics: web::Data<Metrics>,
     pub shutdown: Shutdown,
-    pub fetch: Fetch,
-    /// Applies one event inside the batch's transaction.
-    pub apply: Apply,
+    pub fetch: Fetch<E>,
+    /// Applies one event inside its own transaction, with the cursor.
+    pub apply: Apply<E>,
 }
 
 /// Where a consumer stands in `feed`.
@@ -102,7 +112,7 @@ fn store_cursor(conn: &mut DbConnection, feed: &str, last_event_id: i64) -> Resu
     Ok(())
 }
 
-impl Follower {
+impl<E: Send + Sync + 'static> Follower<E> {
     pub async fn run(self) {
         let mut failures: u32 = 0;
         loop {
@@ -155,22 +165,42 @@ impl Follower {
             }
             other => other.to_string(),
         })?;
-        let Some(newest) = batch.events.last().map(|event| event.id) else {
+        let Some(newest) = batch.events.last().map(|(id, _)| *id) else {
             self.metrics.set_feed_lag(feed, batch.last_id - after);
             self.metrics.set_feed_position(feed, after);
             return Ok(false);
         };
         // One transaction per event: an event may touch many rows (an erasure does), and a short
         // transaction that appends its own events last keeps lock order simple for the service.
-        for event in batch.events {
+        for (id, item) in batch.events {
+            let event = match item {
+                FeedItem::Known(event) => Some(event),
+                FeedItem::Unknown { event_type, .. } => {
+                    tracing::debug!(feed, id, event_type, "skipped an event type this client does not know");
+                    self.metrics.count_feed_skipped(feed, &event_type);
+                    None
+                }
+                FeedItem::Malformed { event_type, error, .. } => {
+                    self.metrics.count_feed_malformed(feed);
+                    tracing::error!(
+                        feed,
+                        id,
+                        event_type,
+                        error,
+                        "an event of a known type does not match its schema; stopped before it"
+                    );
+                    return Err(format!("event {id} ({event_type}) does not parse: {error}"));
+                }
+            };
             let apply = self.apply;
-            let id = event.id;
             self.db
                 .write(move |conn| {
                     let applied_through = lock_cursor(conn, feed)?;
-                    if event.id > applied_through {
-                        apply(conn, &event)?;
-                        store_cursor(conn, feed, event.id)?;
+                    if id > applied_through {
+                        if let Some(event) = &event {
+                            apply(conn, event)?;
+                        }
+                        store_cursor(conn, feed, id)?;
                     }
                     Ok::<_, ApplyError>(())
                 })

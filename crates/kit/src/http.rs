@@ -164,8 +164,11 @@ pub async fn fallback(req: HttpRequest, operations: web::Data<Operations>) -> Re
     if allowed.is_empty() {
         return Err(Problem::not_found(format!("no route for {} {}", req.method(), req.path())));
     }
-    let problem = Problem::new(ProblemType::MethodNotAllowed)
-        .with_detail(format!("{} is not allowed here; use {}", req.method(), allowed.join(", ")));
+    let problem = Problem::new(ProblemType::MethodNotAllowed).with_detail(format!(
+        "{} is not allowed here; use {}",
+        req.method(),
+        allowed.join(", ")
+    ));
     let mut response = problem.error_response();
     if let Ok(value) = HeaderValue::from_str(&allowed.join(", ")) {
         response.headers_mut().insert(actix_web::http::header::ALLOW, value);
@@ -179,12 +182,14 @@ mod tests {
 
     #[test]
     fn allowed_methods_join_every_matching_template() {
-        let mut operations = Operations::default();
-        operations.templates = vec![
-            (segments("/v1/entities/lookup"), vec!["POST"]),
-            (segments("/v1/entities/{key}"), vec!["GET", "PUT"]),
-            (segments("/v1/entities/{key}/likes"), vec!["POST"]),
-        ];
+        let operations = Operations {
+            templates: vec![
+                (segments("/v1/entities/lookup"), vec!["POST"]),
+                (segments("/v1/entities/{key}"), vec!["GET", "PUT"]),
+                (segments("/v1/entities/{key}/likes"), vec!["POST"]),
+            ],
+            ..Operations::default()
+        };
         assert_eq!(operations.allowed_methods("/v1/entities/lookup"), vec!["POST", "GET", "PUT"]);
         assert_eq!(operations.allowed_methods("/v1/entities/a%2Fb"), vec!["GET", "PUT"]);
         assert_eq!(operations.allowed_methods("/v1/entities/x/likes"), vec!["POST"]);

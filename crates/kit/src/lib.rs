@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod docs;
+pub mod event_types;
 pub mod events;
 pub mod extract;
 pub mod follower;

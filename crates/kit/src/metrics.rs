@@ -19,6 +19,8 @@ pub struct Metrics {
     feed_lag: IntGaugeVec,
     feed_position: IntGaugeVec,
     feed_errors: IntCounterVec,
+    feed_skipped: IntCounterVec,
+    feed_malformed: IntCounterVec,
 }
 
 impl Metrics {
@@ -50,6 +52,19 @@ impl Metrics {
             &["feed"],
         )
         .expect("valid metric");
+        let feed_skipped = IntCounterVec::new(
+            Opts::new("feed_skipped_events_total", "Events of a type the consumer does not know, skipped on purpose"),
+            &["feed", "type"],
+        )
+        .expect("valid metric");
+        let feed_malformed = IntCounterVec::new(
+            Opts::new(
+                "feed_malformed_events_total",
+                "Times a follower stopped before an event of a known type that does not parse",
+            ),
+            &["feed"],
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(duration.clone()),
@@ -59,6 +74,8 @@ impl Metrics {
             Box::new(feed_lag.clone()),
             Box::new(feed_position.clone()),
             Box::new(feed_errors.clone()),
+            Box::new(feed_skipped.clone()),
+            Box::new(feed_malformed.clone()),
         ] {
             registry.register(collector).expect("metric names are unique");
         }
@@ -72,6 +89,8 @@ impl Metrics {
             feed_lag,
             feed_position,
             feed_errors,
+            feed_skipped,
+            feed_malformed,
         }
     }
 
@@ -92,11 +111,24 @@ impl Metrics {
         self.feed_errors.with_label_values(&[feed]).inc();
     }
 
+    pub fn count_feed_skipped(&self, feed: &str, event_type: &str) {
+        self.feed_skipped.with_label_values(&[feed, event_type]).inc();
+    }
+
+    pub fn count_feed_malformed(&self, feed: &str) {
+        self.feed_malformed.with_label_values(&[feed]).inc();
+    }
+
     fn render(&self, db: &Db) -> String {
         let pool = db.pool_state();
         self.pool_connections.set(i64::from(pool.connections));
         self.pool_idle.set(i64::from(pool.idle));
         self.pool_max.set(i64::from(pool.max));
+        self.gather_text()
+    }
+
+    /// Every metric in the Prometheus text format, as `/metrics` serves it.
+    pub fn gather_text(&self) -> String {
         let mut buffer = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buffer).expect("text encoding cannot fail");
         String::from_utf8(buffer).expect("prometheus text is UTF-8")

@@ -10,11 +10,12 @@ use crate::auth::{Authenticator, TokenVerifier};
 use crate::config::ServiceConfig;
 use crate::db::{Db, Migrations};
 use crate::docs::{self, SpecText};
+use crate::event_types::EventCatalog;
+use crate::extract::{self, BodyLimit};
 use crate::health;
 use crate::http::{self, Operations};
 use crate::lifecycle::{self, Deprecation, LifecycleError};
 use crate::metrics::{self, Metrics};
-use crate::extract::{self, BodyLimit};
 use crate::shutdown::{self, Shutdown, ShutdownTrigger};
 use crate::usage::UsageCounter;
 
@@ -27,6 +28,9 @@ pub trait Service: 'static {
     type Config: ServiceConfig;
 
     fn migrations() -> Migrations;
+
+    /// The event types the service publishes on its feed; the spec shows each as its own schema.
+    fn events() -> EventCatalog;
 
     /// The service's OpenAPI document, as utoipa builds it from the code.
     fn openapi() -> OpenApi;
@@ -94,6 +98,7 @@ impl Running {
 /// spec, `/openapi.json` and `<bin> openapi` are all this.
 pub fn spec<S: Service>() -> Result<OpenApi, LifecycleError> {
     let mut spec = S::openapi();
+    S::events().apply_to_spec(&mut spec);
     lifecycle::apply_to_spec(&mut spec, S::deprecations())?;
     Ok(spec)
 }

@@ -231,3 +231,19 @@ pub fn encode_segment(segment: &str) -> String {
         })
         .collect()
 }
+
+/// Asserts that every event of a feed page's `items` parses as a known type of the producer's
+/// generated `Event` (its client crate's `types::Event`), and returns the types seen, in order.
+pub fn assert_events_match_schema<E>(events: &[serde_json::Value]) -> Vec<String>
+where
+    E: serde::de::DeserializeOwned + chorus_client_support::EventTypes + std::fmt::Debug,
+{
+    events
+        .iter()
+        .map(|event| {
+            let parsed = chorus_client_support::feed::parse_item::<E>(event.clone()).expect("an event with an id");
+            assert!(matches!(parsed.1, chorus_client_support::FeedItem::Known(_)), "{event}: {:?}", parsed.1);
+            event["type"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect()
+}

@@ -72,6 +72,10 @@ impl Service for Demo {
         <DemoDoc as utoipa::OpenApi>::openapi()
     }
 
+    fn events() -> chorus_kit::event_types::EventCatalog {
+        chorus_kit::event_types::EventCatalog::new()
+    }
+
     fn deprecations() -> &'static [Deprecation] {
         &[Deprecation {
             operation_id: "get_old",

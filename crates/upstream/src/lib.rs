@@ -4,7 +4,6 @@
 
 use chorus_kit::auth::{Jwk, KeyFetch};
 use chorus_kit::config::{self, ConfigError, Secret};
-use chorus_kit::events::Event;
 use chorus_kit::follower::{FeedBatch, Fetch, FetchError};
 use chorus_kit::telemetry::outgoing_headers;
 use std::sync::Arc;
@@ -89,8 +88,8 @@ impl Upstream {
         })
     }
 
-    /// Reads the users feed, for a follower.
-    pub fn users_feed(self: &Arc<Self>) -> Fetch {
+    /// Reads the users feed as users-client's typed events, for a follower.
+    pub fn users_feed(self: &Arc<Self>) -> Fetch<users_client::types::Event> {
         let upstream = self.clone();
         Box::new(move |after| {
             let upstream = upstream.clone();
@@ -98,7 +97,7 @@ impl Upstream {
                 let token = upstream.token().await?;
                 let outcome = upstream.users(Some(token)).list_events().after(after).limit(FEED_PAGE).send().await;
                 match outcome {
-                    Ok(page) => batch(&page.items, page.last_id),
+                    Ok(page) => Ok(batch(page.into_inner())),
                     Err(users_client::Error::ErrorResponse(problem)) => Err(upstream.refused(problem.status()).await),
                     Err(error) => Err(FetchError::Unavailable(error.to_string())),
                 }
@@ -106,8 +105,8 @@ impl Upstream {
         })
     }
 
-    /// Reads the actions feed at `actions_url`, for a follower.
-    pub fn actions_feed(self: &Arc<Self>, actions_url: &str) -> Fetch {
+    /// Reads the actions feed at `actions_url` as actions-client's typed events, for a follower.
+    pub fn actions_feed(self: &Arc<Self>, actions_url: &str) -> Fetch<actions_client::types::Event> {
         let (upstream, actions_url) = (self.clone(), actions_url.to_owned());
         Box::new(move |after| {
             let (upstream, actions_url) = (upstream.clone(), actions_url.clone());
@@ -119,7 +118,7 @@ impl Upstream {
                     propagation(Some(token)),
                 );
                 match actions.list_events().after(after).limit(FEED_PAGE).send().await {
-                    Ok(page) => batch(&page.items, page.last_id),
+                    Ok(page) => Ok(batch(page.into_inner())),
                     Err(actions_client::Error::ErrorResponse(problem)) => Err(upstream.refused(problem.status()).await),
                     Err(error) => Err(FetchError::Unavailable(error.to_string())),
                 }
@@ -144,12 +143,7 @@ impl Upstream {
     }
 }
 
-/// A client's feed page, as the kit's events. Both feeds serve the kit's event shape.
-fn batch<T: serde::Serialize>(items: &[T], last_id: i64) -> Result<FeedBatch, FetchError> {
-    let events = items
-        .iter()
-        .map(|event| serde_json::to_value(event).and_then(serde_json::from_value::<Event>))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| FetchError::Unavailable(format!("an event did not parse: {e}")))?;
-    Ok(FeedBatch { events, last_id })
+/// A client's feed page, as a follower's batch.
+fn batch<E>(page: chorus_client_support::EventPage<E>) -> FeedBatch<E> {
+    FeedBatch { events: page.items, last_id: page.last_id }
 }

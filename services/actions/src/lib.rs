@@ -40,6 +40,10 @@ impl Service for Actions {
         <api::ApiDoc as utoipa::OpenApi>::openapi()
     }
 
+    fn events() -> chorus_kit::event_types::EventCatalog {
+        domain::events::catalog()
+    }
+
     async fn mount(context: MountContext<config::Config>) -> anyhow::Result<Mount> {
         let MountContext { config, db, shutdown, metrics } = context;
         let users = Upstream::new(&config.users);

@@ -267,7 +267,8 @@ async fn bad_input_gets_a_precise_problem_and_changes_nothing() {
     assert_eq!(trace.headers["allow"], "GET, POST", "405 lists the path's methods (RFC 9110)");
     let huge = json!({ "text": "x".repeat(2 * 1024 * 1024) });
     s.api.post(&comments, &ada.token, huge).await.assert_problem(413, None);
-    let spec: Value = serde_json::from_str(&chorus_kit::docs::spec_json(&chorus_kit::server::spec::<Actions>().unwrap())).unwrap();
+    let spec: Value =
+        serde_json::from_str(&chorus_kit::docs::spec_json(&chorus_kit::server::spec::<Actions>().unwrap())).unwrap();
     let declared = &spec["paths"]["/v1/entities/{key}/comments"]["post"]["responses"];
     for status in ["400", "401", "404", "413", "415", "422", "429", "503"] {
         assert!(declared.get(status).is_some(), "the spec declares {status} for comment");
@@ -356,8 +357,13 @@ async fn moderation_flags_and_deletes_keep_threads_and_counts() {
     let removed = s.api.call(Method::DELETE, &format!("/v1/comments/{root}"), Some(&ada.token), None).await;
     assert_eq!(removed.status, 204);
     assert_eq!(s.bar("thread", &ada).await["counts"]["comments"], 0);
-    let types: Vec<String> = s.events().await.iter().map(|e| e["type"].as_str().unwrap().to_owned()).collect();
-    assert!(types.contains(&"comment.flagged".to_owned()));
+    // Every event published matches the schema actions-client was generated from.
+    s.api.call(Method::PUT, &path("thread"), Some(&ada.token), Some(json!({ "name": "A thread" }))).await;
+    s.act(Method::POST, format!("{}/views", path("thread")), ada.token.clone()).await;
+    let types = testing::assert_events_match_schema::<actions_client::types::Event>(&s.events().await);
+    for expected in ["action.created", "action.deleted", "comment.flagged", "entity.updated", "entity.viewed"] {
+        assert!(types.iter().any(|t| t == expected), "{expected} missing from {types:?}");
+    }
 }
 
 #[tokio::test]

@@ -40,6 +40,10 @@ impl Service for Notifications {
         <api::ApiDoc as utoipa::OpenApi>::openapi()
     }
 
+    fn events() -> chorus_kit::event_types::EventCatalog {
+        domain::events::catalog()
+    }
+
     async fn mount(context: MountContext<config::Config>) -> anyhow::Result<Mount> {
         let MountContext { config, db, shutdown, metrics } = context;
         let upstream = Upstream::new(&config.users);
@@ -50,17 +54,25 @@ impl Service for Notifications {
             base_backoff: Duration::from_millis(config.webhooks.base_backoff_ms),
             timeout: Duration::from_secs(config.webhooks.timeout_secs),
         };
-        let follow = |feed, fetch, apply| Follower {
-            feed,
+        let users_follower = Follower {
+            feed: "users",
             db: db.clone(),
             metrics: metrics.clone(),
             shutdown: shutdown.clone(),
-            fetch,
-            apply,
+            fetch: upstream.users_feed(),
+            apply: domain::users_feed::apply,
+        };
+        let actions_follower = Follower {
+            feed: "actions",
+            db: db.clone(),
+            metrics: metrics.clone(),
+            shutdown: shutdown.clone(),
+            fetch: upstream.actions_feed(&config.actions.url),
+            apply: domain::fanout::apply,
         };
         let tasks = vec![
-            tokio::spawn(follow("users", upstream.users_feed(), domain::users_feed::apply).run()),
-            tokio::spawn(follow("actions", upstream.actions_feed(&config.actions.url), domain::fanout::apply).run()),
+            tokio::spawn(users_follower.run()),
+            tokio::spawn(actions_follower.run()),
             tokio::spawn(chorus_kit::events::housekeeping(db.clone(), config.events.retention(), shutdown.clone())),
             tokio::spawn(domain::webhooks::dispatch(db.clone(), webhook_key.clone(), policy, shutdown.clone())),
         ];

@@ -37,6 +37,10 @@ impl Service for Users {
         <api::ApiDoc as utoipa::OpenApi>::openapi()
     }
 
+    fn events() -> chorus_kit::event_types::EventCatalog {
+        domain::events::catalog()
+    }
+
     async fn mount(context: MountContext<config::Config>) -> anyhow::Result<Mount> {
         let MountContext { config, db, shutdown, .. } = context;
         let configured_key = config.tokens.signing_key.as_ref().map(|key| key.expose().to_owned());

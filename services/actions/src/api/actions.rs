@@ -1,10 +1,10 @@
 //! Likes, comments, shares and views, and the activity lists.
 
-use chorus_kit::extract::{Json, Query};
 use actix_web::{HttpResponse, web};
 use chorus_kit::Problem;
 use chorus_kit::auth::{AppPrincipal, Principal, UserPrincipal};
 use chorus_kit::db::Db;
+use chorus_kit::extract::{Json, Query};
 use chorus_kit::idempotency::{IdempotencyKey, IdempotentRequest};
 use chorus_kit::pagination::{Page, PageQuery};
 use serde::{Deserialize, Serialize};

@@ -1,11 +1,11 @@
 //! Entities: upsert, read (the action bar), batch read, list, and the live stream.
 
-use chorus_kit::extract::{Json, Query};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chorus_kit::Problem;
 use chorus_kit::auth::Principal;
 use chorus_kit::db::Db;
 use chorus_kit::events::{self, EventFilter};
+use chorus_kit::extract::{Json, Query};
 use chorus_kit::hub::EventHub;
 use chorus_kit::pagination::PageQuery;
 use chorus_kit::shutdown::Shutdown;

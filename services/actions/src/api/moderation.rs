@@ -1,10 +1,10 @@
 //! Flags, the app's moderation queue, and the ops recount.
 
-use chorus_kit::extract::{Json, Query};
 use actix_web::{HttpResponse, web};
 use chorus_kit::Problem;
 use chorus_kit::auth::{AppPrincipal, OperatorPrincipal, UserPrincipal};
 use chorus_kit::db::Db;
+use chorus_kit::extract::{Json, Query};
 use chorus_kit::pagination::PageQuery;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

@@ -1,6 +1,7 @@
 //! The actions domain: entities, the actions users take on them, counts that never drift, and
 //! moderation. Nothing here knows HTTP; `api/` maps these types and errors onto it.
 
+pub mod events;
 pub mod model;
 pub mod ops;
 pub mod recount;

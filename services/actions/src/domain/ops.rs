@@ -4,30 +4,18 @@
 
 use chorus_kit::db::DbConnection;
 use chorus_kit::events::append;
-use serde::Serialize;
 
+use super::events::{
+    ACTION_CREATED, ACTION_DELETED, ActionEvent, COMMENT_FLAGGED, CommentFlaggedData, ENTITY_UPDATED, EntityChanged,
+};
 use super::model::{
-    Action, ActionKind, Counts, Decision, Entity, EntityInput, EntityRef, Flag, FlagStatus, MAX_COMMENT,
-    MAX_FLAG_REASON, MAX_SHARE_TEXT, MySummary, validate_key, validate_medium,
+    Action, ActionKind, Decision, Entity, EntityInput, EntityRef, Flag, FlagStatus, MAX_COMMENT, MAX_FLAG_REASON,
+    MAX_SHARE_TEXT, MySummary, validate_key, validate_medium,
 };
 use super::{ActionsError, check_max, check_text, invalid, new_id};
 use crate::store;
 use crate::store::actions::NewAction;
 use crate::store::entities::CountDelta;
-
-pub const ACTION_CREATED: &str = "action.created";
-pub const ACTION_DELETED: &str = "action.deleted";
-pub const ENTITY_UPDATED: &str = "entity.updated";
-pub const ENTITY_VIEWED: &str = "entity.viewed";
-pub const COMMENT_FLAGGED: &str = "comment.flagged";
-
-/// `action.created` and `action.deleted`: the action, its entity and the entity's new counts.
-#[derive(Debug, Serialize)]
-pub struct ActionEvent<'a> {
-    pub action: &'a Action,
-    pub entity: &'a EntityRef,
-    pub counts: Counts,
-}
 
 /// Who is acting on a comment.
 #[derive(Debug, Clone, Copy)]
@@ -62,7 +50,7 @@ pub fn upsert_entity(
         Some(existing) => (store::entities::update(conn, app_id, &existing.id, input)?, false),
         None => (store::entities::insert(conn, &new_id(), app_id, key, Some(input))?, true),
     };
-    append(conn, app_id, ENTITY_UPDATED, &entity.id, &serde_json::json!({ "entity": entity }))?;
+    append(conn, app_id, ENTITY_UPDATED, &entity.id, &EntityChanged { entity: &entity })?;
     Ok((entity, created))
 }
 
@@ -263,13 +251,7 @@ pub fn flag(
     }
     let new = store::flags::NewFlag { app_id, comment_id, entity_id: &comment.entity_id, user_id, reason };
     let flag = store::flags::insert(conn, &new_id(), &new)?;
-    append(
-        conn,
-        app_id,
-        COMMENT_FLAGGED,
-        &comment.entity_id,
-        &serde_json::json!({ "flag": flag, "comment": comment }),
-    )?;
+    append(conn, app_id, COMMENT_FLAGGED, &comment.entity_id, &CommentFlaggedData { flag: &flag, comment: &comment })?;
     Ok((flag, true))
 }
 

@@ -4,26 +4,30 @@
 use std::collections::BTreeMap;
 
 use chorus_kit::db::DbConnection;
-use chorus_kit::events::{Event, append};
+use chorus_kit::events::append;
 use chorus_kit::follower::ApplyError;
+use users_client::types::Event as UsersEvent;
 
 use super::ActionsError;
+use super::events::{ACTION_DELETED, ActionEvent};
 use super::model::{Action, ActionKind};
-use super::ops::{ACTION_DELETED, ActionEvent};
 use crate::store;
 use crate::store::entities::CountDelta;
 
 /// Applies one users event inside the follower's transaction.
-pub fn apply(conn: &mut DbConnection, event: &Event) -> Result<(), ApplyError> {
-    let field = |name: &str| event.data.get(name).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
-    let outcome = match event.event_type.as_str() {
-        "user.banned" => store::mirror::ban(conn, &event.app_id, &event.subject),
-        "user.unbanned" => store::mirror::unban(conn, &event.subject),
-        "user.blocked" => store::mirror::block(conn, &event.app_id, &field("user_id"), &field("blocked_user_id")),
-        "user.unblocked" => store::mirror::unblock(conn, &field("user_id"), &field("blocked_user_id")),
-        "user.deleted" => erase_user(conn, &event.app_id, &event.subject),
+pub fn apply(conn: &mut DbConnection, event: &UsersEvent) -> Result<(), ApplyError> {
+    let outcome = match event {
+        UsersEvent::Banned(banned) => store::mirror::ban(conn, &banned.app_id, &banned.data.user_id),
+        UsersEvent::Unbanned(unbanned) => store::mirror::unban(conn, &unbanned.data.user_id),
+        UsersEvent::Blocked(blocked) => {
+            store::mirror::block(conn, &blocked.app_id, &blocked.data.user_id, &blocked.data.blocked_user_id)
+        }
+        UsersEvent::Unblocked(unblocked) => {
+            store::mirror::unblock(conn, &unblocked.data.user_id, &unblocked.data.blocked_user_id)
+        }
+        UsersEvent::Deleted(deleted) => erase_user(conn, &deleted.app_id, &deleted.data.user_id),
         // Profile changes and new users need nothing here.
-        _ => Ok(()),
+        UsersEvent::Created(_) | UsersEvent::Updated(_) => Ok(()),
     };
     outcome.map_err(|error| match error {
         ActionsError::Db(db) => ApplyError::Db(db),

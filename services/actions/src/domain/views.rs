@@ -11,8 +11,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use super::ActionsError;
+use super::events::{ENTITY_VIEWED, EntityViewedData};
 use super::model::{Counts, EntityRef, validate_key};
-use super::ops::{ENTITY_VIEWED, ensure_can_act, ensure_entity};
+use super::ops::{ensure_can_act, ensure_entity};
 use crate::store;
 use crate::store::entities::CountDelta;
 
@@ -170,8 +171,7 @@ fn record_batch(conn: &mut DbConnection, views: &[View]) -> Result<Vec<Result<()
         viewed.push((app_id, entity, views, counts));
     }
     for (app_id, entity, views, counts) in viewed {
-        let event = serde_json::json!({ "entity": entity, "views": views, "counts": counts });
-        append(conn, &app_id, ENTITY_VIEWED, &entity.id, &event)?;
+        append(conn, &app_id, ENTITY_VIEWED, &entity.id, &EntityViewedData { entity: &entity, views, counts })?;
     }
     Ok(results)
 }

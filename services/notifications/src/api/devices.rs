@@ -1,10 +1,10 @@
 //! Push devices.
 
-use chorus_kit::extract::{Json, Query};
 use actix_web::{HttpResponse, web};
 use chorus_kit::Problem;
 use chorus_kit::auth::UserPrincipal;
 use chorus_kit::db::Db;
+use chorus_kit::extract::{Json, Query};
 use chorus_kit::pagination::PageQuery;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

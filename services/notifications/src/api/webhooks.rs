@@ -1,10 +1,10 @@
 //! Webhooks (app): register endpoints, see their deliveries, retry a dead one.
 
-use chorus_kit::extract::{Json, Query};
 use actix_web::{HttpResponse, web};
 use chorus_kit::Problem;
 use chorus_kit::auth::AppPrincipal;
 use chorus_kit::db::Db;
+use chorus_kit::extract::{Json, Query};
 use chorus_kit::idempotency::{IdempotencyKey, IdempotentRequest};
 use chorus_kit::pagination::PageQuery;
 use serde::{Deserialize, Serialize};

@@ -3,75 +3,43 @@
 //! author, nor banned users. Each notification lands in the inbox with a `notification.created`
 //! event (subject: the recipient), which feeds the recipient's live stream.
 
+use actions_client::types::{ActionEvent, ActionKind, Event as ActionsEvent};
 use chorus_kit::db::DbConnection;
-use chorus_kit::events::{Event, append};
+use chorus_kit::events::append;
 use chorus_kit::follower::ApplyError;
-use serde::Deserialize;
 
+use super::events::{NOTIFICATION_CREATED, NotificationCreatedData};
 use super::model::{Notification, NotificationKind, SubscriptionKind, excerpt};
 use super::{NotificationsError, new_id};
 use crate::store;
 use crate::store::inbox::NewNotification;
 
-pub const NOTIFICATION_CREATED: &str = "notification.created";
-
-/// The parts of an actions `action.created` event fan-out needs.
-#[derive(Debug, Deserialize)]
-struct ActionCreated {
-    action: CreatedAction,
-    entity: EntityRef,
-}
-
-#[derive(Debug, Deserialize)]
-struct CreatedAction {
-    id: String,
-    kind: String,
-    user_id: String,
-    text: Option<String>,
-    parent_id: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct EntityRef {
-    key: String,
-}
-
 /// Applies one actions event inside the follower's transaction.
-pub fn apply(conn: &mut DbConnection, event: &Event) -> Result<(), ApplyError> {
-    if event.event_type == "action.deleted" {
-        let as_json = serde_json::to_value(event).unwrap_or_default();
-        super::webhooks::enqueue(conn, &event.app_id, &format!("actions:{}", event.id), &event.event_type, &as_json)
-            .map_err(|error| ApplyError::Rejected(error.to_string()))?;
-        let Some(action_id) = event.data.pointer("/action/id").and_then(|v| v.as_str()) else { return Ok(()) };
-        return forget_comment(conn, action_id).map_err(|error| match error {
-            NotificationsError::Db(db) => ApplyError::Db(db),
-            other => ApplyError::Rejected(other.to_string()),
-        });
-    }
-    // The app's webhooks hear of every actions event they asked for.
-    let as_json = serde_json::to_value(event).unwrap_or_default();
-    super::webhooks::enqueue(conn, &event.app_id, &format!("actions:{}", event.id), &event.event_type, &as_json)
-        .map_err(|error| match error {
-            NotificationsError::Db(db) => ApplyError::Db(db),
-            other => ApplyError::Rejected(other.to_string()),
-        })?;
-    if event.event_type != "action.created" {
-        return Ok(());
-    }
-    let Ok(created) = serde_json::from_value::<ActionCreated>(event.data.clone()) else {
-        tracing::warn!(event_id = event.id, "an action.created event without the expected shape; skipped");
-        return Ok(());
-    };
-    if created.action.kind != "comment" {
-        return Ok(());
-    }
-    fan_out(conn, &event.app_id, &created).map_err(|error| match error {
+pub fn apply(conn: &mut DbConnection, event: &ActionsEvent) -> Result<(), ApplyError> {
+    apply_event(conn, event).map_err(|error| match error {
         NotificationsError::Db(db) => ApplyError::Db(db),
         other => ApplyError::Rejected(other.to_string()),
     })
 }
 
-fn fan_out(conn: &mut DbConnection, app_id: &str, created: &ActionCreated) -> Result<(), NotificationsError> {
+fn apply_event(conn: &mut DbConnection, event: &ActionsEvent) -> Result<(), NotificationsError> {
+    // The app's webhooks hear of every actions event they asked for, as the feed published it.
+    let as_json = serde_json::to_value(event).unwrap_or_default();
+    let field = |name: &str| as_json.get(name).cloned().unwrap_or_default();
+    let (app_id, event_type) = (field("app_id"), field("type"));
+    let (app_id, event_type) = (app_id.as_str().unwrap_or_default(), event_type.as_str().unwrap_or_default());
+    let delivery_id = format!("actions:{}", field("id"));
+    super::webhooks::enqueue(conn, app_id, &delivery_id, event_type, &as_json)?;
+    match event {
+        ActionsEvent::ActionCreated(created) if created.data.action.kind == ActionKind::Comment => {
+            fan_out(conn, &created.app_id, &created.data)
+        }
+        ActionsEvent::ActionDeleted(deleted) => forget_comment(conn, &deleted.data.action.id),
+        _ => Ok(()),
+    }
+}
+
+fn fan_out(conn: &mut DbConnection, app_id: &str, created: &ActionEvent) -> Result<(), NotificationsError> {
     let comment = &created.action;
     let author = comment.user_id.as_str();
     store::mirror::remember_author(conn, &comment.id, author)?;
@@ -148,7 +116,7 @@ pub fn deliver(
     new: &NewNotification<'_>,
 ) -> Result<Notification, NotificationsError> {
     let notification = store::inbox::insert(conn, &new_id(), new)?;
-    let data = serde_json::json!({ "notification": notification });
+    let data = NotificationCreatedData { notification: &notification };
     let event_id = append(conn, app_id, NOTIFICATION_CREATED, new.user_id, &data)?;
     let event = serde_json::json!({
         "id": event_id,

@@ -2,22 +2,26 @@
 //! removes a user's devices, subscriptions and inbox, and their words from others' inboxes.
 
 use chorus_kit::db::DbConnection;
-use chorus_kit::events::Event;
 use chorus_kit::follower::ApplyError;
+use users_client::types::Event as UsersEvent;
 
 use super::NotificationsError;
 use crate::store;
 
-pub fn apply(conn: &mut DbConnection, event: &Event) -> Result<(), ApplyError> {
-    let field = |name: &str| event.data.get(name).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
-    let outcome = match event.event_type.as_str() {
-        "user.banned" => store::mirror::ban(conn, &event.subject),
-        "user.unbanned" => store::mirror::unban(conn, &event.subject),
-        "user.blocked" => store::mirror::block(conn, &field("user_id"), &field("blocked_user_id")),
-        "user.unblocked" => store::mirror::unblock(conn, &field("user_id"), &field("blocked_user_id")),
-        "user.created" => store::broadcasts::remember_user(conn, &event.app_id, &event.subject),
-        "user.deleted" => erase_user(conn, &event.subject),
-        _ => Ok(()),
+/// Applies one users event inside the follower's transaction.
+pub fn apply(conn: &mut DbConnection, event: &UsersEvent) -> Result<(), ApplyError> {
+    let outcome = match event {
+        UsersEvent::Banned(banned) => store::mirror::ban(conn, &banned.data.user_id),
+        UsersEvent::Unbanned(unbanned) => store::mirror::unban(conn, &unbanned.data.user_id),
+        UsersEvent::Blocked(blocked) => {
+            store::mirror::block(conn, &blocked.data.user_id, &blocked.data.blocked_user_id)
+        }
+        UsersEvent::Unblocked(unblocked) => {
+            store::mirror::unblock(conn, &unblocked.data.user_id, &unblocked.data.blocked_user_id)
+        }
+        UsersEvent::Created(created) => store::broadcasts::remember_user(conn, &created.app_id, &created.data.user.id),
+        UsersEvent::Deleted(deleted) => erase_user(conn, &deleted.data.user_id),
+        UsersEvent::Updated(_) => Ok(()),
     };
     outcome.map_err(|error| match error {
         NotificationsError::Db(db) => ApplyError::Db(db),
@@ -32,8 +36,7 @@ pub fn erase_user(conn: &mut DbConnection, user_id: &str) -> Result<(), Notifica
     store::mirror::forget_user(conn, user_id)?;
     store::broadcasts::forget_user(conn, user_id)?;
     // The feed keeps what was sent to them, and quotes of what they wrote; both go.
-    let erased = serde_json::json!({ "notification": { "erased": true } });
-    chorus_kit::events::redact_subject(conn, user_id, super::fanout::NOTIFICATION_CREATED, &erased)?;
+    chorus_kit::events::forget_subject(conn, user_id, super::events::NOTIFICATION_CREATED)?;
     // The feed copies of notifications quote their words too.
     chorus_kit::events::rewrite_mentioning(conn, user_id, |_, data| {
         let by_them = data.pointer("/notification/actor_id").and_then(|v| v.as_str()) == Some(user_id);

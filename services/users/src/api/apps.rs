@@ -1,10 +1,10 @@
 //! Apps: operators create them; an app reads and changes itself and rotates its secret.
 
-use chorus_kit::extract::Json;
 use actix_web::{HttpResponse, web};
 use chorus_kit::Problem;
 use chorus_kit::auth::{OperatorPrincipal, Principal};
 use chorus_kit::db::Db;
+use chorus_kit::extract::Json;
 use chorus_kit::idempotency::{IdempotencyKey, IdempotentRequest};
 use chorus_kit::secrets;
 use serde::{Deserialize, Serialize};

@@ -1,9 +1,9 @@
 //! Sessions (the SDK's first call, and refresh) and tokens for apps and services.
 
-use chorus_kit::extract::Json;
 use actix_web::{HttpResponse, web};
 use chorus_kit::Problem;
 use chorus_kit::db::Db;
+use chorus_kit::extract::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

@@ -1,11 +1,11 @@
 //! Users: one's own profile, identities, blocks and data; other users' public profiles; and the
 //! app's moderation and personal-data operations.
 
-use chorus_kit::extract::{Json, Query};
 use actix_web::{HttpResponse, web};
 use chorus_kit::Problem;
 use chorus_kit::auth::{AppPrincipal, Principal, UserPrincipal};
 use chorus_kit::db::Db;
+use chorus_kit::extract::{Json, Query};
 use chorus_kit::pagination::PageQuery;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

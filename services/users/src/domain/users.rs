@@ -183,14 +183,10 @@ pub fn erase(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Result<(),
         return Err(UsersError::UserNotFound);
     }
     append(conn, app_id, events::USER_DELETED, user_id, &events::UserRef { user_id, reason: None })?;
-    // The profile must not outlive the person in the event log: earlier events keep only the id.
-    chorus_kit::events::rewrite_mentioning(conn, user_id, |event_type, data| {
-        let about_them = data.pointer("/user/id").and_then(|v| v.as_str()) == Some(user_id);
-        if about_them && matches!(event_type, events::USER_CREATED | events::USER_UPDATED) {
-            *data = serde_json::json!({ "user": { "id": user_id, "erased": true } });
-            return true;
-        }
-        false
-    })?;
+    // The profile must not outlive the person in the event log: the events that carried it go.
+    // (Readers page by id, so the gaps are never noticed; `user.deleted` stays and says why.)
+    for event_type in [events::USER_CREATED, events::USER_UPDATED] {
+        chorus_kit::events::forget_subject(conn, user_id, event_type)?;
+    }
     Ok(())
 }

@@ -1,0 +1,112 @@
+//! Reading an event feed with a client generated from an older or newer spec than the producer's.
+//!
+//! A producer may add event types at any time (a compatible change), so a page of its feed can
+//! hold events this client has no type for. [`EventPage`] parses each item on its own: a known
+//! type becomes the generated event, an unknown one is kept as [`FeedItem::Unknown`] so the
+//! consumer can skip it on purpose, and a known type whose body does not parse is kept as
+//! [`FeedItem::Malformed`] so the consumer can stop on it instead of losing it.
+
+use serde::de::{DeserializeOwned, Deserializer};
+use serde::{Deserialize, Serialize};
+
+/// The event types a generated `Event` enum covers (written by the client's build script from
+/// the spec's discriminator).
+pub trait EventTypes {
+    /// Every `type` value of the spec's `Event` schema.
+    const TYPES: &'static [&'static str];
+}
+
+/// One item of a feed page.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FeedItem<E> {
+    /// An event of a type this client knows, parsed.
+    Known(E),
+    /// An event of a type this client does not know.
+    Unknown { id: i64, event_type: String },
+    /// An event of a known type that does not match its schema.
+    Malformed { id: i64, event_type: String, error: String },
+}
+
+/// A page of a feed (`GET /v1/events`), as the generated client returns it.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventPage<E> {
+    /// The events, each with its id.
+    #[serde(skip)]
+    pub items: Vec<(i64, FeedItem<E>)>,
+    /// The `after` value for the next request.
+    pub next_after: i64,
+    /// The newest event id of the feed.
+    pub last_id: i64,
+}
+
+#[derive(Deserialize)]
+struct RawPage {
+    items: Vec<serde_json::Value>,
+    next_after: i64,
+    last_id: i64,
+}
+
+impl<'de, E: DeserializeOwned + EventTypes> Deserialize<'de> for EventPage<E> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = RawPage::deserialize(deserializer)?;
+        let items = raw.items.into_iter().map(parse_item::<E>).collect::<Result<Vec<_>, String>>();
+        let items = items.map_err(serde::de::Error::custom)?;
+        Ok(Self { items, next_after: raw.next_after, last_id: raw.last_id })
+    }
+}
+
+/// Parses one event; fails only when even its `id` is unreadable, since then the consumer could
+/// not say where it stopped.
+pub fn parse_item<E: DeserializeOwned + EventTypes>(value: serde_json::Value) -> Result<(i64, FeedItem<E>), String> {
+    let id = value.get("id").and_then(serde_json::Value::as_i64).ok_or("an event without an integer id")?;
+    let event_type = value.get("type").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+    if !E::TYPES.contains(&event_type.as_str()) {
+        return Ok((id, FeedItem::Unknown { id, event_type }));
+    }
+    Ok(match serde_json::from_value::<E>(value) {
+        Ok(event) => (id, FeedItem::Known(event)),
+        Err(error) => (id, FeedItem::Malformed { id, event_type, error: error.to_string() }),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Liked {
+        id: i64,
+        data: Data,
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Data {
+        user_id: String,
+    }
+
+    impl EventTypes for Liked {
+        const TYPES: &'static [&'static str] = &["liked"];
+    }
+
+    #[test]
+    fn known_unknown_and_malformed_items_are_told_apart() {
+        let page: EventPage<Liked> = serde_json::from_value(serde_json::json!({
+            "items": [
+                {"id": 1, "type": "liked", "data": {"user_id": "u1"}},
+                {"id": 2, "type": "shared", "data": {}},
+                {"id": 3, "type": "liked", "data": {"user": 5}},
+            ],
+            "next_after": 3,
+            "last_id": 9,
+        }))
+        .unwrap();
+        assert_eq!(page.items[0].1, FeedItem::Known(Liked { id: 1, data: Data { user_id: "u1".into() } }));
+        assert_eq!(page.items[1].1, FeedItem::Unknown { id: 2, event_type: "shared".into() });
+        assert!(matches!(&page.items[2].1, FeedItem::Malformed { id: 3, .. }));
+        assert_eq!((page.next_after, page.last_id), (3, 9));
+        let no_id = serde_json::from_value::<EventPage<Liked>>(serde_json::json!({
+            "items": [{"type": "liked"}], "next_after": 0, "last_id": 0
+        }));
+        assert!(no_id.is_err());
+    }
+}
