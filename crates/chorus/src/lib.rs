@@ -176,7 +176,7 @@ async fn create_demo_app(users_url: &str, operator_token: &str) -> anyhow::Resul
     let created = users
         .create_app()
         .idempotency_key("launcher-demo-app")
-        .body(users_client::types::CreateApp { name: "Demo app".into(), settings: None })
+        .body(users_client::types::CreateApp { name: "Demo app".parse().expect("a valid app name"), settings: None })
         .send()
         .await
         .context("creating the demo app")?

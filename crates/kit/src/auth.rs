@@ -488,8 +488,11 @@ impl JwksVerifier {
         if self.ring.contains(kid) || last_fetch.is_some_and(|at| at.elapsed() < REFETCH_INTERVAL) {
             return Ok(());
         }
+        // Stamped only once the fetch has finished: a request dropped mid-fetch (its body failed
+        // to parse, say) must not leave a stamp that stops the next request from fetching.
+        let fetched = (self.fetch)().await;
         *last_fetch = Some(std::time::Instant::now());
-        let keys = (self.fetch)().await.map_err(|error| {
+        let keys = fetched.map_err(|error| {
             tracing::warn!(%error, "fetching the signing keys failed");
             AuthError::KeysUnavailable
         })?;
@@ -546,5 +549,40 @@ mod jwks_tests {
         let stranger = TokenSigner::generate().sign(&claims);
         assert_eq!(TokenVerifier::verify(&verifier, &stranger).await, Err(AuthError::UnknownKey));
         assert_eq!(fetches.load(Ordering::SeqCst), 1, "a second fetch waits for the interval");
+    }
+
+    #[tokio::test]
+    async fn a_fetch_dropped_midway_does_not_hold_off_the_next() {
+        let signer = TokenSigner::generate();
+        let jwk = signer.jwk();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = calls.clone();
+        let verifier = JwksVerifier::new(Box::new(move || {
+            let first = counter.fetch_add(1, Ordering::SeqCst) == 0;
+            let keys = vec![jwk.clone()];
+            Box::pin(async move {
+                if first {
+                    // The first fetch hangs; its request is dropped before it finishes.
+                    std::future::pending::<()>().await;
+                }
+                Ok(keys)
+            })
+        }));
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            iss: ISSUER.into(),
+            sub: "u".into(),
+            iat: now,
+            exp: now + 60,
+            kind: TokenKind::User,
+            app: Some("a".into()),
+            scope: vec![],
+        };
+        let token = signer.sign(&claims);
+        let dropped =
+            tokio::time::timeout(std::time::Duration::from_millis(50), TokenVerifier::verify(&verifier, &token));
+        assert!(dropped.await.is_err(), "the first verification is cancelled midway");
+        assert_eq!(TokenVerifier::verify(&verifier, &token).await.unwrap(), claims);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 }

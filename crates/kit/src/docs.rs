@@ -13,7 +13,7 @@ pub fn spec_json(spec: &OpenApi) -> String {
     text
 }
 
-/// What every Chorus spec shares: the `bearer` security scheme, the problem-details schemas
+/// What every Chorus spec shares: the `user`, `app`, `service` and `operator` bearer schemes, the problem-details schemas
 /// (with every stable problem `type`), the reusable error responses and `GET /v1/usage`, which
 /// every service serves. Add it to a service's `#[openapi(modifiers(&Conventions))]`.
 pub struct Conventions;
@@ -62,16 +62,21 @@ impl Modify for Conventions {
         ] {
             components.responses.insert(name.to_owned(), response);
         }
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .description(Some("A Chorus access token (user, app or service), or the operator token."))
-                    .build(),
+        // Four kinds of caller, each a bearer token; an operation names the ones it accepts.
+        for (name, description) in [
+            ("user", "A user's session token (`POST /v1/sessions`), bound to one app."),
+            ("app", "An app token (`POST /v1/tokens/app`, from the app's API key and secret), for the app's servers."),
+            (
+                "service",
+                "A service token (`POST /v1/tokens/service`) with internal scopes such as `events:read` and `usage:read`.",
             ),
-        );
+            ("operator", "The operator token from the service's config (`auth.operator_token`)."),
+        ] {
+            let format = if name == "operator" { "opaque" } else { "JWT" };
+            let scheme =
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format(format).description(Some(description));
+            components.add_security_scheme(name, SecurityScheme::Http(scheme.build()));
+        }
         declare_generic_statuses(openapi);
     }
 }

@@ -84,6 +84,32 @@ impl EventCatalog {
         discriminator.mapping = mapping.into_iter().collect();
         let one_of = one_of.discriminator(Some(discriminator)).build();
         components.schemas.insert("Event".to_owned(), Schema::OneOf(one_of).into());
+        components.schemas.insert("EventFrame".to_owned(), self.frame().into());
+    }
+
+    /// One server-sent event of the service's streams, in the OpenAPI 3.2 form: `data` is an
+    /// `Event` as JSON (`contentMediaType` and `contentSchema`, JSON Schema 2020-12).
+    fn frame(&self) -> Schema {
+        let string = || ObjectBuilder::new().schema_type(Type::String);
+        let mut data = string().description(Some("The event, as JSON.")).build();
+        data.content_media_type = "application/json".to_owned();
+        data.content_schema = Some(Box::new(Ref::from_schema_name("Event").into()));
+        ObjectBuilder::new()
+            .description(Some(
+                "One server-sent event: `id` is the event's feed id, `event` its type and `data` the event \
+                 as JSON. Lines starting with `:` are keep-alives.",
+            ))
+            .property(
+                "id",
+                string().pattern(Some(r"^[0-9]{1,18}$")).description(Some("Resume after it with `Last-Event-ID`.")),
+            )
+            .property("event", string().enum_values(Some(self.names())).description(Some("The event's `type`.")))
+            .property("data", data)
+            .required("id")
+            .required("event")
+            .required("data")
+            .build()
+            .into()
     }
 }
 

@@ -56,10 +56,34 @@ pub struct EventPage {
 #[into_params(parameter_in = Query)]
 pub struct FeedQuery {
     /// Return events with an id greater than this (default 0, the oldest retained).
+    #[param(minimum = 0)]
     pub after: Option<i64>,
     /// At most this many events, 1 to 500 (default 100).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
+}
+
+/// The `Last-Event-ID` request header of a stream (the WHATWG server-sent events standard): a
+/// reconnecting client resumes after this event id.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct LastEventIdHeader {
+    /// Resume after this event id (the `id` of the last event received); wins over `after`.
+    #[param(rename = "Last-Event-ID", pattern = r"^[0-9]{1,18}$", min_length = 1, max_length = 18)]
+    pub last_event_id: Option<String>,
+}
+
+/// One server-sent event of a Chorus stream, as the spec describes it (the OpenAPI 3.2 form):
+/// `id` is the event's feed id, `event` its type and `data` the event as JSON. The event
+/// catalog gives `data` its schema; lines starting with `:` are keep-alives.
+#[derive(Debug, ToSchema)]
+pub struct EventFrame {
+    /// The event's feed id; resume after it with `Last-Event-ID`.
+    pub id: String,
+    /// The event's `type`.
+    pub event: String,
+    /// The event, as JSON.
+    pub data: String,
 }
 
 /// Appends an event inside the caller's transaction and returns its id.
@@ -232,7 +256,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         (status = 403, description = "The token lacks the events:read scope", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "`after` is past retention", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
+    security(("service" = []), ("operator" = []))
 )]
 pub async fn list_events(
     principal: Principal,
@@ -271,17 +295,14 @@ fn parse_after(after: Option<i64>) -> Result<i64, Problem> {
     path = "/v1/events/stream",
     tag = "events",
     operation_id = "stream_events",
-    params(
-        FeedQuery,
-        ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event id; wins over `after`."),
-    ),
+    params(FeedQuery, LastEventIdHeader),
     responses(
-        (status = 200, description = "A text/event-stream of events", content_type = "text/event-stream", body = String),
+        (status = 200, description = "A text/event-stream of events", content_type = "text/event-stream", body = EventFrame),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks the events:read scope", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The resume point is past retention", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
+    security(("service" = []), ("operator" = []))
 )]
 pub async fn stream_events(
     req: HttpRequest,
@@ -292,10 +313,8 @@ pub async fn stream_events(
     query: Query<FeedQuery>,
 ) -> Result<HttpResponse, Problem> {
     authorize(&principal)?;
-    let after = match last_event_id(&req)? {
-        Some(id) => id,
-        None => parse_after(query.after)?,
-    };
+    let after = parse_after(query.after)?;
+    let after = last_event_id(&req)?.unwrap_or(after);
     event_stream(&db, &hub, &shutdown, after, EventFilter::default()).await
 }
 
@@ -307,8 +326,9 @@ pub fn last_event_id(req: &HttpRequest) -> Result<Option<i64>, Problem> {
             value
                 .to_str()
                 .ok()
-                .and_then(|v| v.trim().parse::<i64>().ok())
-                .filter(|v| *v >= 0)
+                .map(str::trim)
+                .filter(|v| (1..=18).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|v| v.parse::<i64>().ok())
                 .ok_or_else(|| Problem::invalid("Last-Event-ID", "must be an event id"))
         })
         .transpose()

@@ -67,21 +67,30 @@ impl Operations {
         Ok(Self { by_route, templates })
     }
 
-    /// The methods `path` allows, across every template it matches (`/v1/entities/lookup` is both
-    /// itself and an entity key); empty when no template matches.
+    /// The methods `path` allows: those of the most specific template it matches, since concrete
+    /// path segments match before templated ones (OpenAPI 3.1, "Path Templating Matching");
+    /// empty when no template matches.
     pub fn allowed_methods(&self, path: &str) -> Vec<&'static str> {
         let requested = segments(path);
-        let mut allowed = Vec::new();
+        let mut best: Option<(usize, Vec<&'static str>)> = None;
         for (template, methods) in &self.templates {
             let matches = template.len() == requested.len()
                 && template.iter().zip(&requested).all(|(want, got)| {
                     (want.starts_with('{') && want.ends_with('}') && !got.is_empty()) || want == got
                 });
-            if matches {
-                allowed.extend(methods.iter().filter(|m| !allowed.contains(*m)).collect::<Vec<_>>());
+            if !matches {
+                continue;
+            }
+            let literal = template.iter().filter(|segment| !segment.starts_with('{')).count();
+            match &mut best {
+                Some((most, allowed)) if *most == literal => {
+                    allowed.extend(methods.iter().filter(|m| !allowed.contains(*m)).collect::<Vec<_>>());
+                }
+                Some((most, _)) if *most > literal => {}
+                _ => best = Some((literal, methods.clone())),
             }
         }
-        allowed
+        best.map(|(_, allowed)| allowed).unwrap_or_default()
     }
 
     /// The operation id (or for routes outside the spec, such as health and metrics, the pattern
@@ -181,7 +190,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn allowed_methods_join_every_matching_template() {
+    fn allowed_methods_come_from_the_most_specific_template() {
         let operations = Operations {
             templates: vec![
                 (segments("/v1/entities/lookup"), vec!["POST"]),
@@ -190,7 +199,7 @@ mod tests {
             ],
             ..Operations::default()
         };
-        assert_eq!(operations.allowed_methods("/v1/entities/lookup"), vec!["POST", "GET", "PUT"]);
+        assert_eq!(operations.allowed_methods("/v1/entities/lookup"), vec!["POST"]);
         assert_eq!(operations.allowed_methods("/v1/entities/a%2Fb"), vec!["GET", "PUT"]);
         assert_eq!(operations.allowed_methods("/v1/entities/x/likes"), vec!["POST"]);
         assert!(operations.allowed_methods("/v1/nothing").is_empty());

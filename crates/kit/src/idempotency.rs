@@ -17,6 +17,17 @@ use crate::secrets;
 pub const HEADER: &str = "Idempotency-Key";
 const MAX_KEY_LEN: usize = 255;
 
+/// The `Idempotency-Key` request header, as every create declares it: `params(IdempotencyKeyHeader)`.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IdempotencyKeyHeader {
+    /// Makes a retried request safe: for 24 hours, the same key from the same caller answers with
+    /// the first result, and with a different request gets 422. 1 to 255 visible ASCII
+    /// characters.
+    #[param(rename = "Idempotency-Key", pattern = r"^[!-~]{1,255}$", min_length = 1, max_length = 255)]
+    pub idempotency_key: Option<String>,
+}
+
 /// The optional `Idempotency-Key` header, validated when present.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IdempotencyKey(pub Option<String>);

@@ -247,3 +247,31 @@ where
         })
         .collect()
 }
+
+/// Asserts that every URL pattern in a spec is the one [`crate::validation::http_url`] checks,
+/// so the schema and the check cannot drift apart (utoipa takes the pattern only as a literal).
+/// Returns how many it found.
+pub fn assert_url_patterns_match_the_check(spec: &serde_json::Value) -> usize {
+    fn walk(value: &serde_json::Value, found: &mut usize) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(pattern) = map.get("pattern").and_then(|p| p.as_str())
+                    && pattern.contains("https?://")
+                {
+                    let expected = crate::validation::HTTP_URL_PATTERN;
+                    assert!(
+                        pattern == expected || pattern == format!("^$|{expected}"),
+                        "a URL pattern differs from validation::HTTP_URL_PATTERN: {pattern}"
+                    );
+                    *found += 1;
+                }
+                map.values().for_each(|v| walk(v, found));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, found)),
+            _ => {}
+        }
+    }
+    let mut found = 0;
+    walk(spec, &mut found);
+    found
+}

@@ -120,9 +120,10 @@ pub struct UsageReport {
 #[into_params(parameter_in = Query)]
 pub struct UsageQuery {
     /// Only this operation id, such as `get_users`.
+    #[param(min_length = 1, max_length = 200)]
     pub operation: Option<String>,
     /// From this day on (UTC, `YYYY-MM-DD`); default: all kept days.
-    pub since: Option<String>,
+    pub since: Option<NaiveDate>,
 }
 
 /// Who called what
@@ -141,7 +142,7 @@ pub struct UsageQuery {
         (status = 401, response = crate::problem::responses::Unauthorized),
         (status = 403, response = crate::problem::responses::Forbidden),
     ),
-    security(("bearer" = []))
+    security(("service" = []), ("operator" = []))
 )]
 pub async fn get_usage(
     principal: Principal,
@@ -152,14 +153,7 @@ pub async fn get_usage(
     if !principal.has_scope(READ_SCOPE) {
         return Err(Problem::forbidden(format!("reading usage needs the `{READ_SCOPE}` scope")));
     }
-    let since = match &query.since {
-        Some(day) => Some(
-            NaiveDate::parse_from_str(day, "%Y-%m-%d")
-                .map_err(|_| Problem::invalid("since", "must be a day, YYYY-MM-DD"))?
-                .to_string(),
-        ),
-        None => None,
-    };
+    let since = query.since.map(|day| day.to_string());
     // What this replica counted but has not written yet is part of the answer.
     counter.flush(&db).await;
     let operation = query.operation.clone();

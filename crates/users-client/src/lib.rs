@@ -6,7 +6,7 @@
 //! let users = users_client::Client::new("http://127.0.0.1:8081", users_client::Propagation::none());
 //! let session = users
 //!     .start_session()
-//!     .body(users_client::types::StartSession { api_key: "ck_…".into(), device_id: "device-1".into() })
+//!     .body(users_client::types::StartSession { api_key: "ck_…".into(), device_id: "device-1".parse().unwrap() })
 //!     .send()
 //!     .await?;
 //! println!("hello, {}", session.user.id);

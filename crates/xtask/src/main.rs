@@ -5,9 +5,12 @@
 //! - `openapi diff --base <ref>`  lists changes since a git ref as breaking or compatible, and
 //!   fails on a breaking change without a major version bump.
 //! - `test`  runs the whole suite on SQLite, then on a throwaway PostgreSQL.
+//! - `fuzz`  runs schemathesis with every check against each service's spec, on a platform it
+//!   starts on loopback, and fails on any finding.
 //! - `bench`  measures the platform against a bare baseline, in one run (release build).
 
 mod diff;
+mod fuzz;
 mod openapi;
 mod postgres;
 mod rules;
@@ -38,6 +41,15 @@ enum Command {
         /// Extra arguments for `cargo test` (after `--`).
         #[arg(last = true)]
         cargo_args: Vec<String>,
+    },
+    /// Fuzz every service's contract with schemathesis (all checks); fail on any finding.
+    Fuzz {
+        /// Examples per operation and phase.
+        #[arg(long, default_value_t = 25)]
+        examples: u32,
+        /// Only these services (default: all).
+        #[arg(long = "service")]
+        services: Vec<String>,
     },
     /// Measure the SDK's request mix and a bare baseline in one run (release build).
     Bench {
@@ -77,6 +89,7 @@ fn main() -> ExitCode {
         Command::Openapi { action: OpenapiAction::Check } => openapi::check(),
         Command::Openapi { action: OpenapiAction::Diff { base } } => diff::run(&base),
         Command::Test { sqlite_only, cargo_args } => test::run(sqlite_only, &cargo_args),
+        Command::Fuzz { examples, services } => fuzz::run(examples, &services),
         Command::Bench { bench_args } => bench(&bench_args),
     };
     match outcome {

@@ -75,4 +75,17 @@ mod tests {
     fn checked_in_specs_and_client_copies_match_the_code() {
         super::check().unwrap();
     }
+
+    /// A URL field's pattern is a literal in the code; it must be the one the check enforces.
+    #[test]
+    fn url_patterns_are_the_ones_the_services_check() {
+        let found: usize = super::contracts()
+            .iter()
+            .map(|contract| {
+                let spec: serde_json::Value = serde_json::from_str(&contract.text).unwrap();
+                chorus_kit::testing::assert_url_patterns_match_the_check(&spec)
+            })
+            .sum();
+        assert!(found >= 3, "image_url, broadcast url and webhook url state their pattern");
+    }
 }

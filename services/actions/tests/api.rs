@@ -236,12 +236,12 @@ async fn bad_input_gets_a_precise_problem_and_changes_nothing() {
     s.api
         .post(&comments, &ada.token, json!({ "text": "hi", "parent_id": "no-such" }))
         .await
-        .assert_problem(400, Some("parent_id"));
+        .assert_problem(404, Some("parent_id"));
     s.api.post(&comments, &ada.token, json!({})).await.assert_problem(400, Some("text"));
     s.api.post(&comments, &ada.token, json!({ "text": "a\u{0}b" })).await.assert_problem(400, Some("text"));
     let other = s.api.post(&format!("{}/comments", path("other")), &ada.token, json!({ "text": "elsewhere" })).await;
     let wrong_parent = json!({ "text": "hi", "parent_id": other.text("/id") });
-    s.api.post(&comments, &ada.token, wrong_parent).await.assert_problem(400, Some("parent_id"));
+    s.api.post(&comments, &ada.token, wrong_parent).await.assert_problem(404, Some("parent_id"));
     let before = before + 1;
     s.api
         .post(&format!("{}/shares", path(key)), &ada.token, json!({ "medium": "fax" }))

@@ -35,6 +35,9 @@ pub struct WebhookSettings {
     pub base_backoff_ms: u64,
     /// How long one attempt may take.
     pub timeout_secs: u64,
+    /// Sends every delivery through this HTTP proxy (an egress gateway), when set.
+    #[serde(default)]
+    pub proxy_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -64,6 +67,9 @@ impl ServiceConfig for Config {
         }
         if self.webhooks.base_backoff_ms == 0 || self.webhooks.timeout_secs == 0 {
             return Err(ConfigError::invalid("webhooks.base_backoff_ms", "and webhooks.timeout_secs must be positive"));
+        }
+        if let Some(proxy) = &self.webhooks.proxy_url {
+            chorus_kit::config::check_http_url("webhooks.proxy_url", proxy)?;
         }
         if self.broadcasts.daily_quota == 0 {
             return Err(ConfigError::invalid("broadcasts.daily_quota", "must be at least 1"));

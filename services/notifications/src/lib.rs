@@ -53,6 +53,7 @@ impl Service for Notifications {
             max_attempts: config.webhooks.max_attempts,
             base_backoff: Duration::from_millis(config.webhooks.base_backoff_ms),
             timeout: Duration::from_secs(config.webhooks.timeout_secs),
+            proxy_url: config.webhooks.proxy_url.clone(),
         };
         let users_follower = Follower {
             feed: "users",

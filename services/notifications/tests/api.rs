@@ -418,7 +418,7 @@ async fn receiver() -> Receiver {
     .disable_signals()
     .bind(("127.0.0.1", 0))
     .unwrap();
-    let url = format!("http://127.0.0.1:{}/hook", server.addrs()[0].port());
+    let url = format!("http://localhost:{}/hook", server.addrs()[0].port());
     tokio::spawn(server.run());
     Receiver { url, received, failing }
 }
@@ -443,7 +443,7 @@ async fn webhooks_receive_signed_events_and_failures_retry_then_die_then_retry_b
     let hook = receiver().await;
 
     let bad = json!({ "url": hook.url, "event_types": ["user.created"] });
-    s.api.post("/v1/webhooks", &app, bad).await.assert_problem(400, Some("event_types"));
+    s.api.post("/v1/webhooks", &app, bad).await.assert_problem(400, Some("event_types[0]"));
     let wanted = json!({ "url": hook.url, "event_types": ["notification.created", "action.created"] });
     s.api.post("/v1/webhooks", &ada.token, wanted.clone()).await.assert_problem(403, None);
     let register = || {

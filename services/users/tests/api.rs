@@ -356,7 +356,7 @@ async fn moderation_identities_blocks_and_personal_data() {
     assert_eq!(blocks.body["items"][0]["user_id"], bob_id.as_str());
     assert_problem(
         &h.call(Method::PUT, &format!("/v1/users/me/blocks/{alice_id}"), Some(&alice_token), None).await,
-        StatusCode::BAD_REQUEST,
+        StatusCode::FORBIDDEN,
         None,
     );
 

@@ -11,8 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{ActionsState, Caller};
-use crate::domain::invalid;
-use crate::domain::model::{Action, ActionKind};
+use crate::domain::model::{Action, ActionKind, ShareMedium};
 use crate::domain::ops::{self, Actor};
 use crate::domain::views::View;
 use crate::store;
@@ -28,7 +27,8 @@ pub struct ActionList {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewComment {
-    /// 1 to 10,000 characters.
+    /// 1 to 10,000 characters, not blank.
+    #[schema(min_length = 1, max_length = 10000, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub text: String,
     /// Makes this a reply to that comment, which must be on the same entity.
     pub parent_id: Option<String>,
@@ -37,17 +37,17 @@ pub struct NewComment {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewShare {
-    /// facebook, twitter, email, sms or other.
-    pub medium: String,
+    pub medium: ShareMedium,
     /// At most 2,000 characters.
+    #[schema(max_length = 2000, pattern = r"^[^\u0000]*$")]
     pub text: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ActionListQuery {
-    /// Only this kind: `like`, `comment` or `share`.
-    pub kind: Option<String>,
+    /// Only this kind.
+    pub kind: Option<ActionKind>,
     pub cursor: Option<String>,
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
@@ -67,12 +67,6 @@ fn page_of(cursor: &Option<String>, limit: Option<u32>) -> Result<Page, Problem>
     PageQuery { cursor: cursor.clone(), limit }.page()
 }
 
-fn kind_of(kind: &Option<String>) -> Result<Option<ActionKind>, Problem> {
-    kind.as_deref()
-        .map(|k| ActionKind::parse(k).ok_or_else(|| invalid("kind", "must be like, comment or share").into()))
-        .transpose()
-}
-
 async fn list(db: &Db, mut query: ActionQuery, page: Page) -> Result<web::Json<ActionList>, Problem> {
     query.before_id = page.after.clone();
     query.limit = page.fetch_limit();
@@ -87,7 +81,7 @@ async fn list(db: &Db, mut query: ActionQuery, page: Page) -> Result<web::Json<A
 /// Creates the entity if the key is new.
 #[utoipa::path(
     post, path = "/v1/entities/{key}/likes", tag = "actions", operation_id = "like",
-    params(("key" = String, Path, description = "The entity key, percent-encoded")),
+    params(("key" = String, Path, description = "The entity key, percent-encoded (1 to 2,048 characters)", min_length = 1, max_length = 2048, pattern = r"^[^\u0000]+$")),
     responses(
         (status = 200, description = "The existing like", body = Action),
         (status = 201, description = "The new like", body = Action),
@@ -95,7 +89,7 @@ async fn list(db: &Db, mut query: ActionQuery, page: Page) -> Result<web::Json<A
         (status = 401, response = chorus_kit::problem::responses::Unauthorized),
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
     ),
-    security(("bearer" = []))
+    security(("user" = []))
 )]
 pub async fn like(me: UserPrincipal, db: web::Data<Db>, path: web::Path<String>) -> Result<HttpResponse, Problem> {
     let key = path.into_inner();
@@ -108,14 +102,14 @@ pub async fn like(me: UserPrincipal, db: web::Data<Db>, path: web::Path<String>)
 /// Idempotent.
 #[utoipa::path(
     delete, path = "/v1/entities/{key}/likes/me", tag = "actions", operation_id = "unlike",
-    params(("key" = String, Path, description = "The entity key, percent-encoded")),
+    params(("key" = String, Path, description = "The entity key, percent-encoded (1 to 2,048 characters)", min_length = 1, max_length = 2048, pattern = r"^[^\u0000]+$")),
     responses(
         (status = 204, description = "Not liked"),
         (status = 400, response = chorus_kit::problem::responses::BadRequest),
         (status = 401, response = chorus_kit::problem::responses::Unauthorized),
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
     ),
-    security(("bearer" = []))
+    security(("user" = []))
 )]
 pub async fn unlike(me: UserPrincipal, db: web::Data<Db>, path: web::Path<String>) -> Result<HttpResponse, Problem> {
     let key = path.into_inner();
@@ -129,8 +123,8 @@ pub async fn unlike(me: UserPrincipal, db: web::Data<Db>, path: web::Path<String
 #[utoipa::path(
     post, path = "/v1/entities/{key}/comments", tag = "actions", operation_id = "comment",
     params(
-        ("key" = String, Path, description = "The entity key, percent-encoded"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried create safe"),
+        ("key" = String, Path, description = "The entity key, percent-encoded (1 to 2,048 characters)", min_length = 1, max_length = 2048, pattern = r"^[^\u0000]+$"),
+        chorus_kit::idempotency::IdempotencyKeyHeader,
     ),
     request_body = NewComment,
     responses(
@@ -140,7 +134,7 @@ pub async fn unlike(me: UserPrincipal, db: web::Data<Db>, path: web::Path<String
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 422, response = chorus_kit::problem::responses::IdempotencyKeyReused),
     ),
-    security(("bearer" = []))
+    security(("user" = []))
 )]
 pub async fn comment(
     me: UserPrincipal,
@@ -171,7 +165,7 @@ pub async fn comment(
 /// replies. Comments by users the caller blocked, and by banned users, are left out.
 #[utoipa::path(
     get, path = "/v1/entities/{key}/comments", tag = "actions", operation_id = "list_comments",
-    params(("key" = String, Path, description = "The entity key, percent-encoded"), CommentListQuery),
+    params(("key" = String, Path, description = "The entity key, percent-encoded (1 to 2,048 characters)", min_length = 1, max_length = 2048, pattern = r"^[^\u0000]+$"), CommentListQuery),
     responses(
         (status = 200, description = "A page of comments", body = ActionList),
         (status = 400, response = chorus_kit::problem::responses::BadRequest),
@@ -179,7 +173,7 @@ pub async fn comment(
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 404, response = chorus_kit::problem::responses::NotFound),
     ),
-    security(("bearer" = []))
+    security(("user" = []), ("app" = []))
 )]
 pub async fn list_comments(
     principal: Principal,
@@ -212,8 +206,8 @@ pub async fn list_comments(
 #[utoipa::path(
     post, path = "/v1/entities/{key}/shares", tag = "actions", operation_id = "share",
     params(
-        ("key" = String, Path, description = "The entity key, percent-encoded"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried create safe"),
+        ("key" = String, Path, description = "The entity key, percent-encoded (1 to 2,048 characters)", min_length = 1, max_length = 2048, pattern = r"^[^\u0000]+$"),
+        chorus_kit::idempotency::IdempotencyKeyHeader,
     ),
     request_body = NewShare,
     responses(
@@ -223,7 +217,7 @@ pub async fn list_comments(
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 422, response = chorus_kit::problem::responses::IdempotencyKeyReused),
     ),
-    security(("bearer" = []))
+    security(("user" = []))
 )]
 pub async fn share(
     me: UserPrincipal,
@@ -240,7 +234,7 @@ pub async fn share(
             if let Some(replay) = request.replay::<Action>(conn)? {
                 return Ok(replay.body);
             }
-            let action = ops::share(conn, &me.app_id, &me.user_id, &key, &body.medium, body.text.as_deref())?;
+            let action = ops::share(conn, &me.app_id, &me.user_id, &key, body.medium, body.text.as_deref())?;
             request.record(conn, 201, &action)?;
             Ok::<_, Problem>(action)
         })
@@ -255,8 +249,8 @@ pub async fn share(
 #[utoipa::path(
     post, path = "/v1/entities/{key}/views", tag = "actions", operation_id = "view",
     params(
-        ("key" = String, Path, description = "The entity key, percent-encoded"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried view count once"),
+        ("key" = String, Path, description = "The entity key, percent-encoded (1 to 2,048 characters)", min_length = 1, max_length = 2048, pattern = r"^[^\u0000]+$"),
+        chorus_kit::idempotency::IdempotencyKeyHeader,
     ),
     responses(
         (status = 204, description = "Recorded"),
@@ -265,7 +259,7 @@ pub async fn share(
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 422, response = chorus_kit::problem::responses::IdempotencyKeyReused),
     ),
-    security(("bearer" = []))
+    security(("user" = []))
 )]
 pub async fn view(
     me: UserPrincipal,
@@ -282,7 +276,7 @@ pub async fn view(
 /// List an entity's actions
 #[utoipa::path(
     get, path = "/v1/entities/{key}/actions", tag = "actions", operation_id = "list_entity_actions",
-    params(("key" = String, Path, description = "The entity key, percent-encoded"), ActionListQuery),
+    params(("key" = String, Path, description = "The entity key, percent-encoded (1 to 2,048 characters)", min_length = 1, max_length = 2048, pattern = r"^[^\u0000]+$"), ActionListQuery),
     responses(
         (status = 200, description = "A page of actions, newest first", body = ActionList),
         (status = 400, response = chorus_kit::problem::responses::BadRequest),
@@ -290,7 +284,7 @@ pub async fn view(
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 404, response = chorus_kit::problem::responses::NotFound),
     ),
-    security(("bearer" = []))
+    security(("user" = []), ("app" = []))
 )]
 pub async fn list_entity_actions(
     principal: Principal,
@@ -300,7 +294,7 @@ pub async fn list_entity_actions(
 ) -> Result<web::Json<ActionList>, Problem> {
     let caller = Caller::of(principal)?;
     let page = page_of(&query.cursor, query.limit)?;
-    let kind = kind_of(&query.kind)?;
+    let kind = query.kind;
     let key = path.into_inner();
     let app_id = caller.app_id.clone();
     let entity = db.read(move |conn| ops::get_entity(conn, &app_id, &key, None)).await?;
@@ -328,7 +322,7 @@ pub async fn list_entity_actions(
         (status = 401, response = chorus_kit::problem::responses::Unauthorized),
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
     ),
-    security(("bearer" = []))
+    security(("user" = []), ("app" = []))
 )]
 pub async fn list_user_actions(
     principal: Principal,
@@ -338,7 +332,7 @@ pub async fn list_user_actions(
 ) -> Result<web::Json<ActionList>, Problem> {
     let caller = Caller::of(principal)?;
     let page = page_of(&query.cursor, query.limit)?;
-    let kind = kind_of(&query.kind)?;
+    let kind = query.kind;
     let user_id = match (path.into_inner(), &caller.user_id) {
         (id, Some(me)) if id == "me" => me.clone(),
         (id, None) if id == "me" => return Err(Problem::forbidden("`me` needs a user session token")),
@@ -358,7 +352,7 @@ pub async fn list_user_actions(
         (status = 401, response = chorus_kit::problem::responses::Unauthorized),
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
     ),
-    security(("bearer" = []))
+    security(("app" = []))
 )]
 pub async fn list_app_actions(
     app: AppPrincipal,
@@ -366,7 +360,7 @@ pub async fn list_app_actions(
     query: Query<ActionListQuery>,
 ) -> Result<web::Json<ActionList>, Problem> {
     let page = page_of(&query.cursor, query.limit)?;
-    let kind = kind_of(&query.kind)?;
+    let kind = query.kind;
     list(&db, ActionQuery { app_id: app.app_id, kind, ..Default::default() }, page).await
 }
 
@@ -383,7 +377,7 @@ pub async fn list_app_actions(
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 404, response = chorus_kit::problem::responses::NotFound),
     ),
-    security(("bearer" = []))
+    security(("user" = []), ("app" = []))
 )]
 pub async fn delete_comment(
     principal: Principal,

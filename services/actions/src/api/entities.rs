@@ -30,8 +30,33 @@ pub struct EntityList {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EntityLookup {
-    /// 1 to 100 entity keys. Unknown keys are left out of the answer.
+    /// 1 to 100 entity keys (each 1 to 2,048 characters). Unknown keys are left out of the
+    /// answer.
+    #[schema(min_items = 1, max_items = 100, value_type = Vec<EntityKey>)]
     pub keys: Vec<String>,
+}
+
+/// An entity key, as the spec shows it: any text of 1 to 2,048 characters without NUL, such as
+/// a URL.
+pub struct EntityKey;
+
+impl utoipa::PartialSchema for EntityKey {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("An entity key: 1 to 2,048 characters without NUL, such as a URL."))
+            .min_length(Some(1))
+            .max_length(Some(2048))
+            .pattern(Some(r"^[^\u0000]+$"))
+            .into()
+    }
+}
+
+impl ToSchema for EntityKey {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "EntityKey".into()
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -64,7 +89,7 @@ pub struct EntityListQuery {
 /// Creates the entity or replaces its name, type and meta. Answers 201 when it was created.
 #[utoipa::path(
     put, path = "/v1/entities/{key}", tag = "entities", operation_id = "upsert_entity",
-    params(("key" = String, Path, description = "The entity key, percent-encoded")),
+    params(("key" = String, Path, description = "The entity key, percent-encoded (1 to 2,048 characters)", min_length = 1, max_length = 2048, pattern = r"^[^\u0000]+$")),
     request_body = EntityInput,
     responses(
         (status = 200, description = "The updated entity", body = Entity),
@@ -73,7 +98,7 @@ pub struct EntityListQuery {
         (status = 401, response = chorus_kit::problem::responses::Unauthorized),
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
     ),
-    security(("bearer" = []))
+    security(("user" = []), ("app" = []))
 )]
 pub async fn upsert_entity(
     principal: Principal,
@@ -98,7 +123,7 @@ pub async fn upsert_entity(
 /// Counts, and for a user the caller's own likes, comments and shares, in one call.
 #[utoipa::path(
     get, path = "/v1/entities/{key}", tag = "entities", operation_id = "get_entity",
-    params(("key" = String, Path, description = "The entity key, percent-encoded")),
+    params(("key" = String, Path, description = "The entity key, percent-encoded (1 to 2,048 characters)", min_length = 1, max_length = 2048, pattern = r"^[^\u0000]+$")),
     responses(
         (status = 200, description = "The entity with its counts", body = Entity),
         (status = 400, response = chorus_kit::problem::responses::BadRequest),
@@ -106,7 +131,7 @@ pub async fn upsert_entity(
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 404, response = chorus_kit::problem::responses::NotFound),
     ),
-    security(("bearer" = []))
+    security(("user" = []), ("app" = []))
 )]
 pub async fn get_entity(
     principal: Principal,
@@ -129,7 +154,7 @@ pub async fn get_entity(
         (status = 401, response = chorus_kit::problem::responses::Unauthorized),
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
     ),
-    security(("bearer" = []))
+    security(("user" = []), ("app" = []))
 )]
 pub async fn lookup_entities(
     principal: Principal,
@@ -166,7 +191,7 @@ pub async fn lookup_entities(
         (status = 401, response = chorus_kit::problem::responses::Unauthorized),
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
     ),
-    security(("bearer" = []))
+    security(("user" = []), ("app" = []))
 )]
 pub async fn list_entities(
     principal: Principal,
@@ -194,17 +219,17 @@ pub async fn list_entities(
 #[utoipa::path(
     get, path = "/v1/entities/{key}/stream", tag = "entities", operation_id = "stream_entity",
     params(
-        ("key" = String, Path, description = "The entity key, percent-encoded"),
-        ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event id"),
+        ("key" = String, Path, description = "The entity key, percent-encoded (1 to 2,048 characters)", min_length = 1, max_length = 2048, pattern = r"^[^\u0000]+$"),
+        chorus_kit::events::LastEventIdHeader,
     ),
     responses(
-        (status = 200, description = "A text/event-stream of the entity's events", content_type = "text/event-stream", body = String),
+        (status = 200, description = "A text/event-stream of the entity's events", content_type = "text/event-stream", body = chorus_kit::events::EventFrame),
         (status = 400, response = chorus_kit::problem::responses::BadRequest),
         (status = 401, response = chorus_kit::problem::responses::Unauthorized),
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 404, response = chorus_kit::problem::responses::NotFound),
     ),
-    security(("bearer" = []))
+    security(("user" = []), ("app" = []))
 )]
 pub async fn stream_entity(
     req: HttpRequest,

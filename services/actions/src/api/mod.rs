@@ -9,7 +9,7 @@ use actix_web::web;
 use chorus_kit::Problem;
 use chorus_kit::auth::Principal;
 use chorus_kit::docs::Conventions;
-use chorus_kit::problem::ProblemType;
+use chorus_kit::problem::{FieldError, ProblemType};
 
 use crate::domain::ActionsError;
 use crate::domain::views::{ViewError, ViewRecorder};
@@ -64,6 +64,10 @@ impl From<ActionsError> for Problem {
     fn from(error: ActionsError) -> Self {
         match error {
             ActionsError::Invalid { field, message } => Problem::invalid(field, message),
+            ActionsError::ParentNotFound => Problem::not_found(error.to_string()).with_errors(vec![FieldError {
+                field: "parent_id".into(),
+                message: "names no comment on this entity".into(),
+            }]),
             ActionsError::EntityNotFound | ActionsError::CommentNotFound | ActionsError::FlagNotFound => {
                 Problem::not_found(error.to_string())
             }
@@ -120,7 +124,7 @@ impl From<ViewError> for Problem {
         chorus_kit::events::list_events,
         chorus_kit::events::stream_events,
     ),
-    components(schemas(entities::EntitySort, crate::domain::model::FlagStatus)),
+    components(schemas(entities::EntitySort, entities::EntityKey, crate::domain::model::FlagStatus)),
     modifiers(&Conventions),
     tags(
         (name = "entities", description = "Entities and their action bar"),

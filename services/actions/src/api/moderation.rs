@@ -18,6 +18,7 @@ use crate::store;
 #[serde(deny_unknown_fields)]
 pub struct NewFlag {
     /// Why (at most 500 characters).
+    #[schema(max_length = 500, pattern = r"^[^\u0000]*$")]
     pub reason: Option<String>,
 }
 
@@ -60,7 +61,7 @@ pub struct FlagListQuery {
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 404, response = chorus_kit::problem::responses::NotFound),
     ),
-    security(("bearer" = []))
+    security(("user" = []))
 )]
 pub async fn flag_comment(
     me: UserPrincipal,
@@ -85,7 +86,7 @@ pub async fn flag_comment(
         (status = 401, response = chorus_kit::problem::responses::Unauthorized),
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
     ),
-    security(("bearer" = []))
+    security(("app" = []))
 )]
 pub async fn list_flags(
     app: AppPrincipal,
@@ -116,7 +117,7 @@ pub async fn list_flags(
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 404, response = chorus_kit::problem::responses::NotFound),
     ),
-    security(("bearer" = []))
+    security(("app" = []))
 )]
 pub async fn resolve_flag(
     app: AppPrincipal,
@@ -140,7 +141,7 @@ pub async fn resolve_flag(
         (status = 401, response = chorus_kit::problem::responses::Unauthorized),
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
     ),
-    security(("bearer" = []))
+    security(("operator" = []))
 )]
 pub async fn recount(_operator: OperatorPrincipal, db: web::Data<Db>) -> Result<web::Json<RecountReport>, Problem> {
     let mut total = RecountReport::default();

@@ -18,6 +18,8 @@ pub enum ActionsError {
     Invalid { field: &'static str, message: String },
     #[error("no entity has this key in the app")]
     EntityNotFound,
+    #[error("parent_id names no comment on this entity")]
+    ParentNotFound,
     #[error("no such comment in the app")]
     CommentNotFound,
     #[error("no such flag in the app")]

@@ -56,10 +56,12 @@ pub struct Entity {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EntityInput {
-    /// 1 to 500 characters.
+    /// 1 to 500 characters, not blank.
+    #[schema(min_length = 1, max_length = 500, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub name: String,
-    /// Such as `article` (at most 100 characters).
+    /// Such as `article` (1 to 100 characters, not blank).
     #[serde(default, rename = "type")]
+    #[schema(min_length = 1, max_length = 100, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub entity_type: Option<String>,
     /// A JSON object of at most 16 KiB.
     #[serde(default)]
@@ -115,13 +117,25 @@ impl ActionKind {
 }
 
 /// Where a share went.
-pub const MEDIUMS: [&str; 5] = ["facebook", "twitter", "email", "sms", "other"];
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ShareMedium {
+    Facebook,
+    Twitter,
+    Email,
+    Sms,
+    Other,
+}
 
-pub fn validate_medium(medium: &str) -> Result<(), ActionsError> {
-    if MEDIUMS.contains(&medium) {
-        Ok(())
-    } else {
-        Err(invalid("medium", format!("must be one of {}", MEDIUMS.join(", "))))
+impl ShareMedium {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Facebook => "facebook",
+            Self::Twitter => "twitter",
+            Self::Email => "email",
+            Self::Sms => "sms",
+            Self::Other => "other",
+        }
     }
 }
 
@@ -135,7 +149,8 @@ pub struct Action {
     pub user_id: String,
     /// A comment's text, or a share's; null once a comment is deleted.
     pub text: Option<String>,
-    /// A share's medium: facebook, twitter, email, sms or other.
+    /// A share's medium.
+    #[schema(value_type = Option<ShareMedium>)]
     pub medium: Option<String>,
     /// The comment this one replies to.
     pub parent_id: Option<String>,
@@ -214,7 +229,7 @@ mod tests {
         assert!(validate_key("https://example.com/a?b=c&d=%20é").is_ok());
         let input = EntityInput { name: " ".into(), entity_type: None, meta: None };
         assert!(matches!(input.validate(), Err(ActionsError::Invalid { field: "name", .. })));
-        assert!(matches!(validate_medium("fax"), Err(ActionsError::Invalid { field: "medium", .. })));
-        assert!(validate_medium("sms").is_ok());
+        assert_eq!(serde_json::from_str::<ShareMedium>("\"sms\"").unwrap().as_str(), "sms");
+        assert!(serde_json::from_str::<ShareMedium>("\"fax\"").is_err());
     }
 }

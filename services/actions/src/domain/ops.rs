@@ -10,9 +10,9 @@ use super::events::{
 };
 use super::model::{
     Action, ActionKind, Decision, Entity, EntityInput, EntityRef, Flag, FlagStatus, MAX_COMMENT, MAX_FLAG_REASON,
-    MAX_SHARE_TEXT, MySummary, validate_key, validate_medium,
+    MAX_SHARE_TEXT, MySummary, ShareMedium, validate_key,
 };
-use super::{ActionsError, check_max, check_text, invalid, new_id};
+use super::{ActionsError, check_max, check_text, new_id};
 use crate::store;
 use crate::store::actions::NewAction;
 use crate::store::entities::CountDelta;
@@ -163,7 +163,7 @@ pub fn comment(
         let parent = store::actions::find(conn, app_id, parent_id)?;
         let on_this_entity = parent.is_some_and(|p| p.kind == ActionKind::Comment && p.entity_id == entity.id);
         if !on_this_entity {
-            return Err(invalid("parent_id", "is not a comment on this entity"));
+            return Err(ActionsError::ParentNotFound);
         }
     }
     let new = NewAction {
@@ -211,10 +211,9 @@ pub fn share(
     app_id: &str,
     user_id: &str,
     key: &str,
-    medium: &str,
+    medium: ShareMedium,
     text: Option<&str>,
 ) -> Result<Action, ActionsError> {
-    validate_medium(medium)?;
     if let Some(text) = text {
         check_max("text", text, MAX_SHARE_TEXT)?;
     }
@@ -226,7 +225,7 @@ pub fn share(
         user_id,
         kind: ActionKind::Share,
         body: text,
-        medium: Some(medium),
+        medium: Some(medium.as_str()),
         parent_id: None,
     };
     let action = store::actions::insert(conn, &new_id(), &new)?;

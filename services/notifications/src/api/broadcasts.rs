@@ -28,7 +28,7 @@ pub struct BroadcastList {
 /// hours (429 past it). Accepts `Idempotency-Key`.
 #[utoipa::path(
     post, path = "/v1/broadcasts", tag = "broadcasts", operation_id = "send_broadcast",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried send safe")),
+    params(chorus_kit::idempotency::IdempotencyKeyHeader),
     request_body = NewBroadcast,
     responses(
         (status = 201, description = "The broadcast, sent", body = Broadcast),
@@ -38,7 +38,7 @@ pub struct BroadcastList {
         (status = 422, response = chorus_kit::problem::responses::IdempotencyKeyReused),
         (status = 429, response = chorus_kit::problem::responses::RateLimited),
     ),
-    security(("bearer" = []))
+    security(("app" = []))
 )]
 pub async fn send_broadcast(
     app: AppPrincipal,
@@ -73,7 +73,7 @@ pub async fn send_broadcast(
         (status = 401, response = chorus_kit::problem::responses::Unauthorized),
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
     ),
-    security(("bearer" = []))
+    security(("app" = []))
 )]
 pub async fn list_broadcasts(
     app: AppPrincipal,

@@ -35,7 +35,7 @@ pub struct DeviceList {
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 409, response = chorus_kit::problem::responses::Conflict),
     ),
-    security(("bearer" = []))
+    security(("user" = []))
 )]
 pub async fn register_device(
     me: UserPrincipal,
@@ -59,7 +59,7 @@ pub async fn register_device(
         (status = 401, response = chorus_kit::problem::responses::Unauthorized),
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
     ),
-    security(("bearer" = []))
+    security(("user" = []))
 )]
 pub async fn list_devices(
     me: UserPrincipal,
@@ -83,7 +83,7 @@ pub async fn list_devices(
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 404, response = chorus_kit::problem::responses::NotFound),
     ),
-    security(("bearer" = []))
+    security(("user" = []))
 )]
 pub async fn remove_device(
     me: UserPrincipal,

@@ -53,7 +53,7 @@ pub struct InboxQuery {
         (status = 401, response = chorus_kit::problem::responses::Unauthorized),
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
     ),
-    security(("bearer" = []))
+    security(("user" = []))
 )]
 pub async fn list_notifications(
     me: UserPrincipal,
@@ -85,7 +85,7 @@ pub async fn list_notifications(
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 404, response = chorus_kit::problem::responses::NotFound),
     ),
-    security(("bearer" = []))
+    security(("user" = []))
 )]
 pub async fn mark_read(
     me: UserPrincipal,
@@ -110,7 +110,7 @@ pub async fn mark_read(
         (status = 401, response = chorus_kit::problem::responses::Unauthorized),
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
     ),
-    security(("bearer" = []))
+    security(("user" = []))
 )]
 pub async fn mark_all_read(me: UserPrincipal, db: web::Data<Db>) -> Result<web::Json<MarkedRead>, Problem> {
     let updated = db.write(move |conn| store::inbox::mark_all_read(conn, &me.user_id)).await?;
@@ -123,14 +123,14 @@ pub async fn mark_all_read(me: UserPrincipal, db: web::Data<Db>) -> Result<web::
 /// Starts with what arrives next, or resumes after `Last-Event-ID`.
 #[utoipa::path(
     get, path = "/v1/notifications/stream", tag = "inbox", operation_id = "stream_notifications",
-    params(("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event id")),
+    params(chorus_kit::events::LastEventIdHeader),
     responses(
-        (status = 200, description = "A text/event-stream of new notifications", content_type = "text/event-stream", body = String),
+        (status = 200, description = "A text/event-stream of new notifications", content_type = "text/event-stream", body = chorus_kit::events::EventFrame),
         (status = 400, response = chorus_kit::problem::responses::BadRequest),
         (status = 401, response = chorus_kit::problem::responses::Unauthorized),
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
     ),
-    security(("bearer" = []))
+    security(("user" = []))
 )]
 pub async fn stream_notifications(
     req: HttpRequest,

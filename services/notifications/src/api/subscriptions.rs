@@ -31,14 +31,14 @@ fn parse(path: (String, String)) -> Result<(String, SubscriptionKind), Problem> 
 /// Idempotent.
 #[utoipa::path(
     put, path = "/v1/entities/{key}/subscriptions/{kind}", tag = "subscriptions", operation_id = "subscribe",
-    params(("key" = String, Path, description = "The entity key, percent-encoded"), ("kind" = SubscriptionKind, Path)),
+    params(("key" = String, Path, description = "The entity key, percent-encoded (1 to 2,048 characters)", min_length = 1, max_length = 2048, pattern = r"^[^\u0000]+$"), ("kind" = SubscriptionKind, Path)),
     responses(
         (status = 204, description = "Subscribed"),
         (status = 400, response = chorus_kit::problem::responses::BadRequest),
         (status = 401, response = chorus_kit::problem::responses::Unauthorized),
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
     ),
-    security(("bearer" = []))
+    security(("user" = []))
 )]
 pub async fn subscribe(
     me: UserPrincipal,
@@ -55,14 +55,14 @@ pub async fn subscribe(
 /// Idempotent.
 #[utoipa::path(
     delete, path = "/v1/entities/{key}/subscriptions/{kind}", tag = "subscriptions", operation_id = "unsubscribe",
-    params(("key" = String, Path, description = "The entity key, percent-encoded"), ("kind" = SubscriptionKind, Path)),
+    params(("key" = String, Path, description = "The entity key, percent-encoded (1 to 2,048 characters)", min_length = 1, max_length = 2048, pattern = r"^[^\u0000]+$"), ("kind" = SubscriptionKind, Path)),
     responses(
         (status = 204, description = "Not subscribed"),
         (status = 400, response = chorus_kit::problem::responses::BadRequest),
         (status = 401, response = chorus_kit::problem::responses::Unauthorized),
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
     ),
-    security(("bearer" = []))
+    security(("user" = []))
 )]
 pub async fn unsubscribe(
     me: UserPrincipal,
@@ -84,7 +84,7 @@ pub async fn unsubscribe(
         (status = 401, response = chorus_kit::problem::responses::Unauthorized),
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
     ),
-    security(("bearer" = []))
+    security(("user" = []))
 )]
 pub async fn list_subscriptions(
     me: UserPrincipal,

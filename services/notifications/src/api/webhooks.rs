@@ -44,7 +44,7 @@ pub struct DeliveryQuery {
 /// with backoff. The secret is shown here; an `Idempotency-Key` replay shows it again.
 #[utoipa::path(
     post, path = "/v1/webhooks", tag = "webhooks", operation_id = "register_webhook",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried registration safe")),
+    params(chorus_kit::idempotency::IdempotencyKeyHeader),
     request_body = NewWebhook,
     responses(
         (status = 201, description = "The webhook and its secret", body = CreatedWebhook),
@@ -54,7 +54,7 @@ pub struct DeliveryQuery {
         (status = 409, response = chorus_kit::problem::responses::Conflict),
         (status = 422, response = chorus_kit::problem::responses::IdempotencyKeyReused),
     ),
-    security(("bearer" = []))
+    security(("app" = []))
 )]
 pub async fn register_webhook(
     app: AppPrincipal,
@@ -89,7 +89,7 @@ pub async fn register_webhook(
         (status = 401, response = chorus_kit::problem::responses::Unauthorized),
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
     ),
-    security(("bearer" = []))
+    security(("app" = []))
 )]
 pub async fn list_webhooks(app: AppPrincipal, db: web::Data<Db>) -> Result<web::Json<WebhookList>, Problem> {
     let items = db.read(move |conn| store::webhooks::of_app(conn, &app.app_id)).await?;
@@ -108,7 +108,7 @@ pub async fn list_webhooks(app: AppPrincipal, db: web::Data<Db>) -> Result<web::
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 404, response = chorus_kit::problem::responses::NotFound),
     ),
-    security(("bearer" = []))
+    security(("app" = []))
 )]
 pub async fn remove_webhook(
     app: AppPrincipal,
@@ -133,7 +133,7 @@ pub async fn remove_webhook(
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 404, response = chorus_kit::problem::responses::NotFound),
     ),
-    security(("bearer" = []))
+    security(("app" = []))
 )]
 pub async fn list_deliveries(
     app: AppPrincipal,
@@ -167,7 +167,7 @@ pub async fn list_deliveries(
         (status = 404, response = chorus_kit::problem::responses::NotFound),
         (status = 409, response = chorus_kit::problem::responses::Conflict),
     ),
-    security(("bearer" = []))
+    security(("app" = []))
 )]
 pub async fn retry_delivery(
     app: AppPrincipal,

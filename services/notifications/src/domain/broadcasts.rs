@@ -22,10 +22,17 @@ const MAX_LISTED_USERS: usize = 1_000;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Audience {
-    /// These users (at most 1,000); ids not of the app are skipped.
-    Users { user_ids: Vec<String> },
+    /// These users (1 to 1,000); ids not of the app are skipped.
+    Users {
+        #[schema(min_items = 1, max_items = 1000)]
+        user_ids: Vec<String>,
+    },
     /// Everyone subscribed to the entity, for any kind.
-    Subscribers { entity_key: String },
+    Subscribers {
+        /// 1 to 2,048 characters.
+        #[schema(min_length = 1, max_length = 2048, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
+        entity_key: String,
+    },
     /// Every user of the app.
     Everyone,
 }
@@ -34,13 +41,20 @@ pub enum Audience {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewBroadcast {
-    /// 1 to 200 characters.
+    /// 1 to 200 characters, not blank.
+    #[schema(min_length = 1, max_length = 200, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub title: String,
     /// At most 2,000 characters.
+    #[schema(max_length = 2000, pattern = r"^[^\u0000]*$")]
     pub body: Option<String>,
-    /// An http or https URL the notification opens.
+    /// An http or https URL with a host name (at most 2,048 characters) the notification opens.
+    #[schema(
+        max_length = 2048,
+        pattern = r"^https?://(([A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*|(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3})(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?([/?#][^\s\u0000]*)?$"
+    )]
     pub url: Option<String>,
-    /// An entity the notification is about.
+    /// An entity the notification is about (1 to 2,048 characters).
+    #[schema(min_length = 1, max_length = 2048, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub entity_key: Option<String>,
     pub audience: Audience,
 }
@@ -66,9 +80,7 @@ impl NewBroadcast {
             validation::max_chars("body", body, MAX_BODY)?;
         }
         if let Some(url) = &self.url {
-            validation::max_chars("url", url, MAX_URL)?;
-            chorus_kit::config::check_http_url("url", url)
-                .map_err(|_| Invalid::new("url", "must be an http or https URL"))?;
+            validation::http_url("url", url, MAX_URL)?;
         }
         if let Some(key) = &self.entity_key {
             validation::text("entity_key", key, MAX_KEY)?;

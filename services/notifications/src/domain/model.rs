@@ -12,14 +12,44 @@ const MAX_TOKEN: usize = 4_096;
 /// Notification bodies quote at most this much of a comment.
 pub const BODY_CHARS: usize = 200;
 
-pub const PLATFORMS: [&str; 3] = ["ios", "android", "web"];
-pub const PROVIDERS: [&str; 3] = ["apns", "fcm", "webpush"];
+/// The kind of device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DevicePlatform {
+    Ios,
+    Android,
+    Web,
+}
 
-fn one_of(field: &'static str, value: &str, allowed: &[&str]) -> Result<(), NotificationsError> {
-    if allowed.contains(&value) {
-        Ok(())
-    } else {
-        Err(Invalid::new(field, format!("must be one of {}", allowed.join(", "))).into())
+impl DevicePlatform {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ios => "ios",
+            Self::Android => "android",
+            Self::Web => "web",
+        }
+    }
+}
+
+/// The push service that reaches the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PushProvider {
+    /// Apple Push Notification service.
+    Apns,
+    /// Firebase Cloud Messaging (HTTP v1).
+    Fcm,
+    /// Web Push (RFC 8030).
+    Webpush,
+}
+
+impl PushProvider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Apns => "apns",
+            Self::Fcm => "fcm",
+            Self::Webpush => "webpush",
+        }
     }
 }
 
@@ -27,9 +57,9 @@ fn one_of(field: &'static str, value: &str, allowed: &[&str]) -> Result<(), Noti
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Device {
     pub id: String,
-    /// ios, android or web.
+    #[schema(value_type = DevicePlatform)]
     pub platform: String,
-    /// apns, fcm or webpush.
+    #[schema(value_type = PushProvider)]
     pub provider: String,
     /// The provider's push token for this device.
     pub token: String,
@@ -40,15 +70,15 @@ pub struct Device {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDevice {
-    pub platform: String,
-    pub provider: String,
+    pub platform: DevicePlatform,
+    pub provider: PushProvider,
+    /// The provider's push token for the device (1 to 4,096 characters).
+    #[schema(min_length = 1, max_length = 4096, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub token: String,
 }
 
 impl NewDevice {
     pub fn validate(&self) -> Result<(), NotificationsError> {
-        one_of("platform", &self.platform, &PLATFORMS)?;
-        one_of("provider", &self.provider, &PROVIDERS)?;
         Ok(validation::text("token", &self.token, MAX_TOKEN)?)
     }
 }
@@ -155,10 +185,11 @@ mod tests {
 
     #[test]
     fn devices_and_kinds_are_checked() {
-        let device = NewDevice { platform: "ios".into(), provider: "apns".into(), token: "t".into() };
+        let device = NewDevice { platform: DevicePlatform::Ios, provider: PushProvider::Apns, token: "t".into() };
         assert!(device.validate().is_ok());
-        let bad = NewDevice { platform: "palm".into(), ..device.clone() };
-        assert!(matches!(bad.validate(), Err(NotificationsError::Invalid { field: "platform", .. })));
+        let blank = NewDevice { token: " ".into(), ..device.clone() };
+        assert!(matches!(blank.validate(), Err(NotificationsError::Invalid { field: "token", .. })));
+        assert!(serde_json::from_str::<DevicePlatform>("\"palm\"").is_err());
         assert!(matches!(SubscriptionKind::parse("all"), Err(NotificationsError::Invalid { field: "kind", .. })));
         assert_eq!(excerpt(&"é".repeat(BODY_CHARS + 1)).chars().count(), BODY_CHARS + 1);
         assert_eq!(excerpt("short"), "short");

@@ -22,8 +22,31 @@ use crate::store::webhooks::{Claimed, NewDelivery};
 
 /// The events a webhook can receive: the notifications service's own, and the actions events it
 /// follows.
-pub const EVENT_TYPES: [&str; 5] =
-    ["notification.created", "action.created", "action.deleted", "entity.updated", "comment.flagged"];
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+pub enum WebhookEventType {
+    #[serde(rename = "notification.created")]
+    NotificationCreated,
+    #[serde(rename = "action.created")]
+    ActionCreated,
+    #[serde(rename = "action.deleted")]
+    ActionDeleted,
+    #[serde(rename = "entity.updated")]
+    EntityUpdated,
+    #[serde(rename = "comment.flagged")]
+    CommentFlagged,
+}
+
+impl WebhookEventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotificationCreated => "notification.created",
+            Self::ActionCreated => "action.created",
+            Self::ActionDeleted => "action.deleted",
+            Self::EntityUpdated => "entity.updated",
+            Self::CommentFlagged => "comment.flagged",
+        }
+    }
+}
 pub const MAX_WEBHOOKS_PER_APP: i64 = 20;
 const MAX_URL: usize = 2_048;
 const CLAIM_BATCH: i64 = 20;
@@ -35,6 +58,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(3_600);
 pub struct Webhook {
     pub id: String,
     pub url: String,
+    #[schema(value_type = Vec<WebhookEventType>)]
     pub event_types: Vec<String>,
     pub created_at: DateTime<Utc>,
 }
@@ -43,25 +67,24 @@ pub struct Webhook {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWebhook {
-    /// An http or https URL that accepts POSTed JSON.
+    /// An http or https URL with a host name (at most 2,048 characters) that accepts POSTed
+    /// JSON.
+    #[schema(
+        min_length = 1,
+        max_length = 2048,
+        pattern = r"^https?://(([A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*|(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3})(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?([/?#][^\s\u0000]*)?$"
+    )]
     pub url: String,
-    /// Some of: notification.created, action.created, action.deleted, entity.updated,
-    /// comment.flagged.
-    pub event_types: Vec<String>,
+    /// The events to receive (at least one; repeats count once).
+    #[schema(min_items = 1, max_items = 5)]
+    pub event_types: Vec<WebhookEventType>,
 }
 
 impl NewWebhook {
     pub fn validate(&self) -> Result<(), NotificationsError> {
-        validation::text("url", &self.url, MAX_URL)?;
-        chorus_kit::config::check_http_url("url", &self.url)
-            .map_err(|_| Invalid::new("url", "must be an http or https URL"))?;
+        validation::http_url("url", &self.url, MAX_URL)?;
         if self.event_types.is_empty() {
             return Err(Invalid::new("event_types", "must name at least one event type").into());
-        }
-        if let Some(unknown) = self.event_types.iter().find(|t| !EVENT_TYPES.contains(&t.as_str())) {
-            return Err(
-                Invalid::new("event_types", format!("`{unknown}` is not one of {}", EVENT_TYPES.join(", "))).into()
-            );
         }
         Ok(())
     }
@@ -154,7 +177,7 @@ pub fn register(
     if store::webhooks::count_of_app(conn, app_id)? >= MAX_WEBHOOKS_PER_APP {
         return Err(NotificationsError::TooManyWebhooks { max: MAX_WEBHOOKS_PER_APP });
     }
-    let mut event_types = new.event_types.clone();
+    let mut event_types: Vec<String> = new.event_types.iter().map(|t| t.as_str().to_owned()).collect();
     event_types.sort();
     event_types.dedup();
     let webhook = store::webhooks::insert(conn, &new_id(), app_id, &new.url, &event_types)?;
@@ -186,11 +209,13 @@ pub fn enqueue(
 }
 
 /// How deliveries are attempted.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct DeliveryPolicy {
     pub max_attempts: i32,
     pub base_backoff: Duration,
     pub timeout: Duration,
+    /// An HTTP proxy every delivery goes through (an egress gateway), if any.
+    pub proxy_url: Option<String>,
 }
 
 /// Delay before attempt `attempts + 1`: exponential, capped, with ±25% jitter.
@@ -203,11 +228,11 @@ pub fn backoff(policy: &DeliveryPolicy, attempts: i32) -> Duration {
 
 /// Sends due deliveries until shutdown; several replicas can run one each.
 pub async fn dispatch(db: Db, key: WebhookKey, policy: DeliveryPolicy, shutdown: Shutdown) {
-    let http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(policy.timeout)
-        .build()
-        .unwrap_or_default();
+    let mut builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).timeout(policy.timeout);
+    if let Some(proxy) = policy.proxy_url.as_deref().and_then(|url| reqwest::Proxy::all(url).ok()) {
+        builder = builder.proxy(proxy);
+    }
+    let http = builder.build().unwrap_or_default();
     loop {
         if shutdown.is_fired() {
             return;
@@ -290,8 +315,12 @@ mod tests {
 
     #[test]
     fn backoff_grows_with_jitter_and_a_cap() {
-        let policy =
-            DeliveryPolicy { max_attempts: 5, base_backoff: Duration::from_secs(1), timeout: Duration::from_secs(1) };
+        let policy = DeliveryPolicy {
+            max_attempts: 5,
+            base_backoff: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+            proxy_url: None,
+        };
         assert!(backoff(&policy, 0) <= Duration::from_millis(1_250));
         assert!(backoff(&policy, 4) >= Duration::from_secs(12));
         assert!(backoff(&policy, 40) <= MAX_BACKOFF + MAX_BACKOFF / 4);
@@ -299,10 +328,12 @@ mod tests {
 
     #[test]
     fn webhooks_name_known_event_types() {
-        let hook = NewWebhook { url: "https://example.com/hook".into(), event_types: vec!["action.created".into()] };
+        let hook =
+            NewWebhook { url: "https://example.com/hook".into(), event_types: vec![WebhookEventType::ActionCreated] };
         assert!(hook.validate().is_ok());
-        let unknown = NewWebhook { event_types: vec!["user.created".into()], ..hook.clone() };
-        assert!(matches!(unknown.validate(), Err(NotificationsError::Invalid { field: "event_types", .. })));
+        let none = NewWebhook { event_types: vec![], ..hook.clone() };
+        assert!(matches!(none.validate(), Err(NotificationsError::Invalid { field: "event_types", .. })));
+        assert!(serde_json::from_str::<WebhookEventType>("\"user.created\"").is_err());
         let ftp = NewWebhook { url: "ftp://example.com".into(), ..hook };
         assert!(matches!(ftp.validate(), Err(NotificationsError::Invalid { field: "url", .. })));
     }

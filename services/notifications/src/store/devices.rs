@@ -31,14 +31,14 @@ pub fn register(
     new: &NewDevice,
 ) -> Result<(Device, bool), NotificationsError> {
     let same_token =
-        devices::app_id.eq(app_id).and(devices::provider.eq(&new.provider)).and(devices::token.eq(&new.token));
+        devices::app_id.eq(app_id).and(devices::provider.eq(new.provider.as_str())).and(devices::token.eq(&new.token));
     let existing: Option<(String, String)> =
         devices::table.filter(same_token).select((devices::id, devices::user_id)).first(conn).optional()?;
     let (device_id, created) = match existing {
         Some((device_id, owner)) if owner == user_id => (device_id, false),
         Some((device_id, _)) => {
             diesel::update(devices::table.find(&device_id))
-                .set((devices::user_id.eq(user_id), devices::platform.eq(&new.platform)))
+                .set((devices::user_id.eq(user_id), devices::platform.eq(new.platform.as_str())))
                 .execute(conn)?;
             (device_id, true)
         }
@@ -51,8 +51,8 @@ pub fn register(
                     devices::id.eq(id),
                     devices::app_id.eq(app_id),
                     devices::user_id.eq(user_id),
-                    devices::platform.eq(&new.platform),
-                    devices::provider.eq(&new.provider),
+                    devices::platform.eq(new.platform.as_str()),
+                    devices::provider.eq(new.provider.as_str()),
                     devices::token.eq(&new.token),
                     devices::created_at.eq(chorus_kit::db::now()),
                 ))

@@ -17,7 +17,8 @@ use crate::store;
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApp {
-    /// 1 to 100 characters.
+    /// 1 to 100 characters, not blank.
+    #[schema(min_length = 1, max_length = 100, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub name: String,
     #[serde(default)]
     pub settings: Option<AppSettings>,
@@ -26,6 +27,8 @@ pub struct CreateApp {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateApp {
+    /// 1 to 100 characters, not blank.
+    #[schema(min_length = 1, max_length = 100, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub name: Option<String>,
     /// Replaces all settings.
     pub settings: Option<AppSettings>,
@@ -67,7 +70,7 @@ fn authorize(principal: &Principal, app_id: &str) -> Result<(), Problem> {
     tag = "apps",
     operation_id = "create_app",
     request_body = CreateApp,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried create safe")),
+    params(chorus_kit::idempotency::IdempotencyKeyHeader),
     responses(
         (status = 201, description = "The app and its credentials", body = AppCredentials),
         (status = 400, response = chorus_kit::problem::responses::BadRequest),
@@ -75,7 +78,7 @@ fn authorize(principal: &Principal, app_id: &str) -> Result<(), Problem> {
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 422, response = chorus_kit::problem::responses::IdempotencyKeyReused),
     ),
-    security(("bearer" = []))
+    security(("operator" = []))
 )]
 pub async fn create_app(
     _operator: OperatorPrincipal,
@@ -123,7 +126,7 @@ pub async fn create_app(
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 404, response = chorus_kit::problem::responses::NotFound),
     ),
-    security(("bearer" = []))
+    security(("app" = []), ("operator" = []))
 )]
 pub async fn get_app(
     principal: Principal,
@@ -151,7 +154,7 @@ pub async fn get_app(
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 404, response = chorus_kit::problem::responses::NotFound),
     ),
-    security(("bearer" = []))
+    security(("app" = []), ("operator" = []))
 )]
 pub async fn update_app(
     principal: Principal,
@@ -191,7 +194,7 @@ pub async fn update_app(
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 404, response = chorus_kit::problem::responses::NotFound),
     ),
-    security(("bearer" = []))
+    security(("app" = []), ("operator" = []))
 )]
 pub async fn rotate_app_secret(
     principal: Principal,

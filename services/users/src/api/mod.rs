@@ -60,6 +60,7 @@ impl From<UsersError> for Problem {
             UsersError::AppNotFound => Problem::not_found("no such app"),
             UsersError::UserNotFound => Problem::not_found("no such user in this app"),
             UsersError::Banned => Problem::forbidden("the user is banned from this app"),
+            UsersError::SelfBlock => Problem::forbidden(error.to_string()),
             UsersError::AnonymousSessionsDisabled => Problem::forbidden(error.to_string()),
             UsersError::SignInRequired | UsersError::InvalidRefreshToken | UsersError::RefreshTokenReused => {
                 Problem::unauthenticated(error.to_string())

@@ -17,7 +17,9 @@ use crate::domain::sessions::{self, OpenedSession};
 pub struct StartSession {
     /// The app's public API key.
     pub api_key: String,
-    /// A stable id of the device (1 to 200 characters); its anonymous user is found by it.
+    /// A stable id of the device (1 to 200 characters, not blank); its anonymous user is found
+    /// by it.
+    #[schema(min_length = 1, max_length = 200, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub device_id: String,
 }
 

@@ -45,16 +45,19 @@ pub struct BlockList {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UserIds {
-    /// Comma-separated user ids, at most 100. Ids not in the caller's app are left out.
+    /// 1 to 100 comma-separated user ids. Ids not in the caller's app are left out.
+    #[param(pattern = r"^[^,\s\u0000]+(,[^,\s\u0000]+){0,99}$")]
     pub ids: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkIdentity {
-    /// Such as `google` or `apple`: lowercase letters, digits, `_`, `-` and `.`.
+    /// Such as `google` or `apple`: 1 to 50 lowercase letters, digits, `_`, `-` and `.`.
+    #[schema(pattern = r"^[a-z0-9_.-]{1,50}$", min_length = 1, max_length = 50)]
     pub provider: String,
-    /// The user's id at the provider, as the app's server verified it.
+    /// The user's id at the provider, as the app's server verified it (1 to 255 characters).
+    #[schema(min_length = 1, max_length = 255, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub external_id: String,
 }
 
@@ -72,6 +75,7 @@ pub struct IdentityLinked {
 #[serde(deny_unknown_fields)]
 pub struct BanRequest {
     /// Why, for the app's records (at most 500 characters).
+    #[schema(max_length = 500, pattern = r"^[^\u0000]*$")]
     pub reason: Option<String>,
 }
 
@@ -92,7 +96,7 @@ fn app_of(principal: &Principal) -> Result<String, Problem> {
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 404, response = chorus_kit::problem::responses::NotFound),
     ),
-    security(("bearer" = []))
+    security(("user" = []))
 )]
 pub async fn get_me(me: UserPrincipal, db: web::Data<Db>) -> Result<web::Json<User>, Problem> {
     Ok(web::Json(db.read(move |conn| store::users::get(conn, &me.app_id, &me.user_id)).await?))
@@ -111,7 +115,7 @@ pub async fn get_me(me: UserPrincipal, db: web::Data<Db>) -> Result<web::Json<Us
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 404, response = chorus_kit::problem::responses::NotFound),
     ),
-    security(("bearer" = []))
+    security(("user" = []))
 )]
 pub async fn update_me(
     me: UserPrincipal,
@@ -135,7 +139,7 @@ pub async fn update_me(
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 404, response = chorus_kit::problem::responses::NotFound),
     ),
-    security(("bearer" = []))
+    security(("user" = []))
 )]
 pub async fn erase_me(me: UserPrincipal, db: web::Data<Db>) -> Result<HttpResponse, Problem> {
     db.write(move |conn| ops::erase(conn, &me.app_id, &me.user_id)).await?;
@@ -151,7 +155,7 @@ pub async fn erase_me(me: UserPrincipal, db: web::Data<Db>) -> Result<HttpRespon
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 404, response = chorus_kit::problem::responses::NotFound),
     ),
-    security(("bearer" = []))
+    security(("user" = []))
 )]
 pub async fn export_me(me: UserPrincipal, db: web::Data<Db>) -> Result<web::Json<PersonalData>, Problem> {
     Ok(web::Json(db.read(move |conn| ops::export(conn, &me.app_id, &me.user_id)).await?))
@@ -165,7 +169,7 @@ pub async fn export_me(me: UserPrincipal, db: web::Data<Db>) -> Result<web::Json
         (status = 401, response = chorus_kit::problem::responses::Unauthorized),
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
     ),
-    security(("bearer" = []))
+    security(("user" = []))
 )]
 pub async fn list_my_identities(me: UserPrincipal, db: web::Data<Db>) -> Result<web::Json<IdentityList>, Problem> {
     let items = db.read(move |conn| ops::identities(conn, &me.user_id)).await?;
@@ -175,7 +179,7 @@ pub async fn list_my_identities(me: UserPrincipal, db: web::Data<Db>) -> Result<
 /// Unlink one of your identities
 #[utoipa::path(
     delete, path = "/v1/users/me/identities/{provider}", tag = "users", operation_id = "unlink_identity",
-    params(("provider" = String, Path)),
+    params(("provider" = String, Path, description = "The identity provider, such as `google`", pattern = r"^[a-z0-9_.-]{1,50}$", min_length = 1, max_length = 50)),
     responses(
         (status = 204, description = "Unlinked"),
         (status = 400, response = chorus_kit::problem::responses::BadRequest),
@@ -183,7 +187,7 @@ pub async fn list_my_identities(me: UserPrincipal, db: web::Data<Db>) -> Result<
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 404, response = chorus_kit::problem::responses::NotFound),
     ),
-    security(("bearer" = []))
+    security(("user" = []))
 )]
 pub async fn unlink_identity(
     me: UserPrincipal,
@@ -208,7 +212,7 @@ pub async fn unlink_identity(
         (status = 401, response = chorus_kit::problem::responses::Unauthorized),
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
     ),
-    security(("bearer" = []))
+    security(("user" = []))
 )]
 pub async fn list_blocks(
     me: UserPrincipal,
@@ -237,7 +241,7 @@ pub async fn list_blocks(
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 404, response = chorus_kit::problem::responses::NotFound),
     ),
-    security(("bearer" = []))
+    security(("user" = []))
 )]
 pub async fn block_user(
     me: UserPrincipal,
@@ -260,7 +264,7 @@ pub async fn block_user(
         (status = 401, response = chorus_kit::problem::responses::Unauthorized),
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
     ),
-    security(("bearer" = []))
+    security(("user" = []))
 )]
 pub async fn unblock_user(
     me: UserPrincipal,
@@ -282,7 +286,7 @@ pub async fn unblock_user(
         (status = 401, response = chorus_kit::problem::responses::Unauthorized),
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
     ),
-    security(("bearer" = []))
+    security(("user" = []), ("app" = []))
 )]
 pub async fn get_users(
     principal: Principal,
@@ -290,9 +294,10 @@ pub async fn get_users(
     query: Query<UserIds>,
 ) -> Result<web::Json<UserList>, Problem> {
     let app_id = app_of(&principal)?;
-    let ids: Vec<String> = query.ids.split(',').map(str::trim).filter(|id| !id.is_empty()).map(str::to_owned).collect();
-    if ids.is_empty() || ids.len() > MAX_BATCH {
-        return Err(invalid("ids", format!("must name 1 to {MAX_BATCH} user ids")).into());
+    let ids: Vec<String> = query.ids.split(',').map(str::to_owned).collect();
+    let well_formed = |id: &String| !id.is_empty() && !id.contains(|c: char| c.is_whitespace() || c == '\0');
+    if ids.len() > MAX_BATCH || !ids.iter().all(well_formed) {
+        return Err(invalid("ids", format!("must name 1 to {MAX_BATCH} comma-separated user ids")).into());
     }
     let users = db.read(move |conn| store::users::find_many(conn, &app_id, &ids)).await?;
     Ok(web::Json(UserList { items: users.into_iter().map(User::public).collect() }))
@@ -308,7 +313,7 @@ pub async fn get_users(
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 404, response = chorus_kit::problem::responses::NotFound),
     ),
-    security(("bearer" = []))
+    security(("user" = []), ("app" = []))
 )]
 pub async fn get_user(
     principal: Principal,
@@ -331,7 +336,7 @@ pub async fn get_user(
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 404, response = chorus_kit::problem::responses::NotFound),
     ),
-    security(("bearer" = []))
+    security(("app" = []))
 )]
 pub async fn erase_user(
     app: AppPrincipal,
@@ -353,7 +358,7 @@ pub async fn erase_user(
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 404, response = chorus_kit::problem::responses::NotFound),
     ),
-    security(("bearer" = []))
+    security(("app" = []))
 )]
 pub async fn export_user(
     app: AppPrincipal,
@@ -381,7 +386,7 @@ pub async fn export_user(
         (status = 404, response = chorus_kit::problem::responses::NotFound),
         (status = 409, response = chorus_kit::problem::responses::Conflict),
     ),
-    security(("bearer" = []))
+    security(("app" = []))
 )]
 pub async fn link_identity(
     app: AppPrincipal,
@@ -422,7 +427,7 @@ pub async fn link_identity(
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 404, response = chorus_kit::problem::responses::NotFound),
     ),
-    security(("bearer" = []))
+    security(("app" = []))
 )]
 pub async fn ban_user(
     app: AppPrincipal,
@@ -446,7 +451,7 @@ pub async fn ban_user(
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 404, response = chorus_kit::problem::responses::NotFound),
     ),
-    security(("bearer" = []))
+    security(("app" = []))
 )]
 pub async fn unban_user(
     app: AppPrincipal,

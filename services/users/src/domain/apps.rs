@@ -11,11 +11,14 @@ pub const MAX_NAME: usize = 100;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AppSettings {
-    /// Whether the SDK may open sessions for anonymous device users.
+    /// Whether the SDK may open sessions for anonymous device users (default true).
+    #[schema(default = true)]
     pub anonymous_sessions: bool,
-    /// Lifetime of user access tokens, 60 to 86400 seconds.
+    /// Lifetime of user access tokens, 60 to 86400 seconds (default 900).
+    #[schema(minimum = 60, maximum = 86400, default = 900)]
     pub access_token_ttl_secs: u32,
-    /// Lifetime of refresh tokens, 1 to 365 days.
+    /// Lifetime of refresh tokens, 1 to 365 days (default 30).
+    #[schema(minimum = 1, maximum = 365, default = 30)]
     pub refresh_token_ttl_days: u32,
 }
 

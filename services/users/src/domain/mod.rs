@@ -33,6 +33,8 @@ pub enum UsersError {
     InvalidRefreshToken,
     #[error("the refresh token was already used; its session is revoked")]
     RefreshTokenReused,
+    #[error("a user cannot block themselves")]
+    SelfBlock,
     #[error("the user already has an identity from provider `{0}`")]
     ProviderAlreadyLinked(String),
     #[error(transparent)]

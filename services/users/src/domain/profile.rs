@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{UsersError, check_max, invalid};
+use super::{UsersError, check_max};
 
 const MAX_NAME: usize = 100;
 const MAX_BIO: usize = 1_000;
@@ -54,12 +54,26 @@ impl User {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileUpdate {
+    /// At most 100 characters.
+    #[schema(max_length = 100, pattern = r"^[^\u0000]*$")]
     pub display_name: Option<String>,
+    /// At most 100 characters.
+    #[schema(max_length = 100, pattern = r"^[^\u0000]*$")]
     pub first_name: Option<String>,
+    /// At most 100 characters.
+    #[schema(max_length = 100, pattern = r"^[^\u0000]*$")]
     pub last_name: Option<String>,
+    /// At most 1,000 characters.
+    #[schema(max_length = 1000, pattern = r"^[^\u0000]*$")]
     pub bio: Option<String>,
+    /// At most 200 characters.
+    #[schema(max_length = 200, pattern = r"^[^\u0000]*$")]
     pub location: Option<String>,
-    /// An http or https URL.
+    /// An http or https URL with a host name, at most 2,048 characters; empty clears it.
+    #[schema(
+        max_length = 2048,
+        pattern = r"^$|^https?://(([A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*|(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3})(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?([/?#][^\s\u0000]*)?$"
+    )]
     pub image_url: Option<String>,
     /// Replaces the whole meta object (at most 8 KiB as JSON).
     #[schema(value_type = Option<Object>)]
@@ -83,10 +97,7 @@ impl ProfileUpdate {
             }
         }
         if let Some(image_url) = self.image_url.as_deref().filter(|url| !url.is_empty()) {
-            let parsed = url::Url::parse(image_url).map_err(|_| invalid("image_url", "must be a URL"))?;
-            if !matches!(parsed.scheme(), "http" | "https") {
-                return Err(invalid("image_url", "must be an http or https URL"));
-            }
+            chorus_kit::validation::http_url("image_url", image_url, MAX_URL)?;
         }
         if let Some(meta) = &self.meta {
             chorus_kit::validation::json_object("meta", meta, MAX_META_BYTES)?;

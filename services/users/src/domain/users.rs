@@ -35,7 +35,7 @@ pub fn update_profile(
 
 pub fn block(conn: &mut DbConnection, app_id: &str, blocker: &str, blocked: &str) -> Result<(), UsersError> {
     if blocker == blocked {
-        return Err(invalid("user_id", "you cannot block yourself"));
+        return Err(UsersError::SelfBlock);
     }
     store::users::get(conn, app_id, blocked)?;
     if store::blocks::insert(conn, app_id, blocker, blocked)? {

@@ -1,0 +1,129 @@
+//! `cargo xtask fuzz`: contract fuzzing. Starts the whole platform on fresh SQLite databases on
+//! loopback, gets a user, an app and the operator token for it, and runs schemathesis with every
+//! check against each service's spec. Any finding fails the command.
+//!
+//! schemathesis comes from PyPI, pinned, into a venv under `target/fuzz/` on first use. Its
+//! settings, and every narrow exclusion with its reason, are in `crates/xtask/fuzz/schemathesis.toml`.
+
+use anyhow::{Context, bail};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::openapi::workspace_root;
+
+/// The schemathesis release the checks and exclusions were written against.
+const SCHEMATHESIS: &str = "schemathesis==4.32.5";
+
+/// Webhook deliveries go through this proxy, a closed loopback port, so a fuzzed webhook URL is
+/// never connected to.
+const BLACKHOLE_PROXY: &str = "http://127.0.0.1:9";
+
+pub fn run(examples: u32, services: &[String]) -> anyhow::Result<()> {
+    let root = workspace_root();
+    let st = ensure_schemathesis(&root.join("target/fuzz/venv"))?;
+    let data = tempfile::Builder::new().prefix("chorus-fuzz-").tempdir()?;
+    // SAFETY: set before the runtime (and any other thread) starts.
+    unsafe { std::env::set_var("CHORUS_NOTIFICATIONS__WEBHOOKS__PROXY_URL", BLACKHOLE_PROXY) };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let mut options = chorus::Options::new(data.path());
+    options.any_port = true;
+    let platform = runtime.block_on(chorus::Platform::start(options))?;
+    let outcome = runtime.block_on(tokens(&platform)).and_then(|tokens| {
+        let mut failed = Vec::new();
+        for (name, url) in platform.services() {
+            if !services.is_empty() && !services.iter().any(|s| s == name) {
+                continue;
+            }
+            println!("== fuzzing {name} ({url}/openapi.json)");
+            if !schemathesis(&st, &root, &url, &tokens, examples)? {
+                failed.push(name);
+            }
+        }
+        match failed.as_slice() {
+            [] => Ok(()),
+            names => bail!("schemathesis found problems in {}", names.join(", ")),
+        }
+    });
+    runtime.block_on(platform.stop());
+    outcome?;
+    println!("== every spec passed schemathesis with all checks");
+    Ok(())
+}
+
+/// The bearer tokens of each kind of caller.
+struct Tokens {
+    user: String,
+    app: String,
+    operator: String,
+}
+
+async fn tokens(platform: &chorus::Platform) -> anyhow::Result<Tokens> {
+    let users = users_client::Client::new(&platform.users_url, users_client::Propagation::none());
+    let demo = &platform.credentials.demo_app;
+    let session = users
+        .start_session()
+        .body(users_client::types::StartSession {
+            api_key: demo.api_key.clone(),
+            device_id: "fuzz".parse().expect("a valid device id"),
+        })
+        .send()
+        .await
+        .context("opening a session for the fuzzed user")?
+        .into_inner();
+    let app = users
+        .create_app_token()
+        .body(users_client::types::AppCredentialsRequest {
+            api_key: demo.api_key.clone(),
+            api_secret: demo.api_secret.clone(),
+        })
+        .send()
+        .await
+        .context("getting the demo app's token")?
+        .into_inner();
+    Ok(Tokens {
+        user: session.access_token,
+        app: app.access_token,
+        operator: platform.credentials.operator_token.clone(),
+    })
+}
+
+/// Runs schemathesis against one service; false when it found anything.
+fn schemathesis(st: &Path, root: &Path, url: &str, tokens: &Tokens, examples: u32) -> anyhow::Result<bool> {
+    let status = Command::new(st)
+        .current_dir(root)
+        .arg("--config-file")
+        .arg(root.join("crates/xtask/fuzz/schemathesis.toml"))
+        .args(["run", &format!("{url}/openapi.json")])
+        .args(["--checks", "all", "--max-examples", &examples.to_string(), "--seed", "20261130"])
+        .args(["--workers", "1", "--no-color"])
+        .env("CHORUS_FUZZ_USER_TOKEN", &tokens.user)
+        .env("CHORUS_FUZZ_APP_TOKEN", &tokens.app)
+        .env("CHORUS_FUZZ_OPERATOR_TOKEN", &tokens.operator)
+        .status()
+        .context("running schemathesis")?;
+    Ok(status.success())
+}
+
+/// The `st` command of a venv with the pinned schemathesis, created on first use.
+fn ensure_schemathesis(venv: &Path) -> anyhow::Result<PathBuf> {
+    let st = venv.join("bin/st");
+    let marker = venv.join(".chorus-pinned");
+    if st.exists() && std::fs::read_to_string(&marker).is_ok_and(|pinned| pinned == SCHEMATHESIS) {
+        return Ok(st);
+    }
+    println!("== installing {SCHEMATHESIS} into {}", venv.display());
+    let python = ["python3", "python"]
+        .into_iter()
+        .find(|python| Command::new(python).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .context("python3 is needed for schemathesis (Debian: apt-get install -y python3 python3-venv)")?;
+    let created = Command::new(python).args(["-m", "venv"]).arg(venv).status()?;
+    if !created.success() {
+        bail!("creating a venv failed (Debian: apt-get install -y python3-venv)");
+    }
+    let installed = Command::new(venv.join("bin/pip")).args(["install", "--quiet", SCHEMATHESIS]).status()?;
+    if !installed.success() {
+        bail!("installing {SCHEMATHESIS} from PyPI failed");
+    }
+    std::fs::write(marker, SCHEMATHESIS)?;
+    Ok(st)
+}
