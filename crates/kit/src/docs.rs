@@ -81,6 +81,80 @@ impl Modify for Conventions {
     }
 }
 
+/// Marks `additionalProperties: false` on every object schema that only requests use, since
+/// request bodies refuse unknown fields (`#[serde(deny_unknown_fields)]`), and the schema must
+/// say so. Schemas that responses use too stay open, so a field added to a response later is
+/// not a break for clients generated today; their request side ignores unknown members.
+/// Runs on the finished document ([`crate::server::spec`]).
+pub fn close_request_schemas(openapi: &mut OpenApi) {
+    let mut document = serde_json::to_value(&*openapi).expect("an OpenAPI document serializes");
+    let mut requests = std::collections::BTreeSet::new();
+    let mut responses = std::collections::BTreeSet::new();
+    let schemas = document["components"]["schemas"].clone();
+    for item in document["paths"].as_object().into_iter().flat_map(|paths| paths.values()) {
+        for operation in item.as_object().into_iter().flat_map(|item| item.values()) {
+            referenced(&operation["requestBody"], &schemas, &mut requests);
+            referenced(&operation["responses"], &schemas, &mut responses);
+        }
+    }
+    referenced(&document["components"]["responses"], &schemas, &mut responses);
+    let mut changed = false;
+    for name in requests.difference(&responses) {
+        if let Some(schema) = document["components"]["schemas"].get_mut(name) {
+            changed |= close(schema);
+        }
+    }
+    for item in document["paths"].as_object_mut().into_iter().flat_map(|paths| paths.values_mut()) {
+        for operation in item.as_object_mut().into_iter().flat_map(|item| item.values_mut()) {
+            if let Some(body) = operation.get_mut("requestBody") {
+                changed |= close(body);
+            }
+        }
+    }
+    if changed {
+        *openapi = serde_json::from_value(document).expect("a closed document is still a document");
+    }
+}
+
+/// The schema names `node` refers to, transitively.
+fn referenced(node: &serde_json::Value, schemas: &serde_json::Value, found: &mut std::collections::BTreeSet<String>) {
+    match node {
+        serde_json::Value::Object(map) => {
+            if let Some(name) =
+                map.get("$ref").and_then(|r| r.as_str()).and_then(|r| r.strip_prefix("#/components/schemas/"))
+                && found.insert(name.to_owned())
+            {
+                referenced(&schemas[name], schemas, found);
+            }
+            map.values().for_each(|value| referenced(value, schemas, found));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|value| referenced(value, schemas, found)),
+        _ => {}
+    }
+}
+
+/// Closes every inline object with named properties in `node` (not behind a `$ref`, not free-form
+/// `meta` objects); true when anything changed.
+fn close(node: &mut serde_json::Value) -> bool {
+    let mut changed = false;
+    if let serde_json::Value::Object(map) = node {
+        if map.get("properties").is_some_and(|p| p.as_object().is_some_and(|p| !p.is_empty()))
+            && !map.contains_key("additionalProperties")
+        {
+            map.insert("additionalProperties".into(), serde_json::Value::Bool(false));
+            changed = true;
+        }
+        for value in map.values_mut() {
+            changed |= close(value);
+        }
+    } else if let serde_json::Value::Array(items) = node {
+        for item in items {
+            changed |= close(item);
+        }
+    }
+    changed
+}
+
 /// Declares, on every operation, the statuses the kit itself can answer, so a generated client
 /// never meets one it could not know about:
 /// - 400 where the operation takes parameters or a body (they are parsed before the handler);
@@ -130,16 +204,83 @@ pub(crate) async fn docs_page() -> HttpResponse {
     HttpResponse::Ok().content_type("text/html; charset=utf-8").body(DOCS_HTML)
 }
 
-const DOCS_HTML: &str = r#"<!doctype html>
-<html>
+/// The docs UI's files, served from the binary: Swagger UI 5.35.0 (`swagger-ui-dist` from npm,
+/// Apache-2.0) with its licence texts; see `crates/kit/assets/swagger-ui/README.md`.
+pub(crate) const DOCS_ASSETS: [(&str, &str, &[u8]); 5] = [
+    (
+        "swagger-ui-bundle.js",
+        "application/javascript; charset=utf-8",
+        include_bytes!("../assets/swagger-ui/swagger-ui-bundle.js"),
+    ),
+    ("swagger-ui.css", "text/css; charset=utf-8", include_bytes!("../assets/swagger-ui/swagger-ui.css")),
+    ("LICENSE", "text/plain; charset=utf-8", include_bytes!("../assets/swagger-ui/LICENSE")),
+    ("NOTICE", "text/plain; charset=utf-8", include_bytes!("../assets/swagger-ui/NOTICE")),
+    (
+        "swagger-ui-bundle.js.LICENSE.txt",
+        "text/plain; charset=utf-8",
+        include_bytes!("../assets/swagger-ui/swagger-ui-bundle.js.LICENSE.txt"),
+    ),
+];
+
+/// Registers `/docs` and its files under `/docs/`.
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/docs", web::get().to(docs_page));
+    for (name, content_type, body) in DOCS_ASSETS {
+        cfg.route(
+            &format!("/docs/{name}"),
+            web::get().to(move || async move {
+                HttpResponse::Ok()
+                    .content_type(content_type)
+                    .insert_header(("Cache-Control", "public, max-age=86400"))
+                    .body(body)
+            }),
+        );
+    }
+}
+
+/// The page: Swagger UI from `/docs/`, reading `/openapi.json`; no request leaves the service
+/// (the online validator is off).
+const DOCS_HTML: &str = r##"<!doctype html>
+<html lang="en">
   <head>
-    <title>Chorus API reference</title>
     <meta charset="utf-8" />
     <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <title>Chorus API reference</title>
+    <link rel="stylesheet" href="/docs/swagger-ui.css" />
   </head>
   <body>
-    <script id="api-reference" data-url="/openapi.json"></script>
-    <script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script>
+    <div id="swagger-ui"></div>
+    <script src="/docs/swagger-ui-bundle.js" charset="UTF-8"></script>
+    <script>
+      window.ui = SwaggerUIBundle({
+        url: "/openapi.json",
+        dom_id: "#swagger-ui",
+        deepLinking: true,
+        validatorUrl: "none",
+        presets: [SwaggerUIBundle.presets.apis],
+        layout: "BaseLayout"
+      });
+    </script>
   </body>
 </html>
-"#;
+"##;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::{Digest, Sha256};
+
+    fn sha256(bytes: &[u8]) -> String {
+        Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn the_docs_ui_is_the_pinned_release_and_needs_no_other_host() {
+        let digest = |name: &str| sha256(DOCS_ASSETS.iter().find(|(n, _, _)| *n == name).unwrap().2);
+        assert_eq!(digest("swagger-ui-bundle.js"), "e6a898692f2d768e807c3ba4626068a69a2c5dd960dd6c76f3e4d3a3de180af2");
+        assert_eq!(digest("swagger-ui.css"), "5ed08757e53da3e026d6cbecc61fe5d43585c9560b302d534ad56692519a273d");
+        for line in DOCS_HTML.lines().filter(|line| line.contains("src=") || line.contains("href=")) {
+            assert!(line.contains("\"/docs/"), "the page loads only its own files: {line}");
+        }
+    }
+}

@@ -58,9 +58,20 @@ pub struct FeedQuery {
     /// Return events with an id greater than this (default 0, the oldest retained).
     #[param(minimum = 0)]
     pub after: Option<i64>,
-    /// At most this many events, 1 to 500 (default 100).
-    #[param(minimum = 1, maximum = 500)]
+    /// At most this many events per page, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500, default = 100)]
     pub limit: Option<u32>,
+}
+
+impl FeedQuery {
+    /// `limit`, checked: 1 to 500, 100 when absent.
+    fn page_size(&self) -> Result<u32, Problem> {
+        let limit = self.limit.unwrap_or(100);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(Problem::invalid("limit", format!("must be between 1 and {MAX_LIMIT}")));
+        }
+        Ok(limit)
+    }
 }
 
 /// The `Last-Event-ID` request header of a stream (the WHATWG server-sent events standard): a
@@ -69,7 +80,7 @@ pub struct FeedQuery {
 #[into_params(parameter_in = Header)]
 pub struct LastEventIdHeader {
     /// Resume after this event id (the `id` of the last event received); wins over `after`.
-    #[param(rename = "Last-Event-ID", pattern = r"^[0-9]{1,18}$", min_length = 1, max_length = 18)]
+    #[param(rename = "Last-Event-ID", pattern = r"^[0-9]{1,18}$", min_length = 1, max_length = 18, nullable = false)]
     pub last_event_id: Option<String>,
 }
 
@@ -265,10 +276,7 @@ pub async fn list_events(
 ) -> Result<web::Json<EventPage>, Problem> {
     authorize(&principal)?;
     let after = parse_after(query.after)?;
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(Problem::invalid("limit", format!("must be between 1 and {MAX_LIMIT}")));
-    }
+    let limit = query.page_size()?;
     let (items, last_id) = db
         .read(move |conn| {
             let items = read(conn, after, limit)?;
@@ -313,6 +321,9 @@ pub async fn stream_events(
     query: Query<FeedQuery>,
 ) -> Result<HttpResponse, Problem> {
     authorize(&principal)?;
+    // A stream sends events as they come; `limit` is checked so a request is judged the same way
+    // on both feed operations.
+    query.page_size()?;
     let after = parse_after(query.after)?;
     let after = last_event_id(&req)?.unwrap_or(after);
     event_stream(&db, &hub, &shutdown, after, EventFilter::default()).await

@@ -34,7 +34,18 @@ pub struct Operations {
 }
 
 /// The routes every service serves outside its spec (all `GET`).
-const KIT_ROUTES: [&str; 5] = ["/health/live", "/health/ready", "/metrics", "/openapi.json", "/docs"];
+const KIT_ROUTES: [&str; 10] = [
+    "/health/live",
+    "/health/ready",
+    "/metrics",
+    "/openapi.json",
+    "/docs",
+    "/docs/swagger-ui-bundle.js",
+    "/docs/swagger-ui.css",
+    "/docs/LICENSE",
+    "/docs/NOTICE",
+    "/docs/swagger-ui-bundle.js.LICENSE.txt",
+];
 
 impl Operations {
     pub fn new(spec: &OpenApi, deprecations: &[Deprecation]) -> Result<Self, LifecycleError> {

@@ -24,7 +24,13 @@ pub struct IdempotencyKeyHeader {
     /// Makes a retried request safe: for 24 hours, the same key from the same caller answers with
     /// the first result, and with a different request gets 422. 1 to 255 visible ASCII
     /// characters.
-    #[param(rename = "Idempotency-Key", pattern = r"^[!-~]{1,255}$", min_length = 1, max_length = 255)]
+    #[param(
+        rename = "Idempotency-Key",
+        pattern = r"^[!-~]{1,255}$",
+        min_length = 1,
+        max_length = 255,
+        nullable = false
+    )]
     pub idempotency_key: Option<String>,
 }
 

@@ -99,6 +99,7 @@ impl Running {
 pub fn spec<S: Service>() -> Result<OpenApi, LifecycleError> {
     let mut spec = S::openapi();
     S::events().apply_to_spec(&mut spec);
+    docs::close_request_schemas(&mut spec);
     lifecycle::apply_to_spec(&mut spec, S::deprecations())?;
     Ok(spec)
 }
@@ -157,7 +158,7 @@ pub async fn start<S: Service>(config: S::Config) -> anyhow::Result<Running> {
             .route("/health/ready", web::get().to(health::ready))
             .route("/metrics", web::get().to(metrics::metrics_endpoint))
             .route("/openapi.json", web::get().to(docs::openapi_json))
-            .route("/docs", web::get().to(docs::docs_page))
+            .configure(docs::configure)
             .route("/v1/usage", web::get().to(crate::usage::get_usage))
             .configure(move |cfg| routes(cfg))
             .default_service(web::to(http::fallback))

@@ -120,7 +120,7 @@ pub struct UsageReport {
 #[into_params(parameter_in = Query)]
 pub struct UsageQuery {
     /// Only this operation id, such as `get_users`.
-    #[param(min_length = 1, max_length = 200)]
+    #[param(min_length = 1)]
     pub operation: Option<String>,
     /// From this day on (UTC, `YYYY-MM-DD`); default: all kept days.
     pub since: Option<NaiveDate>,
@@ -152,6 +152,9 @@ pub async fn get_usage(
 ) -> Result<web::Json<UsageReport>, Problem> {
     if !principal.has_scope(READ_SCOPE) {
         return Err(Problem::forbidden(format!("reading usage needs the `{READ_SCOPE}` scope")));
+    }
+    if query.operation.as_deref().is_some_and(str::is_empty) {
+        return Err(Problem::invalid("operation", "must not be empty"));
     }
     let since = query.since.map(|day| day.to_string());
     // What this replica counted but has not written yet is part of the answer.

@@ -104,6 +104,24 @@ pub fn json_object(field: &'static str, value: &serde_json::Value, max_bytes: us
     Ok(())
 }
 
+/// Deserializes an unsigned integer that a client may also write with a zero fraction (`26.0`):
+/// JSON Schema's `integer` admits both (JSON Schema 2020-12, section 6.1.1), so we do too. For
+/// `#[serde(deserialize_with = "chorus_kit::validation::integral")]`.
+pub fn integral<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    use serde::Deserialize;
+    use serde::de::Error;
+    let number = serde_json::Number::deserialize(deserializer)?;
+    let whole = number.as_u64().or_else(|| {
+        number.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < u64::MAX as f64).map(|f| f as u64)
+    });
+    let whole = whole.ok_or_else(|| D::Error::custom(format!("expected a non-negative integer, got {number}")))?;
+    T::try_from(whole).map_err(|_| D::Error::custom(format!("{whole} is out of range")))
+}
+
 impl From<Invalid> for crate::Problem {
     fn from(invalid: Invalid) -> Self {
         crate::Problem::invalid(invalid.field, invalid.message)
@@ -124,6 +142,14 @@ mod tests {
         assert!(json_object("meta", &serde_json::json!({"a": "b"}), 10).is_ok());
         assert!(json_object("meta", &serde_json::json!({"a": "bbbbbbbbbb"}), 10).is_err());
         assert!(text("name", "\u{3000}\u{FEFF}", 5).is_err());
+        #[derive(serde::Deserialize)]
+        struct Ttl {
+            #[serde(deserialize_with = "integral")]
+            days: u32,
+        }
+        assert_eq!(serde_json::from_str::<Ttl>(r#"{"days": 26.0}"#).unwrap().days, 26);
+        assert!(serde_json::from_str::<Ttl>(r#"{"days": 26.5}"#).is_err());
+        assert!(serde_json::from_str::<Ttl>(r#"{"days": -1}"#).is_err());
         assert!(text("name", "\u{85}", 5).is_ok(), "NEL is not blank to an ECMAScript pattern");
         assert!(http_url("url", "https://example.com/a?b#c", 100).is_ok());
         assert_eq!(http_url("url", "ftp://example.com", 100).unwrap_err().field, "url");

@@ -1,8 +1,16 @@
 //! `cargo xtask openapi diff --base <ref>`: every change to each published contract since a git
 //! ref, classified as breaking or compatible, and a failure when a service makes a breaking change
 //! without the major version bump (below 1.0, the minor) that announces it.
+//!
+//! Oxide's `drift` compares the two documents, in the OpenAPI 3.0 form `openapi-compat` makes of
+//! them (the form progenitor reads, so the clients see exactly what is compared). drift calls a
+//! change backward-incompatible, forward-incompatible, incompatible, trivial, or "unhandled" when
+//! it cannot tell. Backward-incompatible and incompatible changes are breaking; forward-incompatible
+//! ones are breaking unless they add something (a new operation); unhandled ones are breaking
+//! unless a schema only grew in the safe direction (see [`is_safe_widening`]).
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
+use drift::{ChangeClass, ChangeComparison, ChangeDetails};
 use serde_json::Value;
 use std::fmt;
 use std::process::Command;
@@ -17,7 +25,7 @@ pub struct Change {
 
 impl fmt::Display for Change {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = if self.breaking { "BREAKING " } else { "compatible" };
+        let kind = if self.breaking { "BREAKING  " } else { "compatible" };
         write!(f, "{kind} {}", self.what)
     }
 }
@@ -73,316 +81,363 @@ pub fn announces_break(old: &str, new: &str) -> bool {
     if old_major == 0 && new_major == 0 { new_minor > old_minor } else { new_major > old_major }
 }
 
-const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
-
-/// Every change from `old` to `new`.
+/// Every change from `old` to `new` (both as utoipa writes them, OpenAPI 3.1).
 pub fn diff(old: &Value, new: &Value) -> Vec<Change> {
-    let mut changes = Vec::new();
-    let empty = serde_json::Map::new();
-    let old_paths = old["paths"].as_object().unwrap_or(&empty);
-    let new_paths = new["paths"].as_object().unwrap_or(&empty);
-    for (path, old_item) in old_paths {
-        for method in METHODS {
-            let Some(old_op) = old_item.get(method) else { continue };
-            let name = format!("{} {path}", method.to_uppercase());
-            match new_paths.get(path).and_then(|item| item.get(method)) {
-                None => changes.push(Change { breaking: true, what: format!("{name}: operation removed") }),
-                Some(new_op) => Operation { old, new, name: &name }.compare(old_op, new_op, &mut changes),
-            }
+    let (mut old, mut new) = (old.clone(), new.clone());
+    openapi_compat::downgrade(&mut old);
+    openapi_compat::downgrade(&mut new);
+    // drift panics on a few changes it has no rule for (a media type added to a response, say);
+    // that is a change nobody judged, so it counts as breaking.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let compared = std::panic::catch_unwind(|| drift::compare(&old, &new));
+    std::panic::set_hook(hook);
+    let changes = match compared.map_err(|_| anyhow!("drift stopped on a change it has no rule for")) {
+        Ok(Ok(changes)) => changes,
+        Ok(Err(error)) | Err(error) => {
+            return vec![Change { breaking: true, what: format!("the documents could not be compared: {error:#}") }];
         }
-    }
-    for (path, new_item) in new_paths {
-        for method in METHODS {
-            let existed = old_paths.get(path).and_then(|item| item.get(method)).is_some();
-            if new_item.get(method).is_some() && !existed {
-                changes.push(Change {
-                    breaking: false,
-                    what: format!("{} {path}: operation added", method.to_uppercase()),
-                });
-            }
-        }
-    }
-    changes
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Direction {
-    /// Clients send it: narrowing breaks them.
-    Request,
-    /// Clients read it: removing or widening breaks them.
-    Response,
-}
-
-struct Operation<'a> {
-    old: &'a Value,
-    new: &'a Value,
-    name: &'a str,
-}
-
-impl Operation<'_> {
-    fn change(&self, changes: &mut Vec<Change>, breaking: bool, what: String) {
-        changes.push(Change { breaking, what: format!("{}: {what}", self.name) });
-    }
-
-    fn compare(&self, old_op: &Value, new_op: &Value, changes: &mut Vec<Change>) {
-        if new_op["deprecated"] == true && old_op["deprecated"] != true {
-            self.change(changes, false, "deprecated".into());
-        }
-        let params = |op: &Value, doc: &Value| -> Vec<(String, bool)> {
-            op["parameters"]
-                .as_array()
-                .map(|ps| {
-                    ps.iter()
-                        .map(|p| resolve(doc, p))
-                        .map(|p| {
-                            (
-                                format!("{} `{}`", p["in"].as_str().unwrap_or(""), p["name"].as_str().unwrap_or("")),
-                                p["required"] == true,
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let (old_params, new_params) = (params(old_op, self.old), params(new_op, self.new));
-        for (name, required) in &new_params {
-            match old_params.iter().find(|(n, _)| n == name) {
-                None if *required => self.change(changes, true, format!("new required parameter {name}")),
-                None => self.change(changes, false, format!("new optional parameter {name}")),
-                Some((_, false)) if *required => {
-                    self.change(changes, true, format!("parameter {name} became required"))
-                }
-                _ => {}
-            }
-        }
-        let body =
-            |op: &Value, doc: &Value| resolve(doc, &op["requestBody"])["content"]["application/json"]["schema"].clone();
-        let (old_body, new_body) = (body(old_op, self.old), body(new_op, self.new));
-        if !old_body.is_null() || !new_body.is_null() {
-            self.schema(&old_body, &new_body, Direction::Request, "request body", changes, 0);
-        }
-        let empty = serde_json::Map::new();
-        let old_responses = old_op["responses"].as_object().unwrap_or(&empty);
-        let new_responses = new_op["responses"].as_object().unwrap_or(&empty);
-        for (status, old_response) in old_responses {
-            match new_responses.get(status) {
-                None => self.change(changes, true, format!("response {status} removed")),
-                Some(new_response) if status.starts_with('2') => {
-                    let schema =
-                        |r: &Value, doc: &Value| resolve(doc, r)["content"]["application/json"]["schema"].clone();
-                    let (old_schema, new_schema) = (schema(old_response, self.old), schema(new_response, self.new));
-                    self.schema(
-                        &old_schema,
-                        &new_schema,
-                        Direction::Response,
-                        &format!("response {status}"),
-                        changes,
-                        0,
-                    );
-                }
-                Some(_) => {}
-            }
-        }
-        for status in new_responses.keys().filter(|s| !old_responses.contains_key(*s)) {
-            let breaking = status.starts_with('2');
-            self.change(changes, breaking, format!("response {status} added"));
-        }
-    }
-
-    fn schema(
-        &self,
-        old: &Value,
-        new: &Value,
-        direction: Direction,
-        at: &str,
-        changes: &mut Vec<Change>,
-        depth: usize,
-    ) {
-        if depth > 12 {
-            return;
-        }
-        let (old, new) = (unwrap_schema(self.old, old), unwrap_schema(self.new, new));
-        if old.is_null() || new.is_null() {
-            if old.is_null() != new.is_null() {
-                self.change(changes, true, format!("{at}: body added or removed"));
-            }
-            return;
-        }
-        let (old_types, new_types) = (types(&old), types(&new));
-        let (old_null, new_null) = (old_types.contains(&"null"), new_types.contains(&"null"));
-        match direction {
-            Direction::Request if old_null && !new_null => {
-                self.change(changes, true, format!("{at}: no longer accepts null"))
-            }
-            Direction::Response if !old_null && new_null => {
-                self.change(changes, true, format!("{at}: may now be null"))
-            }
-            _ => {}
-        }
-        let (old_kinds, new_kinds) = (non_null(&old_types), non_null(&new_types));
-        if !old_kinds.is_empty() && !new_kinds.is_empty() && old_kinds != new_kinds {
-            self.change(changes, true, format!("{at}: type changed from {old_kinds:?} to {new_kinds:?}"));
-            return;
-        }
-        self.enums(&old, &new, direction, at, changes);
-        if let (Some(old_props), Some(new_props)) = (old["properties"].as_object(), new["properties"].as_object()) {
-            let required = |s: &Value| -> Vec<String> {
-                s["required"]
-                    .as_array()
-                    .map(|r| r.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
-                    .unwrap_or_default()
+    };
+    let mut found = Vec::new();
+    for change in changes {
+        let Some(path) = change.paths.first() else { continue };
+        for info in change.changes {
+            let breaking = match info.class {
+                ChangeClass::Trivial => false,
+                ChangeClass::BackwardIncompatible | ChangeClass::Incompatible => true,
+                // Forward-incompatible: a client built on the new contract would fail against the
+                // old service. That is no break for an addition (a new operation), but it is for
+                // something taken away (a status the operation no longer answers).
+                ChangeClass::ForwardIncompatible => !matches!(info.details, ChangeDetails::Added),
+                ChangeClass::Unhandled => !is_safe_widening(
+                    path.comparison,
+                    node(&old, path.old.current_pointer(), &info.old_subpath),
+                    node(&new, path.new.current_pointer(), &info.new_subpath),
+                ),
             };
-            let (old_required, new_required) = (required(&old), required(&new));
-            for (name, old_prop) in old_props {
-                let field = format!("{at}.{name}");
-                match new_props.get(name) {
-                    // Requests refuse unknown fields, so a client still sending it would break.
-                    None => self.change(changes, true, format!("{field}: field removed")),
-                    Some(new_prop) => {
-                        let was = old_required.contains(name);
-                        let is = new_required.contains(name);
-                        match direction {
-                            Direction::Request if is && !was => {
-                                self.change(changes, true, format!("{field}: became required"))
-                            }
-                            Direction::Response if was && !is => {
-                                self.change(changes, true, format!("{field}: no longer always present"))
-                            }
-                            _ => {}
-                        }
-                        self.schema(old_prop, new_prop, direction, &field, changes, depth + 1);
-                    }
-                }
-            }
-            for name in new_props.keys().filter(|n| !old_props.contains_key(*n)) {
-                let breaking = direction == Direction::Request && new_required.contains(name);
-                let what = if breaking { "new required field" } else { "field added" };
-                self.change(changes, breaking, format!("{at}.{name}: {what}"));
-            }
-        }
-        if old.get("items").is_some() || new.get("items").is_some() {
-            self.schema(&old["items"], &new["items"], direction, &format!("{at}[]"), changes, depth + 1);
+            let at = match info.old_subpath.as_str() {
+                "" => path.old.to_string(),
+                subpath => format!("{} /{subpath}", path.old),
+            };
+            let what = format!("{} ({:?}, {:?}) at {at}", info.message, info.class, path.comparison);
+            found.push(Change { breaking, what });
         }
     }
+    found
+}
 
-    fn enums(&self, old: &Value, new: &Value, direction: Direction, at: &str, changes: &mut Vec<Change>) {
-        let values = |s: &Value| -> Option<Vec<Value>> { s["enum"].as_array().cloned() };
-        let (Some(old_values), Some(new_values)) = (values(old), values(new)) else { return };
-        let removed: Vec<&Value> = old_values.iter().filter(|v| !new_values.contains(v)).collect();
-        let added: Vec<&Value> = new_values.iter().filter(|v| !old_values.contains(v)).collect();
-        if !removed.is_empty() {
-            self.change(changes, direction == Direction::Request, format!("{at}: enum values removed {removed:?}"));
+/// The JSON value at drift's location: a `#/…` pointer and a subpath below it. A change to a
+/// `oneOf` list is judged on the schema that holds it (and its discriminator).
+fn node<'a>(document: &'a Value, pointer: &str, subpath: &str) -> Option<&'a Value> {
+    let subpath = subpath.strip_suffix("oneOf").map_or(subpath, |parent| parent.trim_end_matches('/'));
+    let mut full = pointer.trim_start_matches('#').to_owned();
+    if !subpath.is_empty() {
+        full.push('/');
+        full.push_str(subpath);
+    }
+    // drift names a request body `request_body` in its paths.
+    document.pointer(&full.replace("/request_body", "/requestBody"))
+}
+
+/// A change drift could not judge that is safe for every client built on the old contract:
+/// - a request schema that accepts everything it accepted before (more enum values, longer or
+///   shorter bounds, a pattern dropped, a new optional property);
+/// - a response schema that sends nothing it could not send before (the reverse), or that only
+///   gained properties;
+/// - a response's discriminated `oneOf` (the event feed) that only gained variants: consumers
+///   skip event types they do not know.
+fn is_safe_widening(direction: ChangeComparison, old: Option<&Value>, new: Option<&Value>) -> bool {
+    let (Some(old), Some(new)) = (old, new) else { return false };
+    match direction {
+        ChangeComparison::Input => accepts_all_of(new, old) && object_change_is_safe(old, new, true),
+        ChangeComparison::Output => {
+            (accepts_all_of(old, new) && object_change_is_safe(old, new, false)) || only_gained_variants(old, new)
         }
-        if !added.is_empty() {
-            // Generated clients refuse values they do not know.
-            self.change(changes, direction == Direction::Response, format!("{at}: enum values added {added:?}"));
-        }
+        ChangeComparison::Structural => false,
     }
 }
 
-/// Follows `$ref`s within the document.
-fn resolve(doc: &Value, value: &Value) -> Value {
-    let mut current = value.clone();
-    for _ in 0..8 {
-        let Some(reference) = current.get("$ref").and_then(Value::as_str) else { break };
-        let pointer = reference.trim_start_matches('#');
-        current = doc.pointer(pointer).cloned().unwrap_or(Value::Null);
+/// Whether every value `narrower` allows, `wider` allows too, as far as the keywords drift leaves
+/// unjudged go (enum, length, bounds, pattern, format). Other keywords must be equal.
+fn accepts_all_of(wider: &Value, narrower: &Value) -> bool {
+    const JUDGED: [&str; 8] = ["enum", "maxLength", "minLength", "maximum", "minimum", "pattern", "format", "maxItems"];
+    let (Some(w), Some(n)) = (wider.as_object(), narrower.as_object()) else { return wider == narrower };
+    let others_equal = |a: &serde_json::Map<String, Value>, b: &serde_json::Map<String, Value>| {
+        a.iter()
+            .filter(|(k, _)| {
+                !JUDGED.contains(&k.as_str()) && !matches!(k.as_str(), "properties" | "required" | "description")
+            })
+            .all(|(k, v)| b.get(k) == Some(v))
+    };
+    if !others_equal(w, n) || !others_equal(n, w) {
+        return false;
     }
-    current
+    let number = |map: &serde_json::Map<String, Value>, key: &str| map.get(key).and_then(Value::as_f64);
+    let upper_ok = |key: &str| match (number(w, key), number(n, key)) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(w), Some(n)) => w >= n,
+    };
+    let lower_ok = |key: &str| match (number(w, key), number(n, key)) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(w), Some(n)) => w <= n,
+    };
+    let enum_ok = match (w.get("enum").and_then(Value::as_array), n.get("enum").and_then(Value::as_array)) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(w), Some(n)) => n.iter().all(|v| w.contains(v)),
+    };
+    let same_or_dropped = |key: &str| w.get(key).is_none() || w.get(key) == n.get(key);
+    enum_ok
+        && upper_ok("maxLength")
+        && upper_ok("maximum")
+        && upper_ok("maxItems")
+        && lower_ok("minLength")
+        && lower_ok("minimum")
+        && same_or_dropped("pattern")
+        && same_or_dropped("format")
 }
 
-/// Resolves refs and the wrappers utoipa emits (`allOf` of one, `oneOf` with a null arm).
-fn unwrap_schema(doc: &Value, schema: &Value) -> Value {
-    let mut schema = resolve(doc, schema);
-    for _ in 0..4 {
-        if let Some([only]) = schema.get("allOf").and_then(Value::as_array).map(Vec::as_slice) {
-            schema = resolve(doc, only);
-        } else if let Some(arms) = schema.get("oneOf").and_then(Value::as_array)
-            && arms.iter().any(|arm| arm["type"] == "null")
-            && arms.len() == 2
-        {
-            let other = arms.iter().find(|arm| arm["type"] != "null").cloned().unwrap_or(Value::Null);
-            let mut inner = resolve(doc, &other);
-            if let Some(object) = inner.as_object_mut() {
-                let mut with_null = types(&Value::Object(object.clone()))
-                    .into_iter()
-                    .map(|t| Value::String(t.into()))
-                    .collect::<Vec<_>>();
-                with_null.push(Value::String("null".into()));
-                object.insert("type".into(), Value::Array(with_null));
-            }
-            schema = inner;
-        } else {
-            break;
+/// For an object whose properties changed: in a request, nothing removed and nothing newly
+/// required; in a response, nothing removed and nothing that was always sent made optional.
+fn object_change_is_safe(old: &Value, new: &Value, request: bool) -> bool {
+    let keys = |v: &Value| -> Vec<String> {
+        v.get("properties").and_then(Value::as_object).map(|p| p.keys().cloned().collect()).unwrap_or_default()
+    };
+    let required = |v: &Value| -> Vec<String> {
+        v.get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default()
+    };
+    let (old_keys, new_keys) = (keys(old), keys(new));
+    let (old_required, new_required) = (required(old), required(new));
+    if old_keys.iter().any(|k| !new_keys.contains(k)) {
+        return false;
+    }
+    if request {
+        new_required.iter().all(|k| old_required.contains(k))
+    } else {
+        old_required.iter().all(|k| new_required.contains(k))
+    }
+}
+
+/// A discriminated `oneOf` that kept every variant and added some.
+fn only_gained_variants(old: &Value, new: &Value) -> bool {
+    let variants = |v: &Value| v.get("oneOf").and_then(Value::as_array).cloned();
+    let discriminated = |v: &Value| v.get("discriminator").is_some();
+    match (variants(old), variants(new)) {
+        (Some(old_variants), Some(new_variants)) if discriminated(old) && discriminated(new) => {
+            old_variants.iter().all(|v| new_variants.contains(v)) && new_variants.len() > old_variants.len()
         }
-    }
-    schema
-}
-
-fn non_null<'a>(types: &[&'a str]) -> Vec<&'a str> {
-    types.iter().filter(|t| **t != "null").copied().collect()
-}
-
-fn types(schema: &Value) -> Vec<&str> {
-    match &schema["type"] {
-        Value::String(t) => vec![t.as_str()],
-        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
+        _ => false,
     }
 }
 
 #[cfg(test)]
 mod tests {
+    //! One fixture per class of break, and the compatible additions that must pass. Each starts
+    //! from a small contract as utoipa writes it (OpenAPI 3.1) and changes one thing.
+
     use super::*;
     use serde_json::json;
 
-    fn spec(paths: Value, schemas: Value) -> Value {
-        json!({ "openapi": "3.1.0", "info": { "version": "1.0.0" }, "paths": paths, "components": { "schemas": schemas } })
+    fn base() -> Value {
+        json!({
+            "openapi": "3.1.0",
+            "info": { "title": "fixture", "version": "0.1.0" },
+            "paths": {
+                "/v1/items": {
+                    "get": {
+                        "operationId": "list_items",
+                        "parameters": [
+                            { "name": "limit", "in": "query", "required": false,
+                              "schema": { "type": "integer", "format": "int32", "minimum": 1, "maximum": 100 } }
+                        ],
+                        "responses": {
+                            "200": { "description": "Items",
+                                     "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ItemList" } } } },
+                            "404": { "description": "None" }
+                        }
+                    },
+                    "post": {
+                        "operationId": "create_item",
+                        "requestBody": { "required": true,
+                            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewItem" } } } },
+                        "responses": {
+                            "201": { "description": "Created",
+                                     "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Item" } } } }
+                        }
+                    }
+                },
+                "/v1/events": {
+                    "get": {
+                        "operationId": "list_events",
+                        "responses": {
+                            "200": { "description": "Events",
+                                     "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EventPage" } } } }
+                        }
+                    }
+                }
+            },
+            "components": { "schemas": {
+                "Item": { "type": "object", "required": ["id", "name"],
+                          "properties": { "id": { "type": "string" }, "name": { "type": "string" } } },
+                "ItemList": { "type": "object", "required": ["items"],
+                              "properties": { "items": { "type": "array", "items": { "$ref": "#/components/schemas/Item" } } } },
+                "NewItem": { "type": "object", "required": ["name"],
+                             "properties": {
+                                 "name": { "type": "string", "maxLength": 100 },
+                                 "colour": { "type": "string", "enum": ["red", "green", "blue"] }
+                             } },
+                "EventPage": { "type": "object", "required": ["items"],
+                               "properties": { "items": { "type": "array", "items": { "$ref": "#/components/schemas/Event" } } } },
+                "Event": { "oneOf": [ { "$ref": "#/components/schemas/ItemCreated" } ],
+                           "discriminator": { "propertyName": "type",
+                                              "mapping": { "item.created": "#/components/schemas/ItemCreated" } } },
+                "ItemCreated": { "type": "object", "required": ["id", "type", "data"],
+                                 "properties": {
+                                     "id": { "type": "integer", "format": "int64" },
+                                     "type": { "type": "string", "enum": ["item.created"] },
+                                     "data": { "$ref": "#/components/schemas/ItemData" }
+                                 } },
+                "ItemData": { "type": "object", "required": ["item_id"],
+                              "properties": { "item_id": { "type": "string" } } }
+            } }
+        })
     }
 
-    fn op(request: Option<&str>, response: &str) -> Value {
-        let mut op = json!({ "responses": { "200": { "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{response}") } } } } } });
-        if let Some(request) = request {
-            op["requestBody"] = json!({ "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{request}") } } } });
-        }
-        op
+    fn changed(edit: impl FnOnce(&mut Value)) -> Vec<Change> {
+        let mut new = base();
+        edit(&mut new);
+        diff(&base(), &new)
+    }
+
+    fn assert_breaking(what: &str, edit: impl FnOnce(&mut Value)) {
+        let changes = changed(edit);
+        assert!(changes.iter().any(|c| c.breaking), "{what} must be breaking: {changes:#?}");
+    }
+
+    fn assert_compatible(what: &str, edit: impl FnOnce(&mut Value)) {
+        let changes = changed(edit);
+        assert!(!changes.is_empty(), "{what} is a change drift should see");
+        assert!(changes.iter().all(|c| !c.breaking), "{what} must be compatible: {changes:#?}");
+    }
+
+    fn schemas(spec: &mut Value) -> &mut Value {
+        &mut spec["components"]["schemas"]
     }
 
     #[test]
-    fn classifies_the_usual_changes() {
-        let schemas = json!({
-            "In": { "type": "object", "required": ["a"], "properties": { "a": { "type": "string" }, "m": { "type": "string", "enum": ["x", "y"] } } },
-            "Out": { "type": "object", "required": ["id", "n"], "properties": { "id": { "type": "string" }, "n": { "type": "integer" } } }
-        });
-        let old = spec(
-            json!({ "/v1/a": { "post": op(Some("In"), "Out") }, "/v1/gone": { "get": op(None, "Out") } }),
-            schemas,
-        );
-        let new_schemas = json!({
-            "In": { "type": "object", "required": ["a", "b"], "properties": { "a": { "type": "string" }, "b": { "type": "string" }, "m": { "type": "string", "enum": ["x"] } } },
-            "Out": { "type": "object", "required": ["id"], "properties": { "id": { "type": "string" }, "extra": { "type": "string" } } }
-        });
-        let new = spec(
-            json!({ "/v1/a": { "post": op(Some("In"), "Out") }, "/v1/new": { "get": op(None, "Out") } }),
-            new_schemas,
-        );
-        let changes = diff(&old, &new);
-        let breaking = |needle: &str| changes.iter().any(|c| c.breaking && c.what.contains(needle));
-        let compatible = |needle: &str| changes.iter().any(|c| !c.breaking && c.what.contains(needle));
-        assert!(breaking("GET /v1/gone: operation removed"), "{changes:#?}");
-        assert!(breaking("request body.b: new required field"), "{changes:#?}");
-        assert!(breaking("request body.m: enum values removed"), "{changes:#?}");
-        assert!(breaking("response 200.n: field removed"), "{changes:#?}");
-        assert!(compatible("response 200.extra: field added"), "{changes:#?}");
-        assert!(compatible("GET /v1/new: operation added"), "{changes:#?}");
-        assert!(diff(&old, &old).is_empty());
+    fn an_unchanged_contract_has_no_changes() {
+        assert!(diff(&base(), &base()).is_empty());
     }
 
     #[test]
-    fn a_break_needs_a_major_bump() {
-        assert!(announces_break("1.4.2", "2.0.0"));
-        assert!(!announces_break("1.4.2", "1.5.0"));
-        assert!(announces_break("0.1.1", "0.2.0"));
-        assert!(!announces_break("0.1.0", "0.1.1"));
+    fn a_removed_operation_is_breaking_and_named() {
+        let changes = changed(|s| {
+            s["paths"]["/v1/items"].as_object_mut().unwrap().remove("post");
+        });
+        assert!(changes.iter().any(|c| c.breaking && c.what.contains("create_item")), "{changes:#?}");
+    }
+
+    #[test]
+    fn a_removed_response_field_is_breaking() {
+        assert_breaking("a removed response field", |s| {
+            let item = &mut schemas(s)["Item"];
+            item["properties"].as_object_mut().unwrap().remove("name");
+            item["required"] = json!(["id"]);
+        });
+    }
+
+    #[test]
+    fn a_new_required_parameter_is_breaking() {
+        assert_breaking("a new required parameter", |s| {
+            s["paths"]["/v1/items"]["get"]["parameters"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({ "name": "owner", "in": "query", "required": true, "schema": { "type": "string" } }));
+        });
+    }
+
+    #[test]
+    fn a_narrowed_enum_is_breaking() {
+        assert_breaking("a narrowed request enum", |s| {
+            schemas(s)["NewItem"]["properties"]["colour"]["enum"] = json!(["red", "green"]);
+        });
+    }
+
+    #[test]
+    fn a_changed_parameter_type_is_breaking() {
+        assert_breaking("a parameter type changed", |s| {
+            s["paths"]["/v1/items"]["get"]["parameters"][0]["schema"] = json!({ "type": "string" });
+        });
+    }
+
+    #[test]
+    fn a_tightened_max_length_is_breaking() {
+        assert_breaking("a tightened request maxLength", |s| {
+            schemas(s)["NewItem"]["properties"]["name"]["maxLength"] = json!(50);
+        });
+    }
+
+    #[test]
+    fn a_removed_status_is_breaking() {
+        assert_breaking("a removed status", |s| {
+            s["paths"]["/v1/items"]["get"]["responses"].as_object_mut().unwrap().remove("404");
+        });
+    }
+
+    #[test]
+    fn a_changed_event_schema_is_breaking() {
+        assert_breaking("an event's data field changed type", |s| {
+            schemas(s)["ItemData"]["properties"]["item_id"] = json!({ "type": "integer" });
+        });
+        assert_breaking("an event's data field removed", |s| {
+            let data = &mut schemas(s)["ItemData"];
+            data["properties"] = json!({});
+            data["required"] = json!([]);
+        });
+    }
+
+    #[test]
+    fn compatible_additions_pass_the_gate() {
+        assert_compatible("a new operation", |s| {
+            s["paths"]["/v1/items/{id}"] = json!({ "get": { "operationId": "get_item", "parameters": [
+                { "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }
+            ], "responses": { "200": { "description": "An item",
+                "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Item" } } } } } } });
+        });
+        assert_compatible("a new optional response field", |s| {
+            schemas(s)["Item"]["properties"]["note"] = json!({ "type": "string" });
+        });
+        assert_compatible("a new optional request field", |s| {
+            schemas(s)["NewItem"]["properties"]["note"] = json!({ "type": "string" });
+        });
+        assert_compatible("a widened request enum", |s| {
+            schemas(s)["NewItem"]["properties"]["colour"]["enum"] = json!(["red", "green", "blue", "black"]);
+        });
+        assert_compatible("a loosened request maxLength", |s| {
+            schemas(s)["NewItem"]["properties"]["name"]["maxLength"] = json!(200);
+        });
+        assert_compatible("a new event type", |s| {
+            schemas(s)["ItemDeleted"] = json!({ "type": "object", "required": ["id", "type", "data"], "properties": {
+                "id": { "type": "integer", "format": "int64" },
+                "type": { "type": "string", "enum": ["item.deleted"] },
+                "data": { "$ref": "#/components/schemas/ItemData" }
+            } });
+            let event = &mut schemas(s)["Event"];
+            event["oneOf"].as_array_mut().unwrap().push(json!({ "$ref": "#/components/schemas/ItemDeleted" }));
+            event["discriminator"]["mapping"]["item.deleted"] = json!("#/components/schemas/ItemDeleted");
+        });
+    }
+
+    #[test]
+    fn only_a_major_bump_announces_a_break() {
+        assert!(announces_break("0.1.3", "0.2.0"));
+        assert!(!announces_break("0.1.3", "0.1.4"));
+        assert!(announces_break("1.4.0", "2.0.0"));
+        assert!(!announces_break("1.4.0", "1.5.0"));
     }
 }

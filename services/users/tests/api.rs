@@ -424,8 +424,15 @@ async fn operational_endpoints_answer() {
     let spec = h.http.get(h.service.url("/openapi.json")).send().await.unwrap().text().await.unwrap();
     let checked_in = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi/users.json")).unwrap();
     assert!(spec == checked_in, "/openapi.json differs from openapi/users.json; run `cargo xtask openapi write`");
-    let docs = h.http.get(h.service.url("/docs")).send().await.unwrap();
-    assert!(docs.text().await.unwrap().contains("/openapi.json"));
+    // The docs page works offline: it loads only files the service serves itself.
+    let docs = h.http.get(h.service.url("/docs")).send().await.unwrap().text().await.unwrap();
+    assert!(docs.contains("/openapi.json"));
+    assert!(!docs.contains("https://") && !docs.contains("http://"), "no third-party request: {docs}");
+    for asset in ["/docs/swagger-ui-bundle.js", "/docs/swagger-ui.css", "/docs/LICENSE"] {
+        let served = h.http.get(h.service.url(asset)).send().await.unwrap();
+        assert_eq!(served.status(), StatusCode::OK, "{asset}");
+        assert!(!served.bytes().await.unwrap().is_empty(), "{asset}");
+    }
     let ready = h.call(Method::GET, "/health/ready", None, None).await;
     assert_eq!(ready.status, StatusCode::OK);
     assert_eq!(h.call(Method::GET, "/health/live", None, None).await.status, StatusCode::OK);

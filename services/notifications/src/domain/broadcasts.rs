@@ -18,9 +18,10 @@ const MAX_BODY: usize = 2_000;
 const MAX_URL: usize = 2_048;
 const MAX_LISTED_USERS: usize = 1_000;
 
-/// Who a broadcast reaches. Banned users never do.
+/// Who a broadcast reaches. Banned users never do. (Also part of responses, so the schema stays
+/// open: a request's unknown members here are ignored.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Audience {
     /// These users (1 to 1,000); ids not of the app are skipped.
     Users {

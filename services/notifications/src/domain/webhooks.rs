@@ -76,7 +76,7 @@ pub struct NewWebhook {
     )]
     pub url: String,
     /// The events to receive (at least one; repeats count once).
-    #[schema(min_items = 1, max_items = 5)]
+    #[schema(min_items = 1)]
     pub event_types: Vec<WebhookEventType>,
 }
 

@@ -7,18 +7,21 @@ use super::{UsersError, check_text, invalid};
 
 pub const MAX_NAME: usize = 100;
 
-/// Per-app settings.
+/// Per-app settings. (Also part of responses, so the schema stays open: a request's unknown
+/// members here are ignored.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct AppSettings {
     /// Whether the SDK may open sessions for anonymous device users (default true).
     #[schema(default = true)]
     pub anonymous_sessions: bool,
     /// Lifetime of user access tokens, 60 to 86400 seconds (default 900).
     #[schema(minimum = 60, maximum = 86400, default = 900)]
+    #[serde(deserialize_with = "chorus_kit::validation::integral")]
     pub access_token_ttl_secs: u32,
     /// Lifetime of refresh tokens, 1 to 365 days (default 30).
     #[schema(minimum = 1, maximum = 365, default = 30)]
+    #[serde(deserialize_with = "chorus_kit::validation::integral")]
     pub refresh_token_ttl_days: u32,
 }
 
