@@ -333,6 +333,11 @@ fn bearer(req: &HttpRequest) -> Result<&str, AuthError> {
     Ok(token.trim())
 }
 
+/// Which app a request was made for: the auth extractor leaves it on the request, and the API
+/// usage counts read it.
+#[derive(Debug, Clone)]
+pub struct Consumer(pub String);
+
 impl FromRequest for Principal {
     type Error = Problem;
     type Future = BoxFuture<'static, Result<Self, Problem>>;
@@ -348,7 +353,7 @@ impl FromRequest for Principal {
             if let Some(app_id) = principal.app_id() {
                 tracing::Span::current().record("app_id", app_id);
                 // For the usage counts: which app this call was made for.
-                req.extensions_mut().insert(crate::usage::Consumer(app_id.to_owned()));
+                req.extensions_mut().insert(Consumer(app_id.to_owned()));
             }
             Ok(principal)
         })
@@ -520,6 +525,20 @@ mod jwks_tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    /// A user's claims, valid for a minute.
+    fn user_claims() -> Claims {
+        let now = chrono::Utc::now().timestamp();
+        Claims {
+            iss: ISSUER.into(),
+            sub: "u".into(),
+            iat: now,
+            exp: now + 60,
+            kind: TokenKind::User,
+            app: Some("a".into()),
+            scope: vec![],
+        }
+    }
+
     #[tokio::test]
     async fn fetches_keys_only_for_an_unknown_kid() {
         let signer = TokenSigner::generate();
@@ -531,16 +550,7 @@ mod jwks_tests {
             let keys = vec![jwk.clone()];
             Box::pin(async move { Ok(keys) })
         }));
-        let now = chrono::Utc::now().timestamp();
-        let claims = Claims {
-            iss: ISSUER.into(),
-            sub: "u".into(),
-            iat: now,
-            exp: now + 60,
-            kind: TokenKind::User,
-            app: Some("a".into()),
-            scope: vec![],
-        };
+        let claims = user_claims();
         let token = signer.sign(&claims);
         for _ in 0..3 {
             assert_eq!(TokenVerifier::verify(&verifier, &token).await.unwrap(), claims);
@@ -568,16 +578,7 @@ mod jwks_tests {
                 Ok(keys)
             })
         }));
-        let now = chrono::Utc::now().timestamp();
-        let claims = Claims {
-            iss: ISSUER.into(),
-            sub: "u".into(),
-            iat: now,
-            exp: now + 60,
-            kind: TokenKind::User,
-            app: Some("a".into()),
-            scope: vec![],
-        };
+        let claims = user_claims();
         let token = signer.sign(&claims);
         let dropped =
             tokio::time::timeout(std::time::Duration::from_millis(50), TokenVerifier::verify(&verifier, &token));

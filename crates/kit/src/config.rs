@@ -5,7 +5,7 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A configuration problem, always naming the key at fault.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +31,8 @@ pub trait ServiceConfig: DeserializeOwned + Clone + Send + Sync + 'static {
     fn auth(&self) -> &AuthSettings;
     fn http_mut(&mut self) -> &mut HttpSettings;
     fn auth_mut(&mut self) -> &mut AuthSettings;
+    /// The event log: every service keeps one, and the kit prunes it.
+    fn events(&self) -> &EventSettings;
 
     /// Service-specific checks, run after the common ones.
     fn validate_service(&self) -> Result<(), ConfigError> {
@@ -41,12 +43,13 @@ pub trait ServiceConfig: DeserializeOwned + Clone + Send + Sync + 'static {
         self.http().validate()?;
         self.database().validate()?;
         self.telemetry().validate()?;
+        self.events().validate()?;
         self.validate_service()
     }
 }
 
 /// Implements the [`ServiceConfig`] accessors for a config struct with the usual `http`,
-/// `database`, `telemetry` and `auth` fields. Use it inside the `impl ServiceConfig` block.
+/// `database`, `telemetry`, `auth` and `events` fields. Use it inside the `impl ServiceConfig` block.
 #[macro_export]
 macro_rules! common_settings_accessors {
     () => {
@@ -70,6 +73,9 @@ macro_rules! common_settings_accessors {
         }
         fn auth_mut(&mut self) -> &mut $crate::config::AuthSettings {
             &mut self.auth
+        }
+        fn events(&self) -> &$crate::config::EventSettings {
+            &self.events
         }
     };
 }
@@ -192,12 +198,40 @@ pub struct DatabaseSettings {
 
 impl DatabaseSettings {
     fn validate(&self) -> Result<(), ConfigError> {
-        crate::db::Backend::of_url(self.url.expose())
-            .map_err(|message| ConfigError::invalid("database.url", message))?;
+        Backend::of_url(self.url.expose()).map_err(|message| ConfigError::invalid("database.url", message))?;
         if self.pool_size == 0 {
             return Err(ConfigError::invalid("database.pool_size", "must be at least 1"));
         }
         Ok(())
+    }
+}
+
+/// The database a `database.url` names, chosen by its scheme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Result<Self, String> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err("a sqlite:// URL needs a file path".into());
+            }
+            Ok(Self::Sqlite(PathBuf::from(path)))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres(url.to_owned()))
+        } else {
+            Err("must start with sqlite:// or postgres://".into())
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
     }
 }
 
@@ -269,6 +303,7 @@ mod tests {
         telemetry: TelemetrySettings,
         #[serde(default)]
         auth: AuthSettings,
+        events: EventSettings,
     }
 
     impl ServiceConfig for TestConfig {
@@ -289,6 +324,8 @@ mod tests {
         [telemetry]
         log_format = "json"
         log_level = "info"
+        [events]
+        retention_hours = 24
     "#;
 
     fn env(pairs: &[(&str, &str)]) -> config::Environment {

@@ -9,11 +9,11 @@ use diesel::r2d2::{self, R2D2Connection};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
+pub use crate::config::Backend;
 use crate::config::DatabaseSettings;
 
 /// A connection to either backend. Queries written once with diesel's DSL run on both.
@@ -58,34 +58,6 @@ impl DbError {
     /// (SQLite stores it). That is bad input, not a fault.
     pub fn is_nul_in_text(&self) -> bool {
         matches!(self, Self::Query(DieselError::DatabaseError(_, info)) if info.message().contains("0x00"))
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite(PathBuf),
-    Postgres(String),
-}
-
-impl Backend {
-    pub fn of_url(url: &str) -> Result<Self, String> {
-        if let Some(path) = url.strip_prefix("sqlite://") {
-            if path.is_empty() {
-                return Err("a sqlite:// URL needs a file path".into());
-            }
-            Ok(Self::Sqlite(PathBuf::from(path)))
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Self::Postgres(url.to_owned()))
-        } else {
-            Err("must start with sqlite:// or postgres://".into())
-        }
-    }
-
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::Sqlite(_) => "sqlite",
-            Self::Postgres(_) => "postgres",
-        }
     }
 }
 
@@ -244,6 +216,23 @@ impl Db {
         })
         .await
     }
+}
+
+/// Applies the kit's and the service's PostgreSQL migrations on `conn`, outside any pool (the
+/// test harness's template databases); returns what ran, and the names of every migration of
+/// the two sets, in order (what identifies a template).
+pub fn migrate_postgres(conn: &mut diesel::pg::PgConnection, service: Migrations) -> Result<Vec<String>, DbError> {
+    run_migrations(conn, [KIT_POSTGRES, service.postgres]).map_err(|error| DbError::Migration(error.to_string()))
+}
+
+/// The names of every PostgreSQL migration of the kit and `service`, in order.
+pub fn postgres_migration_names(service: Migrations) -> Vec<String> {
+    use diesel::migration::MigrationSource;
+    [KIT_POSTGRES, service.postgres]
+        .iter()
+        .flat_map(|set| MigrationSource::<diesel::pg::Pg>::migrations(set).unwrap_or_default())
+        .map(|migration| migration.name().to_string())
+        .collect()
 }
 
 fn run_migrations<C>(

@@ -11,11 +11,12 @@ use std::time::Instant;
 use tracing::Instrument;
 use utoipa::openapi::OpenApi;
 
+use crate::auth::Consumer;
 use crate::lifecycle::{Deprecation, DeprecationHeaders, LifecycleError};
 use crate::metrics::Metrics;
 use crate::problem::{Problem, ProblemType};
 use crate::telemetry::{REQUEST_ID_HEADER, RequestContext, TRACEPARENT_HEADER};
-use crate::usage::{Consumer, UsageCounter};
+use crate::usage::UsageCounter;
 
 /// What the middleware knows of one operation of the spec.
 #[derive(Debug, Clone)]

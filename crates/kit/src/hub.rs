@@ -3,6 +3,7 @@
 //! follows the hub; if it falls behind the hub's buffer it catches up from the database again.
 
 use actix_web::web::Bytes;
+use serde::Serialize;
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -10,8 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
 use crate::db::{Db, DbConnection};
-use crate::events::{Event, EventFilter, last_id, read, read_filtered, sse_frame};
-use crate::problem::{Problem, ProblemType};
+use crate::events::{Event, EventFilter, ReadError, last_id, read, read_filtered};
 use crate::shutdown::Shutdown;
 
 /// Events buffered per stream before it must catch up from the database.
@@ -66,7 +66,7 @@ async fn tail(db: Db, sender: broadcast::Sender<Arc<Event>>, shutdown: Shutdown)
                         let _ = sender.send(Arc::new(event));
                     }
                 }
-                Err(problem) if problem.problem_type == ProblemType::Gone => {
+                Err(ReadError::Gone { .. }) => {
                     // Only after a stall longer than retention. The hub moves on; a stream that
                     // was live through it may have missed pruned events, as any reader that far
                     // behind would (it gets 410 when it reconnects from before them).
@@ -146,7 +146,7 @@ impl LiveStream {
                     // Newest first: ids are handed out in commit order, so every event up to it
                     // has committed and the read below sees it.
                     let newest = last_id(conn)?;
-                    Ok::<_, Problem>((read_filtered(conn, cursor, PAGE, &filter)?, newest))
+                    Ok::<_, ReadError>((read_filtered(conn, cursor, PAGE, &filter)?, newest))
                 };
                 match self.db.read(read_page).await {
                     Ok((page, newest)) if page.is_empty() => {
@@ -177,4 +177,11 @@ impl LiveStream {
             }
         }
     }
+}
+
+/// One server-sent event frame.
+pub fn sse_frame(id: Option<i64>, event: &str, data: &impl Serialize) -> Bytes {
+    let json = serde_json::to_string(data).unwrap_or_else(|_| "null".into());
+    let id_line = id.map(|id| format!("id: {id}\n")).unwrap_or_default();
+    Bytes::from(format!("{id_line}event: {event}\ndata: {json}\n\n"))
 }

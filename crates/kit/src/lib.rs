@@ -13,6 +13,7 @@ pub mod docs;
 pub mod event_types;
 pub mod events;
 pub mod extract;
+pub mod feed;
 pub mod follower;
 pub mod health;
 pub mod http;

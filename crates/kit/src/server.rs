@@ -60,7 +60,8 @@ pub type Routes = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
 pub struct Mount {
     pub routes: Routes,
     pub verifier: Arc<dyn TokenVerifier>,
-    /// Background tasks (feed followers, pruning); they must end when shutdown fires.
+    /// Background tasks (feed followers, say); they must end when shutdown fires. The kit runs
+    /// its own (event and idempotency-key pruning, usage counts) besides.
     pub tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -134,6 +135,8 @@ pub async fn start<S: Service>(config: S::Config) -> anyhow::Result<Running> {
     let db_data = web::Data::new(db.clone());
     let usage = web::Data::new(UsageCounter::default());
     let usage_task = tokio::spawn(crate::usage::flusher(usage.clone(), db.clone(), shutdown.clone()));
+    let housekeeping_task =
+        tokio::spawn(crate::events::housekeeping(db.clone(), config.events().retention(), shutdown.clone()));
     let (hub, hub_task) = crate::hub::EventHub::start(db.clone(), streams_shutdown.clone());
     let hub = web::Data::from(hub);
     let shutdown_data = web::Data::new(streams_shutdown);
@@ -176,5 +179,6 @@ pub async fn start<S: Service>(config: S::Config) -> anyhow::Result<Running> {
     let mut tasks = mount.tasks;
     tasks.push(hub_task);
     tasks.push(usage_task);
+    tasks.push(housekeeping_task);
     Ok(Running { name: S::NAME, port, db, handle, server: tokio::spawn(server), streams, background, tasks })
 }

@@ -1,7 +1,9 @@
 //! The test harness: start a real service on 127.0.0.1:0 with a fresh database of its own.
 //!
 //! Databases are SQLite files in a temp dir, or, when `CHORUS_TEST_POSTGRES_URL` names a
-//! PostgreSQL server, a new database on it that is dropped afterwards. Set `TEST_LOG` to see logs.
+//! PostgreSQL server, a new database on it that is dropped afterwards. On PostgreSQL a service's
+//! test database is a copy of a template migrated once per service and migration set (as
+//! crates.io's test databases are), so no test pays for migrations. Set `TEST_LOG` to see logs.
 
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
@@ -33,10 +35,27 @@ impl TestDatabase {
         }
     }
 
+    /// A fresh database for service `S`. On PostgreSQL it is a copy of `S`'s template database,
+    /// so its migrations have already run.
+    pub fn for_service<S: Service>() -> Self {
+        match std::env::var(POSTGRES_URL_VAR).ok().filter(|url| !url.is_empty()) {
+            Some(admin_url) => {
+                let template = template_for::<S>(&admin_url);
+                Self::postgres_from(admin_url, Some(&template))
+            }
+            None => Self::create(),
+        }
+    }
+
     fn postgres(admin_url: String) -> Self {
+        Self::postgres_from(admin_url, None)
+    }
+
+    fn postgres_from(admin_url: String, template: Option<&str>) -> Self {
         let name = format!("chorus_test_{}", uuid::Uuid::new_v4().simple());
         let mut admin = PgConnection::establish(&admin_url).expect("connecting to the test PostgreSQL");
-        admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("creating a test database");
+        let template = template.map(|t| format!(" TEMPLATE {t}")).unwrap_or_default();
+        admin.batch_execute(&format!("CREATE DATABASE {name}{template}")).expect("creating a test database");
         let mut url = url::Url::parse(&admin_url).expect("CHORUS_TEST_POSTGRES_URL is a URL");
         url.set_path(&name);
         Self { url: url.to_string(), postgres: Some((admin_url, name)), _dir: None }
@@ -55,6 +74,43 @@ impl Drop for TestDatabase {
             let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
         }
     }
+}
+
+/// The template database of service `S` on the server at `admin_url`, created and migrated on
+/// first use. Its name carries a digest of the migrations, so a changed migration set gets a new
+/// template. An advisory lock keeps concurrent test processes from building it twice.
+fn template_for<S: Service>(admin_url: &str) -> String {
+    let names = crate::db::postgres_migration_names(S::migrations());
+    let digest = crate::secrets::digest(&format!("{}\n{}", S::NAME, names.join("\n")));
+    let name = format!("chorus_template_{}_{}", S::NAME, &digest[..12]);
+    let mut admin = PgConnection::establish(admin_url).expect("connecting to the test PostgreSQL");
+    // Any constant key will do; the lock only orders template builders.
+    admin.batch_execute("SELECT pg_advisory_lock(727172)").expect("taking the template lock");
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        found: i32,
+    }
+    let exists = diesel::sql_query("SELECT 1 AS found FROM pg_database WHERE datname = $1")
+        .bind::<diesel::sql_types::Text, _>(&name)
+        .load::<Found>(&mut admin)
+        .expect("looking for the template")
+        .iter()
+        .any(|row| row.found == 1);
+    if !exists {
+        admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("creating a template database");
+        let mut url = url::Url::parse(admin_url).expect("CHORUS_TEST_POSTGRES_URL is a URL");
+        url.set_path(&name);
+        let migrated = PgConnection::establish(url.as_str())
+            .map_err(|e| e.to_string())
+            .and_then(|mut conn| crate::db::migrate_postgres(&mut conn, S::migrations()).map_err(|e| e.to_string()));
+        if let Err(error) = migrated {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"));
+            panic!("migrating the template database {name}: {error}");
+        }
+    }
+    admin.batch_execute("SELECT pg_advisory_unlock(727172)").expect("releasing the template lock");
+    name
 }
 
 /// A service running for one test.
@@ -101,7 +157,7 @@ pub async fn spawn<S: Service>() -> TestService<S::Config> {
 
 /// Spawns the service with a fresh database, after `customize` adjusts its config.
 pub async fn spawn_with<S: Service>(customize: impl FnOnce(&mut S::Config)) -> TestService<S::Config> {
-    let database = TestDatabase::create();
+    let database = TestDatabase::for_service::<S>();
     let mut config = test_config::<S>(&database);
     customize(&mut config);
     config.validate().expect("the test configuration is valid");

@@ -23,10 +23,6 @@ use crate::shutdown::Shutdown;
 pub const READ_SCOPE: &str = "usage:read";
 const FLUSH_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Which app a request was made for; the auth extractor leaves it on the request.
-#[derive(Debug, Clone)]
-pub struct Consumer(pub String);
-
 /// Counts not yet written.
 #[derive(Default)]
 pub struct UsageCounter {

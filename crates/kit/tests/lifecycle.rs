@@ -2,7 +2,9 @@
 
 use actix_web::{HttpResponse, web};
 use chorus_kit::auth::KeyRing;
-use chorus_kit::config::{AuthSettings, DatabaseSettings, HttpSettings, ServiceConfig, TelemetrySettings};
+use chorus_kit::config::{
+    AuthSettings, DatabaseSettings, EventSettings, HttpSettings, ServiceConfig, TelemetrySettings,
+};
 use chorus_kit::db::Migrations;
 use chorus_kit::lifecycle::Deprecation;
 use chorus_kit::{Mount, MountContext, Service, testing};
@@ -17,6 +19,7 @@ struct DemoConfig {
     telemetry: TelemetrySettings,
     #[serde(default)]
     auth: AuthSettings,
+    events: EventSettings,
 }
 
 impl ServiceConfig for DemoConfig {
@@ -61,6 +64,8 @@ impl Service for Demo {
         [telemetry]
         log_format = "json"
         log_level = "info"
+        [events]
+        retention_hours = 24
     "#;
     type Config = DemoConfig;
 

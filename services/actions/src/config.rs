@@ -32,7 +32,6 @@ impl ServiceConfig for Config {
 
     fn validate_service(&self) -> Result<(), ConfigError> {
         self.users.validate()?;
-        self.events.validate()?;
         if !(1..=10_000).contains(&self.views.batch_max) {
             return Err(ConfigError::invalid("views.batch_max", "must be between 1 and 10000"));
         }

@@ -58,11 +58,7 @@ impl Service for Actions {
             fetch: users.users_feed(),
             apply: domain::users_feed::apply,
         };
-        let tasks = vec![
-            tokio::spawn(follower.run()),
-            views_task,
-            tokio::spawn(chorus_kit::events::housekeeping(db, config.events.retention(), shutdown)),
-        ];
+        let tasks = vec![tokio::spawn(follower.run()), views_task];
         let state = actix_web::web::Data::new(api::ActionsState { views });
         Ok(Mount { routes: Arc::new(move |cfg| api::routes(cfg, state.clone())), verifier, tasks })
     }

@@ -74,7 +74,6 @@ impl Service for Notifications {
         let tasks = vec![
             tokio::spawn(users_follower.run()),
             tokio::spawn(actions_follower.run()),
-            tokio::spawn(chorus_kit::events::housekeeping(db.clone(), config.events.retention(), shutdown.clone())),
             tokio::spawn(domain::webhooks::dispatch(db.clone(), webhook_key.clone(), policy, shutdown.clone())),
         ];
         let state = actix_web::web::Data::new(api::NotificationsState {

@@ -49,7 +49,6 @@ impl ServiceConfig for Config {
                 return Err(ConfigError::invalid(field, "must be between 60 and 86400"));
             }
         }
-        self.events.validate()?;
         for (index, account) in self.service_accounts.iter().enumerate() {
             let digest = &account.secret_sha256;
             if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {

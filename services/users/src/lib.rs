@@ -42,7 +42,7 @@ impl Service for Users {
     }
 
     async fn mount(context: MountContext<config::Config>) -> anyhow::Result<Mount> {
-        let MountContext { config, db, shutdown, .. } = context;
+        let MountContext { config, db, .. } = context;
         let configured_key = config.tokens.signing_key.as_ref().map(|key| key.expose().to_owned());
         let active = db.write(move |conn| domain::sessions::load_signing_key(conn, configured_key.as_deref())).await?;
         let issuer = TokenIssuer::new(active, config.tokens.app_token_ttl_secs, config.tokens.service_token_ttl_secs);
@@ -58,7 +58,6 @@ impl Service for Users {
         })));
         let state =
             actix_web::web::Data::new(api::UsersState { issuer, service_accounts: config.service_accounts.clone() });
-        let housekeeping = tokio::spawn(chorus_kit::events::housekeeping(db, config.events.retention(), shutdown));
-        Ok(Mount { routes: Arc::new(move |cfg| api::routes(cfg, state.clone())), verifier, tasks: vec![housekeeping] })
+        Ok(Mount { routes: Arc::new(move |cfg| api::routes(cfg, state.clone())), verifier, tasks: Vec::new() })
     }
 }

@@ -4,8 +4,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chorus_kit::Problem;
 use chorus_kit::auth::Principal;
 use chorus_kit::db::Db;
-use chorus_kit::events::{self, EventFilter};
+use chorus_kit::events::EventFilter;
 use chorus_kit::extract::{Json, Query};
+use chorus_kit::feed;
 use chorus_kit::hub::EventHub;
 use chorus_kit::pagination::PageQuery;
 use chorus_kit::shutdown::Shutdown;
@@ -220,10 +221,10 @@ pub async fn list_entities(
     get, path = "/v1/entities/{key}/stream", tag = "entities", operation_id = "stream_entity",
     params(
         ("key" = String, Path, description = "The entity key, percent-encoded (1 to 2,048 characters)", min_length = 1, max_length = 2048, pattern = r"^[^\u0000]+$"),
-        chorus_kit::events::LastEventIdHeader,
+        chorus_kit::feed::LastEventIdHeader,
     ),
     responses(
-        (status = 200, description = "A text/event-stream of the entity's events", content_type = "text/event-stream", body = chorus_kit::events::EventFrame),
+        (status = 200, description = "A text/event-stream of the entity's events", content_type = "text/event-stream", body = chorus_kit::feed::EventFrame),
         (status = 400, response = chorus_kit::problem::responses::BadRequest),
         (status = 401, response = chorus_kit::problem::responses::Unauthorized),
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
@@ -241,14 +242,14 @@ pub async fn stream_entity(
 ) -> Result<HttpResponse, Problem> {
     let caller = Caller::of(principal)?;
     let key = path.into_inner();
-    let resume = events::last_event_id(&req)?;
+    let resume = feed::last_event_id(&req)?;
     let app_id = caller.app_id.clone();
     let (entity, newest) = db
         .read(move |conn| {
             let entity = ops::get_entity(conn, &app_id, &key, None)?;
-            Ok::<_, ActionsError>((entity, events::last_id(conn)?))
+            Ok::<_, ActionsError>((entity, chorus_kit::events::last_id(conn)?))
         })
         .await?;
     let filter = EventFilter { app_id: Some(caller.app_id), subject: Some(entity.id) };
-    events::event_stream(&db, &hub, &shutdown, resume.unwrap_or(newest), filter).await
+    feed::event_stream(&db, &hub, &shutdown, resume.unwrap_or(newest), filter).await
 }

@@ -40,7 +40,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<ActionsState>) {
         .route("/v1/moderation/flags", web::get().to(moderation::list_flags))
         .route("/v1/moderation/flags/{flag_id}/resolve", web::post().to(moderation::resolve_flag))
         .route("/v1/admin/recount", web::post().to(moderation::recount))
-        .configure(chorus_kit::events::configure);
+        .configure(chorus_kit::feed::configure);
 }
 
 /// Who is asking, within which app.
@@ -121,8 +121,8 @@ impl From<ViewError> for Problem {
         moderation::list_flags,
         moderation::resolve_flag,
         moderation::recount,
-        chorus_kit::events::list_events,
-        chorus_kit::events::stream_events,
+        chorus_kit::feed::list_events,
+        chorus_kit::feed::stream_events,
     ),
     components(schemas(entities::EntitySort, entities::EntityKey, crate::domain::model::FlagStatus)),
     modifiers(&Conventions),

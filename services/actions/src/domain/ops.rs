@@ -143,7 +143,10 @@ pub fn unlike(conn: &mut DbConnection, app_id: &str, user_id: &str, key: &str) -
     validate_key(key)?;
     let Some(entity) = store::entities::find_by_key(conn, app_id, key)? else { return Ok(false) };
     let Some(like) = store::actions::find_like(conn, &entity.id, user_id)? else { return Ok(false) };
-    store::actions::delete(conn, &like.id)?;
+    // Two unlikes at once both find the like; only the one whose delete removed it counts.
+    if !store::actions::delete(conn, &like.id)? {
+        return Ok(false);
+    }
     forget(conn, app_id, &like, CountDelta { likes: -1, ..Default::default() })?;
     Ok(true)
 }
@@ -198,10 +201,10 @@ pub fn delete_comment(
     {
         return Err(ActionsError::NotAuthor);
     }
-    if comment.deleted {
+    // Two deletes at once both read a live comment; only the one that made the tombstone counts.
+    if comment.deleted || !store::actions::tombstone(conn, &comment.id)? {
         return Ok(());
     }
-    store::actions::tombstone(conn, &comment.id)?;
     let tombstone = Action { text: None, deleted: true, ..comment };
     forget(conn, app_id, &tombstone, CountDelta { comments: -1, ..Default::default() })
 }

@@ -50,8 +50,11 @@ pub fn erase_user(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Resul
             ActionKind::Comment => CountDelta { comments: -1, ..Default::default() },
         };
         match action.kind {
-            ActionKind::Comment => store::actions::tombstone(conn, &action.id)?,
-            _ => store::actions::delete(conn, &action.id)?,
+            // Withdrawn meanwhile by a last request of theirs: already counted down.
+            ActionKind::Comment if !store::actions::tombstone(conn, &action.id)? => continue,
+            ActionKind::Comment => {}
+            _ if !store::actions::delete(conn, &action.id)? => continue,
+            _ => {}
         }
         *deltas.entry(action.entity_id.clone()).or_default() += delta;
         removed.push(Action { text: None, deleted: true, ..action });

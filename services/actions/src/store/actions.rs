@@ -115,17 +115,19 @@ pub fn find_like(conn: &mut DbConnection, entity_id: &str, user_id: &str) -> Res
     Ok(row.map(to_action))
 }
 
-pub fn delete(conn: &mut DbConnection, id: &str) -> Result<(), ActionsError> {
-    diesel::delete(actions::table.find(id)).execute(conn)?;
-    Ok(())
+/// Deletes an action; false when it was already gone (a concurrent request deleted it first:
+/// on PostgreSQL the second delete waits for the first, then finds nothing).
+pub fn delete(conn: &mut DbConnection, id: &str) -> Result<bool, ActionsError> {
+    Ok(diesel::delete(actions::table.find(id)).execute(conn)? == 1)
 }
 
 /// Deletes a comment's text but keeps its place in the thread.
-pub fn tombstone(conn: &mut DbConnection, id: &str) -> Result<(), ActionsError> {
-    diesel::update(actions::table.find(id))
+/// False when it was already a tombstone (a concurrent delete got there first).
+pub fn tombstone(conn: &mut DbConnection, id: &str) -> Result<bool, ActionsError> {
+    let changed = diesel::update(actions::table.find(id).filter(actions::deleted_at.is_null()))
         .set((actions::deleted_at.eq(Some(chorus_kit::db::now())), actions::body.eq(None::<String>)))
         .execute(conn)?;
-    Ok(())
+    Ok(changed == 1)
 }
 
 /// The caller's likes, live comments and shares on an entity.

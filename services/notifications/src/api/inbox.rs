@@ -4,8 +4,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chorus_kit::Problem;
 use chorus_kit::auth::UserPrincipal;
 use chorus_kit::db::Db;
-use chorus_kit::events::{self, EventFilter};
+use chorus_kit::events::EventFilter;
 use chorus_kit::extract::Query;
+use chorus_kit::feed;
 use chorus_kit::hub::EventHub;
 use chorus_kit::pagination::PageQuery;
 use chorus_kit::shutdown::Shutdown;
@@ -123,9 +124,9 @@ pub async fn mark_all_read(me: UserPrincipal, db: web::Data<Db>) -> Result<web::
 /// Starts with what arrives next, or resumes after `Last-Event-ID`.
 #[utoipa::path(
     get, path = "/v1/notifications/stream", tag = "inbox", operation_id = "stream_notifications",
-    params(chorus_kit::events::LastEventIdHeader),
+    params(chorus_kit::feed::LastEventIdHeader),
     responses(
-        (status = 200, description = "A text/event-stream of new notifications", content_type = "text/event-stream", body = chorus_kit::events::EventFrame),
+        (status = 200, description = "A text/event-stream of new notifications", content_type = "text/event-stream", body = chorus_kit::feed::EventFrame),
         (status = 400, response = chorus_kit::problem::responses::BadRequest),
         (status = 401, response = chorus_kit::problem::responses::Unauthorized),
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
@@ -139,11 +140,11 @@ pub async fn stream_notifications(
     hub: web::Data<EventHub>,
     shutdown: web::Data<Shutdown>,
 ) -> Result<HttpResponse, Problem> {
-    let resume = events::last_event_id(&req)?;
+    let resume = feed::last_event_id(&req)?;
     let start = match resume {
         Some(id) => id,
-        None => db.read(|conn| events::last_id(conn).map_err(Problem::from)).await?,
+        None => db.read(|conn| chorus_kit::events::last_id(conn).map_err(Problem::from)).await?,
     };
     let filter = EventFilter { app_id: Some(me.app_id), subject: Some(me.user_id) };
-    events::event_stream(&db, &hub, &shutdown, start, filter).await
+    feed::event_stream(&db, &hub, &shutdown, start, filter).await
 }

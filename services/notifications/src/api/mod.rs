@@ -41,7 +41,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<NotificationsState>
         .route("/v1/notifications/read", web::post().to(inbox::mark_all_read))
         .route("/v1/notifications/stream", web::get().to(inbox::stream_notifications))
         .route("/v1/notifications/{notification_id}/read", web::post().to(inbox::mark_read))
-        .configure(chorus_kit::events::configure);
+        .configure(chorus_kit::feed::configure);
 }
 
 impl From<NotificationsError> for Problem {
@@ -92,8 +92,8 @@ impl From<NotificationsError> for Problem {
         webhooks::remove_webhook,
         webhooks::list_deliveries,
         webhooks::retry_delivery,
-        chorus_kit::events::list_events,
-        chorus_kit::events::stream_events,
+        chorus_kit::feed::list_events,
+        chorus_kit::feed::stream_events,
     ),
     components(schemas(crate::domain::model::SubscriptionKind, crate::domain::webhooks::DeliveryStatus)),
     modifiers(&Conventions),

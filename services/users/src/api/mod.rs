@@ -48,7 +48,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<UsersState>) {
         .route("/v1/users/{user_id}/identities", web::post().to(users::link_identity))
         .route("/v1/users/{user_id}/ban", web::put().to(users::ban_user))
         .route("/v1/users/{user_id}/ban", web::delete().to(users::unban_user))
-        .configure(chorus_kit::events::configure);
+        .configure(chorus_kit::feed::configure);
 }
 
 impl From<UsersError> for Problem {
@@ -107,8 +107,8 @@ impl From<UsersError> for Problem {
         users::link_identity,
         users::ban_user,
         users::unban_user,
-        chorus_kit::events::list_events,
-        chorus_kit::events::stream_events,
+        chorus_kit::feed::list_events,
+        chorus_kit::feed::stream_events,
     ),
     modifiers(&Conventions),
     tags(
