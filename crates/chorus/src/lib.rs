@@ -77,7 +77,7 @@ impl Platform {
         let mut users_config =
             service_config::<chorus_users::Users>(&options, options.users_database_url.as_deref(), &operator_token)?;
         users_config.service_accounts.extend(service_secrets.iter().map(|(name, secret)| {
-            chorus_users::domain::sessions::ServiceAccount {
+            chorus_users::config::ServiceAccount {
                 name: (*name).to_owned(),
                 secret_sha256: secrets::digest(secret),
                 scopes: vec![chorus_kit::events::READ_SCOPE.to_owned()],

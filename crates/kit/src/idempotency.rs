@@ -83,6 +83,27 @@ impl IdempotentRequest {
         }
     }
 
+    /// A create, made once per key: runs `create` and stores its result (status 201), or, when
+    /// the key was seen before, returns the stored first result without running it. Call it
+    /// inside the write transaction, so the record commits with the create or not at all. The
+    /// result is what a replay returns, so it must not hold a secret shown once.
+    pub fn create_once<T, E>(
+        &self,
+        conn: &mut DbConnection,
+        create: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        T: Serialize + DeserializeOwned,
+        E: From<Problem> + From<DbError>,
+    {
+        if let Some(replay) = self.replay::<T>(conn)? {
+            return Ok(replay.body);
+        }
+        let created = create(conn)?;
+        self.record(conn, 201, &created)?;
+        Ok(created)
+    }
+
     /// The stored response for this key, if the request was seen before.
     pub fn replay<T: DeserializeOwned>(&self, conn: &mut DbConnection) -> Result<Option<Replay<T>>, Problem> {
         let Some(key) = &self.key else { return Ok(None) };

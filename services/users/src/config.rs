@@ -6,7 +6,7 @@ use chorus_kit::config::{
 };
 use serde::Deserialize;
 
-use crate::domain::sessions::ServiceAccount;
+pub use crate::domain::sessions::ServiceAccount;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

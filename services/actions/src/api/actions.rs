@@ -148,12 +148,16 @@ pub async fn comment(
     let request = IdempotentRequest::new(key_header, &format!("user:{}", me.user_id), "comment", &(&key, &body));
     let action = db
         .write(move |conn| {
-            if let Some(replay) = request.replay::<Action>(conn)? {
-                return Ok(replay.body);
-            }
-            let action = ops::comment(conn, &me.app_id, &me.user_id, &key, &body.text, body.parent_id.as_deref())?;
-            request.record(conn, 201, &action)?;
-            Ok::<_, Problem>(action)
+            request.create_once(conn, |conn| {
+                Ok::<_, Problem>(ops::comment(
+                    conn,
+                    &me.app_id,
+                    &me.user_id,
+                    &key,
+                    &body.text,
+                    body.parent_id.as_deref(),
+                )?)
+            })
         })
         .await?;
     Ok(HttpResponse::Created().json(action))
@@ -231,12 +235,9 @@ pub async fn share(
     let request = IdempotentRequest::new(key_header, &format!("user:{}", me.user_id), "share", &(&key, &body));
     let action = db
         .write(move |conn| {
-            if let Some(replay) = request.replay::<Action>(conn)? {
-                return Ok(replay.body);
-            }
-            let action = ops::share(conn, &me.app_id, &me.user_id, &key, body.medium, body.text.as_deref())?;
-            request.record(conn, 201, &action)?;
-            Ok::<_, Problem>(action)
+            request.create_once(conn, |conn| {
+                Ok::<_, Problem>(ops::share(conn, &me.app_id, &me.user_id, &key, body.medium, body.text.as_deref())?)
+            })
         })
         .await?;
     Ok(HttpResponse::Created().json(action))

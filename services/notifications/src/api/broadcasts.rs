@@ -52,12 +52,7 @@ pub async fn send_broadcast(
     let request = IdempotentRequest::new(key, &format!("app:{}", app.app_id), "send_broadcast", &new);
     let broadcast = db
         .write(move |conn| {
-            if let Some(replay) = request.replay::<Broadcast>(conn)? {
-                return Ok(replay.body);
-            }
-            let broadcast = broadcasts::send(conn, &app.app_id, &new, quota)?;
-            request.record(conn, 201, &broadcast)?;
-            Ok::<_, Problem>(broadcast)
+            request.create_once(conn, |conn| Ok::<_, Problem>(broadcasts::send(conn, &app.app_id, &new, quota)?))
         })
         .await?;
     Ok(HttpResponse::Created().json(broadcast))

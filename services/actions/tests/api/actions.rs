@@ -1,0 +1,94 @@
+//! Likes, comments, shares and views: counts that never drift.
+
+use super::*;
+
+#[tokio::test]
+async fn concurrent_likes_and_unlikes_keep_exact_counts() {
+    let s = Stack::start().await;
+    let (api_key, _) = s.app().await;
+    let mut people = Vec::new();
+    for i in 0..50 {
+        people.push(s.person(&api_key, &format!("device-{i}")).await);
+    }
+    let key = "concurrency";
+    let like = |p: &Person| s.act(Method::POST, format!("{}/likes", path(key)), p.token.clone());
+    let results = futures_util::future::join_all(people.iter().map(like)).await;
+    assert!(results.iter().all(|r| r.status.is_success()), "{:?}", results.iter().map(|r| &r.body).collect::<Vec<_>>());
+    assert_eq!(s.bar(key, &people[0]).await["counts"]["likes"], 50);
+
+    // Half unlike while the other half like again (idempotently), twice over, all at once.
+    let unlike = |p: &Person| s.act(Method::DELETE, format!("{}/likes/me", path(key)), p.token.clone());
+    let mut mixed = Vec::new();
+    for (i, person) in people.iter().enumerate() {
+        for _ in 0..2 {
+            let call: std::pin::Pin<Box<dyn Future<Output = Reply>>> =
+                if i % 2 == 0 { Box::pin(unlike(person)) } else { Box::pin(like(person)) };
+            mixed.push(call);
+        }
+    }
+    let results = futures_util::future::join_all(mixed).await;
+    assert!(results.iter().all(|r| r.status.is_success()), "{:?}", results.iter().find(|r| !r.status.is_success()));
+    assert_eq!(s.bar(key, &people[0]).await["counts"], counts(25, 0, 0, 0));
+    assert_eq!(s.bar(key, &people[0]).await["me"]["liked"], false);
+    assert_eq!(s.bar(key, &people[1]).await["me"]["liked"], true);
+
+    // The recount finds nothing to fix.
+    let report = s.api.call(Method::POST, "/v1/admin/recount", Some(OPERATOR_TOKEN), None).await;
+    assert_eq!(report.body, json!({ "entities_checked": 1, "entities_fixed": 0 }));
+}
+
+#[tokio::test]
+async fn views_are_grouped_but_never_lost() {
+    let s = Stack::start().await;
+    let (api_key, _) = s.app().await;
+    let ada = s.person(&api_key, "ada").await;
+    let bob = s.person(&api_key, "bob").await;
+    let view = |p: &Person| s.act(Method::POST, format!("{}/views", path("popular")), p.token.clone());
+    let results = futures_util::future::join_all((0..200).map(|i| view(if i % 2 == 0 { &ada } else { &bob }))).await;
+    assert!(results.iter().all(|r| r.status == 204));
+    assert_eq!(s.bar("popular", &ada).await["counts"]["views"], 200);
+    let viewed: i64 = s
+        .events()
+        .await
+        .iter()
+        .filter(|e| e["type"] == "entity.viewed")
+        .map(|e| e["data"]["views"].as_i64().unwrap())
+        .sum();
+    assert_eq!(viewed, 200, "the feed accounts for every view");
+}
+
+#[tokio::test]
+async fn comments_and_shares_honour_idempotency_keys() {
+    let s = Stack::start().await;
+    let (api_key, _) = s.app().await;
+    let ada = s.person(&api_key, "ada").await;
+    let send = |text: &'static str| {
+        s.api
+            .http
+            .post(s.api.url(&format!("{}/comments", path("idem"))))
+            .bearer_auth(&ada.token)
+            .header("Idempotency-Key", "retry-1")
+            .json(&json!({ "text": text }))
+            .send()
+    };
+    let first = Reply::from(send("once").await.unwrap()).await;
+    let replay = Reply::from(send("once").await.unwrap()).await;
+    assert_eq!((first.status.as_u16(), replay.status.as_u16()), (201, 201));
+    assert_eq!(first.body["id"], replay.body["id"]);
+    Reply::from(send("different").await.unwrap()).await.assert_problem(422, None);
+    assert_eq!(s.bar("idem", &ada).await["counts"]["comments"], 1);
+
+    // A retried view counts once.
+    let view = || {
+        s.api
+            .http
+            .post(s.api.url(&format!("{}/views", path("idem"))))
+            .bearer_auth(&ada.token)
+            .header("Idempotency-Key", "view-1")
+            .send()
+    };
+    for _ in 0..3 {
+        assert_eq!(view().await.unwrap().status(), 204);
+    }
+    assert_eq!(s.bar("idem", &ada).await["counts"]["views"], 1);
+}
