@@ -6,8 +6,8 @@
 //! consumer can skip it on purpose, and a known type whose body does not parse is kept as
 //! [`FeedItem::Malformed`] so the consumer can stop on it instead of losing it.
 
+use serde::Deserialize;
 use serde::de::{DeserializeOwned, Deserializer};
-use serde::{Deserialize, Serialize};
 
 /// The event types a generated `Event` enum covers (written by the client's build script from
 /// the spec's discriminator).
@@ -28,10 +28,9 @@ pub enum FeedItem<E> {
 }
 
 /// A page of a feed (`GET /v1/events`), as the generated client returns it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct EventPage<E> {
     /// The events, each with its id.
-    #[serde(skip)]
     pub items: Vec<(i64, FeedItem<E>)>,
     /// The `after` value for the next request.
     pub next_after: i64,

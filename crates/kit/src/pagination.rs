@@ -8,6 +8,29 @@ use utoipa::IntoParams;
 
 use crate::problem::Problem;
 
+/// Declares a list's page type, the one envelope every list answers with: `items`, and
+/// `next_cursor` for the next page (null on the last). The name is the schema's name in the
+/// spec, so each list keeps its own.
+///
+/// ```ignore
+/// chorus_kit::list_page!(
+///     /// A page of actions.
+///     ActionList of Action
+/// );
+/// ```
+#[macro_export]
+macro_rules! list_page {
+    ($(#[$meta:meta])* $name:ident of $item:ty) => {
+        $(#[$meta])*
+        #[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        pub struct $name {
+            pub items: Vec<$item>,
+            /// Pass as `cursor` for the next page; null on the last page.
+            pub next_cursor: Option<String>,
+        }
+    };
+}
+
 pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 100;
 const CURSOR_VERSION: &str = "c1:";

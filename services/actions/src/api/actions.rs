@@ -17,12 +17,9 @@ use crate::domain::views::View;
 use crate::store;
 use crate::store::actions::ActionQuery;
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ActionList {
-    pub items: Vec<Action>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    pub next_cursor: Option<String>,
-}
+chorus_kit::list_page!(
+    ActionList of Action
+);
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -21,12 +21,9 @@ use crate::store::entities::Sort;
 
 const MAX_LOOKUP: usize = 100;
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct EntityList {
-    pub items: Vec<Entity>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    pub next_cursor: Option<String>,
-}
+chorus_kit::list_page!(
+    EntityList of Entity
+);
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -28,12 +28,9 @@ pub struct Resolution {
     pub decision: Decision,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct FlagList {
-    pub items: Vec<Flag>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    pub next_cursor: Option<String>,
-}
+chorus_kit::list_page!(
+    FlagList of Flag
+);
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -7,19 +7,14 @@ use chorus_kit::db::Db;
 use chorus_kit::extract::{Json, Query};
 use chorus_kit::idempotency::{IdempotencyKey, IdempotentRequest};
 use chorus_kit::pagination::PageQuery;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::NotificationsState;
 use crate::domain::broadcasts::{self, Broadcast, NewBroadcast};
 use crate::store;
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct BroadcastList {
-    pub items: Vec<Broadcast>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    pub next_cursor: Option<String>,
-}
+chorus_kit::list_page!(
+    BroadcastList of Broadcast
+);
 
 /// Send a broadcast (app)
 ///

@@ -6,19 +6,14 @@ use chorus_kit::auth::UserPrincipal;
 use chorus_kit::db::Db;
 use chorus_kit::extract::{Json, Query};
 use chorus_kit::pagination::PageQuery;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::domain::model::{Device, NewDevice};
 use crate::domain::{NotificationsError, new_id};
 use crate::store;
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct DeviceList {
-    pub items: Vec<Device>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    pub next_cursor: Option<String>,
-}
+chorus_kit::list_page!(
+    DeviceList of Device
+);
 
 /// Register a push device
 ///

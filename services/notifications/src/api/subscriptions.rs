@@ -6,18 +6,13 @@ use chorus_kit::auth::UserPrincipal;
 use chorus_kit::db::Db;
 use chorus_kit::extract::Query;
 use chorus_kit::pagination::PageQuery;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::domain::model::{Subscription, SubscriptionKind, validate_key};
 use crate::store;
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct SubscriptionList {
-    pub items: Vec<Subscription>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    pub next_cursor: Option<String>,
-}
+chorus_kit::list_page!(
+    SubscriptionList of Subscription
+);
 
 fn parse(path: (String, String)) -> Result<(String, SubscriptionKind), Problem> {
     let (key, kind) = path;

@@ -20,12 +20,9 @@ pub struct WebhookList {
     pub items: Vec<Webhook>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct DeliveryList {
-    pub items: Vec<Delivery>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    pub next_cursor: Option<String>,
-}
+chorus_kit::list_page!(
+    DeliveryList of Delivery
+);
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

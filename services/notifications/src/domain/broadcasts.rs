@@ -3,11 +3,10 @@
 
 use chorus_kit::db::DbConnection;
 use chorus_kit::validation::{self, Invalid};
-use chrono::{DateTime, TimeDelta, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use chrono::TimeDelta;
 
 use super::fanout::deliver;
+pub use super::model::{Audience, Broadcast, NewBroadcast};
 use super::model::{MAX_KEY, NotificationKind, SubscriptionKind};
 use super::{NotificationsError, new_id};
 use crate::store;
@@ -17,62 +16,6 @@ const MAX_TITLE: usize = 200;
 const MAX_BODY: usize = 2_000;
 const MAX_URL: usize = 2_048;
 const MAX_LISTED_USERS: usize = 1_000;
-
-/// Who a broadcast reaches. Banned users never do. (Also part of responses, so the schema stays
-/// open: a request's unknown members here are ignored.)
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Audience {
-    /// These users (1 to 1,000); ids not of the app are skipped.
-    Users {
-        #[schema(min_items = 1, max_items = 1000)]
-        user_ids: Vec<String>,
-    },
-    /// Everyone subscribed to the entity, for any kind.
-    Subscribers {
-        /// 1 to 2,048 characters.
-        #[schema(min_length = 1, max_length = 2048, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
-        entity_key: String,
-    },
-    /// Every user of the app.
-    Everyone,
-}
-
-/// What `POST /v1/broadcasts` sends.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewBroadcast {
-    /// 1 to 200 characters, not blank.
-    #[schema(min_length = 1, max_length = 200, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
-    pub title: String,
-    /// At most 2,000 characters.
-    #[schema(max_length = 2000, pattern = r"^[^\u0000]*$")]
-    pub body: Option<String>,
-    /// An http or https URL with a host name (at most 2,048 characters) the notification opens.
-    #[schema(
-        max_length = 2048,
-        pattern = r"^https?://(([A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*|(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3})(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?([/?#][^\s\u0000]*)?$"
-    )]
-    pub url: Option<String>,
-    /// An entity the notification is about (1 to 2,048 characters).
-    #[schema(min_length = 1, max_length = 2048, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
-    pub entity_key: Option<String>,
-    pub audience: Audience,
-}
-
-/// A sent broadcast.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Broadcast {
-    pub id: String,
-    pub title: String,
-    pub body: Option<String>,
-    pub url: Option<String>,
-    pub entity_key: Option<String>,
-    pub audience: Audience,
-    /// How many inboxes it reached.
-    pub recipients: i64,
-    pub created_at: DateTime<Utc>,
-}
 
 impl NewBroadcast {
     pub fn validate(&self) -> Result<(), NotificationsError> {

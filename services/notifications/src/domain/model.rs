@@ -179,6 +179,143 @@ pub fn excerpt(text: &str) -> String {
     if chars.next().is_some() { format!("{start}…") } else { start }
 }
 
+/// The events a webhook can receive: the notifications service's own, and the actions events it
+/// follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+pub enum WebhookEventType {
+    #[serde(rename = "notification.created")]
+    NotificationCreated,
+    #[serde(rename = "action.created")]
+    ActionCreated,
+    #[serde(rename = "action.deleted")]
+    ActionDeleted,
+    #[serde(rename = "entity.updated")]
+    EntityUpdated,
+    #[serde(rename = "comment.flagged")]
+    CommentFlagged,
+}
+
+impl WebhookEventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotificationCreated => "notification.created",
+            Self::ActionCreated => "action.created",
+            Self::ActionDeleted => "action.deleted",
+            Self::EntityUpdated => "entity.updated",
+            Self::CommentFlagged => "comment.flagged",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Webhook {
+    pub id: String,
+    pub url: String,
+    #[schema(value_type = Vec<WebhookEventType>)]
+    pub event_types: Vec<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    /// Every attempt failed; retry it by hand.
+    Dead,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Dead => "dead",
+        }
+    }
+
+    pub fn parse(value: &str) -> Self {
+        match value {
+            "delivered" => Self::Delivered,
+            "dead" => Self::Dead,
+            _ => Self::Pending,
+        }
+    }
+}
+
+/// One event's delivery to one webhook, with its attempts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Delivery {
+    pub id: String,
+    pub webhook_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub status: DeliveryStatus,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    /// The HTTP status of the last attempt, if it got one.
+    pub last_status: Option<i32>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// Who a broadcast reaches. Banned users never do. (Also part of responses, so the schema stays
+/// open: a request's unknown members here are ignored.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Audience {
+    /// These users (1 to 1,000); ids not of the app are skipped.
+    Users {
+        #[schema(min_items = 1, max_items = 1000)]
+        user_ids: Vec<String>,
+    },
+    /// Everyone subscribed to the entity, for any kind.
+    Subscribers {
+        /// 1 to 2,048 characters.
+        #[schema(min_length = 1, max_length = 2048, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
+        entity_key: String,
+    },
+    /// Every user of the app.
+    Everyone,
+}
+
+/// What `POST /v1/broadcasts` sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewBroadcast {
+    /// 1 to 200 characters, not blank.
+    #[schema(min_length = 1, max_length = 200, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
+    pub title: String,
+    /// At most 2,000 characters.
+    #[schema(max_length = 2000, pattern = r"^[^\u0000]*$")]
+    pub body: Option<String>,
+    /// An http or https URL with a host name (at most 2,048 characters) the notification opens.
+    #[schema(
+        max_length = 2048,
+        pattern = r"^https?://(([A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*|(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3})(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?([/?#][^\s\u0000]*)?$"
+    )]
+    pub url: Option<String>,
+    /// An entity the notification is about (1 to 2,048 characters).
+    #[schema(min_length = 1, max_length = 2048, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
+    pub entity_key: Option<String>,
+    pub audience: Audience,
+}
+
+/// A sent broadcast.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Broadcast {
+    pub id: String,
+    pub title: String,
+    pub body: Option<String>,
+    pub url: Option<String>,
+    pub entity_key: Option<String>,
+    pub audience: Audience,
+    /// How many inboxes it reached.
+    pub recipients: i64,
+    pub created_at: DateTime<Utc>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

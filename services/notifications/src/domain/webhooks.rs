@@ -9,59 +9,24 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chorus_kit::db::{Db, DbConnection};
 use chorus_kit::shutdown::Shutdown;
 use chorus_kit::validation::{self, Invalid};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{TimeDelta, Utc};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use std::time::Duration;
 use utoipa::ToSchema;
 
+pub use super::model::{Delivery, DeliveryStatus, Webhook, WebhookEventType};
 use super::{NotificationsError, new_id};
 use crate::store;
 use crate::store::webhooks::{Claimed, NewDelivery};
 
-/// The events a webhook can receive: the notifications service's own, and the actions events it
-/// follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-pub enum WebhookEventType {
-    #[serde(rename = "notification.created")]
-    NotificationCreated,
-    #[serde(rename = "action.created")]
-    ActionCreated,
-    #[serde(rename = "action.deleted")]
-    ActionDeleted,
-    #[serde(rename = "entity.updated")]
-    EntityUpdated,
-    #[serde(rename = "comment.flagged")]
-    CommentFlagged,
-}
-
-impl WebhookEventType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::NotificationCreated => "notification.created",
-            Self::ActionCreated => "action.created",
-            Self::ActionDeleted => "action.deleted",
-            Self::EntityUpdated => "entity.updated",
-            Self::CommentFlagged => "comment.flagged",
-        }
-    }
-}
 pub const MAX_WEBHOOKS_PER_APP: i64 = 20;
 const MAX_URL: usize = 2_048;
 const CLAIM_BATCH: i64 = 20;
 const CLAIM_LEASE: TimeDelta = TimeDelta::seconds(120);
 const IDLE_POLL: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(3_600);
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Webhook {
-    pub id: String,
-    pub url: String,
-    #[schema(value_type = Vec<WebhookEventType>)]
-    pub event_types: Vec<String>,
-    pub created_at: DateTime<Utc>,
-}
 
 /// What `POST /v1/webhooks` registers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -96,50 +61,6 @@ pub struct CreatedWebhook {
     pub webhook: Webhook,
     /// Verify `Chorus-Signature` with it. Shown once here; Chorus derives it again when signing.
     pub secret: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryStatus {
-    Pending,
-    Delivered,
-    /// Every attempt failed; retry it by hand.
-    Dead,
-}
-
-impl DeliveryStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Delivered => "delivered",
-            Self::Dead => "dead",
-        }
-    }
-
-    pub fn parse(value: &str) -> Self {
-        match value {
-            "delivered" => Self::Delivered,
-            "dead" => Self::Dead,
-            _ => Self::Pending,
-        }
-    }
-}
-
-/// One event's delivery to one webhook, with its attempts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Delivery {
-    pub id: String,
-    pub webhook_id: String,
-    pub event_id: String,
-    pub event_type: String,
-    pub status: DeliveryStatus,
-    pub attempts: i32,
-    pub next_attempt_at: DateTime<Utc>,
-    /// The HTTP status of the last attempt, if it got one.
-    pub last_status: Option<i32>,
-    pub last_error: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub delivered_at: Option<DateTime<Utc>>,
 }
 
 /// The key webhook secrets are derived from (config `webhooks.signing_key`).

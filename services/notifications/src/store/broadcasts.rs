@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use super::DbConnection;
 use super::schema::{app_users, broadcast_quota_locks, broadcasts};
 use crate::domain::NotificationsError;
-use crate::domain::broadcasts::{Audience, Broadcast, NewBroadcast};
+use crate::domain::model::{Audience, Broadcast, NewBroadcast};
 
 type BroadcastRow = (String, String, Option<String>, Option<String>, Option<String>, String, i64, NaiveDateTime);
 

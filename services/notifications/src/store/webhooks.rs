@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use super::DbConnection;
 use super::schema::{webhook_deliveries, webhooks};
 use crate::domain::NotificationsError;
-use crate::domain::webhooks::{Delivery, DeliveryStatus, Webhook};
+use crate::domain::model::{Delivery, DeliveryStatus, Webhook};
 
 type WebhookRow = (String, String, String, NaiveDateTime);
 

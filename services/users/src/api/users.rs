@@ -35,12 +35,9 @@ pub struct BlockedUser {
     pub blocked_at: chrono::DateTime<chrono::Utc>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct BlockList {
-    pub items: Vec<BlockedUser>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    pub next_cursor: Option<String>,
-}
+chorus_kit::list_page!(
+    BlockList of BlockedUser
+);
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
