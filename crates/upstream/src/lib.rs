@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use users_client::ServiceTokens;
 
+pub mod peers;
+
 const FEED_PAGE: u32 = 200;
 
 /// How a consuming service reaches the users service: the `[users]` section of its config.

@@ -4,6 +4,7 @@
 use chorus_actions::Actions;
 use chorus_kit::config::Secret;
 use chorus_kit::testing::{self, Api, OPERATOR_TOKEN, Reply, TestService, eventually};
+use chorus_upstream::peers::{PeerUser, UsersPeer};
 use chorus_users::Users;
 use chorus_users::config::ServiceAccount;
 use reqwest::Method;
@@ -25,15 +26,13 @@ const HARD_KEY: &str = "https://example.com/articles/42?ref=home&q=%41 é";
 struct Stack {
     users: TestService<chorus_users::config::Config>,
     actions: TestService<chorus_actions::config::Config>,
-    users_api: Api,
+    /// The users service, driven through users-client as a peer would.
+    peer: UsersPeer,
     api: Api,
 }
 
 /// A user of an app, with a session.
-struct Person {
-    id: String,
-    token: String,
-}
+type Person = PeerUser;
 
 fn path(key: &str) -> String {
     format!("/v1/entities/{}", testing::encode_segment(key))
@@ -55,28 +54,19 @@ impl Stack {
             config.users.service_secret = Some(Secret::new(SERVICE_SECRET));
         })
         .await;
-        let users_api = Api::new(users.base_url.clone());
+        let peer = UsersPeer::new(users.base_url.clone(), OPERATOR_TOKEN);
         let api = Api::new(actions.base_url.clone());
-        Self { users, actions, users_api, api }
+        Self { users, actions, peer, api }
     }
 
     /// A new app: (api key, app token).
     async fn app(&self) -> (String, String) {
-        let created = self.users_api.post("/v1/apps", OPERATOR_TOKEN, json!({ "name": "Demo" })).await;
-        let (key, secret) = (created.text("/app/api_key"), created.text("/api_secret"));
-        let token = self
-            .users_api
-            .call(Method::POST, "/v1/tokens/app", None, Some(json!({ "api_key": key, "api_secret": secret })))
-            .await;
-        (key, token.text("/access_token"))
+        let app = self.peer.app("Demo").await;
+        (app.api_key, app.token)
     }
 
     async fn person(&self, api_key: &str, device: &str) -> Person {
-        let session = self
-            .users_api
-            .call(Method::POST, "/v1/sessions", None, Some(json!({ "api_key": api_key, "device_id": device })))
-            .await;
-        Person { id: session.text("/user/id"), token: session.text("/access_token") }
+        self.peer.user(api_key, device).await
     }
 
     /// A bodiless call with owned arguments, so many can be in flight at once.

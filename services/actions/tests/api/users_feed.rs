@@ -13,9 +13,7 @@ async fn bans_blocks_and_erasure_arrive_through_the_users_feed() {
     s.api.post(&comments, &bob.token, json!({ "text": "from bob" })).await;
 
     // Ada blocks Bob: she stops seeing his comments; others still do.
-    let blocked =
-        s.users_api.call(Method::PUT, &format!("/v1/users/me/blocks/{}", bob.id), Some(&ada.token), None).await;
-    assert_eq!(blocked.status, 204);
+    s.peer.block(&ada, &bob.id).await;
     eventually("ada's block reaches actions", async || {
         s.api.get(&comments, &ada.token).await.body["items"] == json!([])
     })
@@ -27,8 +25,7 @@ async fn bans_blocks_and_erasure_arrive_through_the_users_feed() {
     s.api.post(&comments, &eve.token, json!({ "text": "from eve" })).await;
     s.api.call(Method::POST, &format!("{}/views", path("news")), Some(&eve.token), None).await;
     assert_eq!(s.bar("news", &ada).await["counts"], counts(1, 2, 0, 1));
-    let erased = s.users_api.call(Method::DELETE, &format!("/v1/users/{}", eve.id), Some(&app), None).await;
-    assert_eq!(erased.status, 204);
+    s.peer.erase(&app, &eve.id).await;
     eventually("eve's erasure reaches actions", async || s.bar("news", &ada).await["counts"] == counts(0, 1, 0, 0))
         .await;
     let eves = s.api.get(&format!("/v1/users/{}/actions", eve.id), &app).await;
@@ -42,7 +39,7 @@ async fn bans_blocks_and_erasure_arrive_through_the_users_feed() {
         .assert_problem(403, None);
 
     // Bob is banned: he can no longer act, and his comments leave users' lists.
-    s.users_api.call(Method::PUT, &format!("/v1/users/{}/ban", bob.id), Some(&app), Some(json!({}))).await;
+    s.peer.ban(&app, &bob.id).await;
     eventually("bob's ban reaches actions", async || {
         s.api.call(Method::POST, &format!("{}/likes", path("news")), Some(&bob.token), None).await.status == 403
     })
@@ -71,9 +68,7 @@ async fn the_users_follower_catches_up_after_users_was_down() {
     // Users comes back on the same address; a ban made now still reaches actions.
     config.http.port = port;
     let users = testing::spawn_on::<Users>(database, config).await;
-    let users_api = Api::new(users.base_url.clone());
-    let banned = users_api.call(Method::PUT, &format!("/v1/users/{}/ban", bob.id), Some(&app), Some(json!({}))).await;
-    assert_eq!(banned.status, 200, "{}", banned.body);
+    UsersPeer::new(users.base_url.clone(), OPERATOR_TOKEN).ban(&app, &bob.id).await;
     eventually("the ban reaches actions after the outage", async || {
         api.call(Method::POST, &format!("{}/likes", path("x")), Some(&bob.token), None).await.status == 403
     })
@@ -95,7 +90,7 @@ async fn replicas_following_the_same_feed_apply_each_event_once() {
         s.api.post(&format!("{}/comments", path(key)), &eve.token, json!({ "text": "hi" })).await;
         s.api.call(Method::POST, &format!("{}/likes", path(key)), Some(&ada.token), None).await;
     }
-    s.users_api.call(Method::DELETE, &format!("/v1/users/{}", eve.id), Some(&app), None).await;
+    s.peer.erase(&app, &eve.id).await;
     eventually("the erasure reaches actions", async || s.bar("one", &ada).await["counts"]["comments"] == 0).await;
     // Give the other replica time to try the same batch.
     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;

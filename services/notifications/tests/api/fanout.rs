@@ -47,7 +47,7 @@ async fn comments_notify_subscribers_and_replies_notify_the_parents_author() {
     };
     assert!(events_to_ada().await > 0, "the feed carried ada's notifications");
     let (_, app) = (api_key.clone(), s.app_token_for(&api_key).await);
-    s.users.call(Method::DELETE, &format!("/v1/users/{}", ada.id), Some(&app), None).await;
+    s.peer.erase(&app, &ada.id).await;
     eventually("ada's notifications leave the feed", async || events_to_ada().await == 0).await;
 }
 
@@ -59,7 +59,7 @@ async fn nobody_hears_from_someone_they_blocked_and_erasure_cleans_up() {
         (s.person(&api_key, "ada").await, s.person(&api_key, "bob").await, s.person(&api_key, "cid").await);
     s.subscribe(&ada, "thread", "new_comments").await;
     s.subscribe(&cid, "thread", "new_comments").await;
-    s.users.call(Method::PUT, &format!("/v1/users/me/blocks/{}", bob.id), Some(&ada.token), None).await;
+    s.peer.block(&ada, &bob.id).await;
     // Wait until notifications has applied the users feed up to the block, then let Bob speak.
     let block_id = s.users.get("/v1/events?after=0&limit=1", OPERATOR_TOKEN).await.body["last_id"].as_i64().unwrap();
     eventually("the block reaches notifications", async || s.feed_position("users").await >= block_id).await;
@@ -69,8 +69,7 @@ async fn nobody_hears_from_someone_they_blocked_and_erasure_cleans_up() {
 
     // Bob is erased: Cid keeps the notification, without Bob's words; Bob's subscriptions go.
     s.subscribe(&bob, "thread", "new_comments").await;
-    let erased = s.users.call(Method::DELETE, &format!("/v1/users/{}", bob.id), Some(&app), None).await;
-    assert_eq!(erased.status, 204);
+    s.peer.erase(&app, &bob.id).await;
     eventually("the erasure reaches notifications", async || s.inbox(&cid).await["items"][0]["body"].is_null()).await;
     let feed = s.api.get("/v1/events?after=0", OPERATOR_TOKEN).await;
     assert!(!feed.body.to_string().contains("Bob was here"), "the feed forgets bob's words too");

@@ -4,6 +4,7 @@
 use chorus_kit::config::Secret;
 use chorus_kit::testing::{self, Api, OPERATOR_TOKEN, TestService, eventually};
 use chorus_notifications::Notifications;
+use chorus_upstream::peers::{PeerUser, UsersPeer};
 use chorus_users::config::ServiceAccount;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -20,17 +21,18 @@ struct Stack {
     _users: TestService<chorus_users::config::Config>,
     _actions: TestService<chorus_actions::config::Config>,
     _notifications: TestService<chorus_notifications::config::Config>,
+    /// The users service's feed, read directly (the tests watch it advance).
     users: Api,
+    /// The users service, driven through users-client as a peer would.
+    peer: UsersPeer,
     actions: Api,
     api: Api,
     /// Each app's (api key, secret), for tokens later.
     secrets: std::sync::Mutex<Vec<(String, String)>>,
 }
 
-struct Person {
-    id: String,
-    token: String,
-}
+/// A user of an app, with a session.
+type Person = PeerUser;
 
 fn path(key: &str) -> String {
     format!("/v1/entities/{}", testing::encode_segment(key))
@@ -74,6 +76,7 @@ impl Stack {
         .await;
         Self {
             users: Api::new(users.base_url.clone()),
+            peer: UsersPeer::new(users.base_url.clone(), OPERATOR_TOKEN),
             actions: Api::new(actions.base_url.clone()),
             api: Api::new(notifications.base_url.clone()),
             secrets: std::sync::Mutex::default(),
@@ -86,31 +89,18 @@ impl Stack {
     /// An app token for an existing app, from its key and the secret `app()` kept.
     async fn app_token_for(&self, api_key: &str) -> String {
         let secret = self.secrets.lock().unwrap().iter().find(|(k, _)| k == api_key).map(|(_, s)| s.clone()).unwrap();
-        let token = self
-            .users
-            .call(Method::POST, "/v1/tokens/app", None, Some(json!({ "api_key": api_key, "api_secret": secret })))
-            .await;
-        token.text("/access_token")
+        self.peer.app_token(api_key, &secret).await
     }
 
     /// A new app: (api key, app token).
     async fn app(&self) -> (String, String) {
-        let created = self.users.post("/v1/apps", OPERATOR_TOKEN, json!({ "name": "Demo" })).await;
-        let (key, secret) = (created.text("/app/api_key"), created.text("/api_secret"));
-        self.secrets.lock().unwrap().push((key.clone(), secret.clone()));
-        let token = self
-            .users
-            .call(Method::POST, "/v1/tokens/app", None, Some(json!({ "api_key": key, "api_secret": secret })))
-            .await;
-        (key, token.text("/access_token"))
+        let app = self.peer.app("Demo").await;
+        self.secrets.lock().unwrap().push((app.api_key.clone(), app.api_secret));
+        (app.api_key, app.token)
     }
 
     async fn person(&self, api_key: &str, device: &str) -> Person {
-        let session = self
-            .users
-            .call(Method::POST, "/v1/sessions", None, Some(json!({ "api_key": api_key, "device_id": device })))
-            .await;
-        Person { id: session.text("/user/id"), token: session.text("/access_token") }
+        self.peer.user(api_key, device).await
     }
 
     async fn comment(&self, who: &Person, key: &str, text: &str, parent: Option<&str>) -> String {
