@@ -21,6 +21,7 @@ pub mod hub;
 pub mod idempotency;
 pub mod lifecycle;
 pub mod metrics;
+pub mod mirror;
 pub mod pagination;
 pub mod problem;
 pub mod schema;

@@ -46,3 +46,25 @@ diesel::table! {
         calls -> BigInt,
     }
 }
+
+diesel::table! {
+    chorus_user_bans (user_id) {
+        user_id -> Text,
+        app_id -> Text,
+    }
+}
+
+diesel::table! {
+    chorus_user_blocks (blocker_id, blocked_id) {
+        app_id -> Text,
+        blocker_id -> Text,
+        blocked_id -> Text,
+    }
+}
+
+diesel::table! {
+    chorus_erased_users (user_id) {
+        user_id -> Text,
+        app_id -> Text,
+    }
+}

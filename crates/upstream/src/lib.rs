@@ -11,6 +11,7 @@ use std::time::Duration;
 use users_client::ServiceTokens;
 
 pub mod peers;
+pub mod users_mirror;
 
 const FEED_PAGE: u32 = 200;
 

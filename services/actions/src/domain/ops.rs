@@ -84,10 +84,10 @@ pub fn get_entity(
 
 /// Banned and erased users cannot act.
 pub fn ensure_can_act(conn: &mut DbConnection, user_id: &str) -> Result<(), ActionsError> {
-    if store::mirror::is_banned(conn, user_id)? {
+    if chorus_kit::mirror::is_banned(conn, user_id)? {
         return Err(ActionsError::Banned);
     }
-    if store::mirror::is_erased(conn, user_id)? {
+    if chorus_kit::mirror::is_erased(conn, user_id)? {
         return Err(ActionsError::Erased);
     }
     Ok(())

@@ -14,22 +14,12 @@ use super::model::{Action, ActionKind};
 use crate::store;
 use crate::store::entities::CountDelta;
 
-/// Applies one users event inside the follower's transaction.
+/// Applies one users event inside the follower's transaction: the kit's mirror first (bans,
+/// blocks, erasures), then what an erasure means here.
 pub fn apply(conn: &mut DbConnection, event: &UsersEvent) -> Result<(), ApplyError> {
-    let outcome = match event {
-        UsersEvent::Banned(banned) => store::mirror::ban(conn, &banned.app_id, &banned.data.user_id),
-        UsersEvent::Unbanned(unbanned) => store::mirror::unban(conn, &unbanned.data.user_id),
-        UsersEvent::Blocked(blocked) => {
-            store::mirror::block(conn, &blocked.app_id, &blocked.data.user_id, &blocked.data.blocked_user_id)
-        }
-        UsersEvent::Unblocked(unblocked) => {
-            store::mirror::unblock(conn, &unblocked.data.user_id, &unblocked.data.blocked_user_id)
-        }
-        UsersEvent::Deleted(deleted) => erase_user(conn, &deleted.app_id, &deleted.data.user_id),
-        // Profile changes and new users need nothing here.
-        UsersEvent::Created(_) | UsersEvent::Updated(_) => Ok(()),
-    };
-    outcome.map_err(|error| match error {
+    chorus_upstream::users_mirror::apply(conn, event)?;
+    let UsersEvent::Deleted(deleted) = event else { return Ok(()) };
+    erase_user(conn, &deleted.app_id, &deleted.data.user_id).map_err(|error| match error {
         ActionsError::Db(db) => ApplyError::Db(db),
         other => ApplyError::Rejected(other.to_string()),
     })
@@ -72,8 +62,6 @@ pub fn erase_user(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Resul
         append(conn, app_id, ACTION_DELETED, &action.entity_id, &ActionEvent { action, entity, counts: *counts })?;
     }
     store::flags::delete_by_user(conn, user_id)?;
-    store::mirror::forget_user(conn, user_id)?;
-    store::mirror::mark_erased(conn, app_id, user_id)?;
     // What they wrote must not outlive them: in the event log, or in a stored response a replayed
     // Idempotency-Key would return.
     chorus_kit::events::rewrite_mentioning(conn, user_id, |_, data| {

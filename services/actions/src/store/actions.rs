@@ -2,7 +2,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::schema::{actions, blocks, entities};
+use super::schema::{actions, entities};
 use crate::domain::ActionsError;
 use crate::domain::model::{Action, ActionKind};
 
@@ -180,12 +180,17 @@ pub fn list(conn: &mut DbConnection, q: &ActionQuery) -> Result<Vec<Action>, Act
         query = query.filter(actions::parent_id.is_null());
     }
     if let Some(viewer) = &q.viewer {
-        let blocked = blocks::table.filter(blocks::blocker_id.eq(viewer.clone())).select(blocks::blocked_id);
-        query = query.filter(actions::user_id.ne_all(blocked));
+        // From the kit's mirror of the users feed; a viewer blocks few people.
+        let blocked = chorus_kit::mirror::blocked_by(conn, viewer)?;
+        if !blocked.is_empty() {
+            query = query.filter(actions::user_id.ne_all(blocked));
+        }
     }
     if q.hide_banned {
-        let banned = super::schema::bans::table.select(super::schema::bans::user_id);
-        query = query.filter(actions::user_id.ne_all(banned));
+        let banned = chorus_kit::mirror::banned_in(conn, &q.app_id)?;
+        if !banned.is_empty() {
+            query = query.filter(actions::user_id.ne_all(banned));
+        }
     }
     if let Some(before) = &q.before_id {
         query = query.filter(actions::id.lt(before.clone()));

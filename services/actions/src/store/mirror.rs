@@ -1,65 +1,10 @@
-//! What the users feed told us: bans and blocks, kept here so no request has to ask users.
+//! Views per user and entity: kept so an erasure can take a user's views back out of the counts.
 
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::schema::{bans, blocks, erased_users, view_tallies};
+use super::schema::view_tallies;
 use crate::domain::ActionsError;
-
-pub fn is_banned(conn: &mut DbConnection, user_id: &str) -> Result<bool, ActionsError> {
-    let count: i64 = bans::table.find(user_id).count().get_result(conn)?;
-    Ok(count > 0)
-}
-
-pub fn ban(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Result<(), ActionsError> {
-    if !is_banned(conn, user_id)? {
-        diesel::insert_into(bans::table).values((bans::user_id.eq(user_id), bans::app_id.eq(app_id))).execute(conn)?;
-    }
-    Ok(())
-}
-
-pub fn unban(conn: &mut DbConnection, user_id: &str) -> Result<(), ActionsError> {
-    diesel::delete(bans::table.find(user_id)).execute(conn)?;
-    Ok(())
-}
-
-pub fn block(conn: &mut DbConnection, app_id: &str, blocker: &str, blocked: &str) -> Result<(), ActionsError> {
-    let exists: i64 = blocks::table.find((blocker, blocked)).count().get_result(conn)?;
-    if exists == 0 {
-        diesel::insert_into(blocks::table)
-            .values((blocks::app_id.eq(app_id), blocks::blocker_id.eq(blocker), blocks::blocked_id.eq(blocked)))
-            .execute(conn)?;
-    }
-    Ok(())
-}
-
-pub fn unblock(conn: &mut DbConnection, blocker: &str, blocked: &str) -> Result<(), ActionsError> {
-    diesel::delete(blocks::table.find((blocker, blocked))).execute(conn)?;
-    Ok(())
-}
-
-pub fn is_erased(conn: &mut DbConnection, user_id: &str) -> Result<bool, ActionsError> {
-    let count: i64 = erased_users::table.find(user_id).count().get_result(conn)?;
-    Ok(count > 0)
-}
-
-/// Remembers an erased user, so their still-valid tokens cannot act again.
-pub fn mark_erased(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Result<(), ActionsError> {
-    if !is_erased(conn, user_id)? {
-        diesel::insert_into(erased_users::table)
-            .values((erased_users::user_id.eq(user_id), erased_users::app_id.eq(app_id)))
-            .execute(conn)?;
-    }
-    Ok(())
-}
-
-/// Forgets every block by or of the user (erasure).
-pub fn forget_user(conn: &mut DbConnection, user_id: &str) -> Result<(), ActionsError> {
-    diesel::delete(blocks::table.filter(blocks::blocker_id.eq(user_id).or(blocks::blocked_id.eq(user_id))))
-        .execute(conn)?;
-    diesel::delete(bans::table.find(user_id)).execute(conn)?;
-    Ok(())
-}
 
 /// Adds `views` to the user's tally for the entity.
 pub fn add_views(conn: &mut DbConnection, entity_id: &str, user_id: &str, views: i64) -> Result<(), ActionsError> {

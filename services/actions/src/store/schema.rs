@@ -57,27 +57,5 @@ diesel::table! {
     }
 }
 
-diesel::table! {
-    blocks (blocker_id, blocked_id) {
-        app_id -> Text,
-        blocker_id -> Text,
-        blocked_id -> Text,
-    }
-}
-
-diesel::table! {
-    bans (user_id) {
-        user_id -> Text,
-        app_id -> Text,
-    }
-}
-
-diesel::table! {
-    erased_users (user_id) {
-        user_id -> Text,
-        app_id -> Text,
-    }
-}
-
 diesel::joinable!(actions -> entities (entity_id));
-diesel::allow_tables_to_appear_in_same_query!(entities, actions, view_tallies, flags, blocks, bans, erased_users);
+diesel::allow_tables_to_appear_in_same_query!(entities, actions, view_tallies, flags);

@@ -62,7 +62,7 @@ pub fn send(
         )?,
         Audience::Everyone => store::broadcasts::all_users(conn, app_id)?,
     };
-    let banned = store::mirror::banned_among(conn, &recipients)?;
+    let banned = chorus_kit::mirror::banned_among(conn, &recipients)?;
     recipients.retain(|user| !banned.contains(user));
     for user in &recipients {
         let notification = NewNotification {

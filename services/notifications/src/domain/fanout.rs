@@ -43,7 +43,7 @@ fn fan_out(conn: &mut DbConnection, app_id: &str, created: &ActionEvent) -> Resu
     let comment = &created.action;
     let author = comment.user_id.as_str();
     store::mirror::remember_author(conn, &comment.id, author)?;
-    if store::mirror::is_banned(conn, author)? {
+    if chorus_kit::mirror::is_banned(conn, author)? {
         return Ok(());
     }
     let key = created.entity.key.as_str();

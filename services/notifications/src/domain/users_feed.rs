@@ -8,20 +8,15 @@ use users_client::types::Event as UsersEvent;
 use super::NotificationsError;
 use crate::store;
 
-/// Applies one users event inside the follower's transaction.
+/// Applies one users event inside the follower's transaction: the kit's mirror first (bans,
+/// blocks, erasures), then what it means here: a new user joins "everyone", an erased one leaves
+/// every trace.
 pub fn apply(conn: &mut DbConnection, event: &UsersEvent) -> Result<(), ApplyError> {
+    chorus_upstream::users_mirror::apply(conn, event)?;
     let outcome = match event {
-        UsersEvent::Banned(banned) => store::mirror::ban(conn, &banned.data.user_id),
-        UsersEvent::Unbanned(unbanned) => store::mirror::unban(conn, &unbanned.data.user_id),
-        UsersEvent::Blocked(blocked) => {
-            store::mirror::block(conn, &blocked.data.user_id, &blocked.data.blocked_user_id)
-        }
-        UsersEvent::Unblocked(unblocked) => {
-            store::mirror::unblock(conn, &unblocked.data.user_id, &unblocked.data.blocked_user_id)
-        }
         UsersEvent::Created(created) => store::broadcasts::remember_user(conn, &created.app_id, &created.data.user.id),
         UsersEvent::Deleted(deleted) => erase_user(conn, &deleted.data.user_id),
-        UsersEvent::Updated(_) => Ok(()),
+        _ => Ok(()),
     };
     outcome.map_err(|error| match error {
         NotificationsError::Db(db) => ApplyError::Db(db),

@@ -69,19 +69,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    blocks (blocker_id, blocked_id) {
-        blocker_id -> Text,
-        blocked_id -> Text,
-    }
-}
-
-diesel::table! {
-    bans (user_id) {
-        user_id -> Text,
-    }
-}
-
-diesel::table! {
     broadcast_quota_locks (app_id) {
         app_id -> Text,
         touched_at -> Timestamp,
@@ -123,8 +110,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     subscriptions,
     notifications,
     comment_authors,
-    blocks,
-    bans,
     broadcasts,
     app_users,
     broadcast_quota_locks,

@@ -1,0 +1,105 @@
+//! What every consuming service keeps of the users feed, in its own database: who is banned, who
+//! blocked whom, and who was erased. One set of tables and queries for every service (written by
+//! `chorus_upstream::users_mirror::apply` as users events arrive), so no request has to ask the
+//! users service, and no service keeps its own copy of the logic.
+
+use diesel::prelude::*;
+
+use crate::db::{DbConnection, DbError, IN_LIST_CHUNK, insert_once};
+use crate::schema::{chorus_erased_users, chorus_user_bans, chorus_user_blocks};
+
+/// Records a ban (again: a no-op).
+pub fn ban(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Result<(), DbError> {
+    insert_once(conn, |conn| {
+        diesel::insert_into(chorus_user_bans::table)
+            .values((chorus_user_bans::user_id.eq(user_id), chorus_user_bans::app_id.eq(app_id)))
+            .execute(conn)
+    })?;
+    Ok(())
+}
+
+pub fn unban(conn: &mut DbConnection, user_id: &str) -> Result<(), DbError> {
+    diesel::delete(chorus_user_bans::table.find(user_id)).execute(conn)?;
+    Ok(())
+}
+
+pub fn is_banned(conn: &mut DbConnection, user_id: &str) -> Result<bool, DbError> {
+    Ok(chorus_user_bans::table.find(user_id).count().get_result::<i64>(conn)? > 0)
+}
+
+/// Of `users`, the banned ones.
+pub fn banned_among(conn: &mut DbConnection, users: &[String]) -> Result<Vec<String>, DbError> {
+    let mut banned = Vec::new();
+    for chunk in users.chunks(IN_LIST_CHUNK) {
+        let found = chorus_user_bans::table
+            .filter(chorus_user_bans::user_id.eq_any(chunk))
+            .select(chorus_user_bans::user_id)
+            .load::<String>(conn)?;
+        banned.extend(found);
+    }
+    Ok(banned)
+}
+
+/// The users banned in an app.
+pub fn banned_in(conn: &mut DbConnection, app_id: &str) -> Result<Vec<String>, DbError> {
+    Ok(chorus_user_bans::table
+        .filter(chorus_user_bans::app_id.eq(app_id))
+        .select(chorus_user_bans::user_id)
+        .load(conn)?)
+}
+
+/// Records that `blocker` blocked `blocked` (again: a no-op).
+pub fn block(conn: &mut DbConnection, app_id: &str, blocker: &str, blocked: &str) -> Result<(), DbError> {
+    insert_once(conn, |conn| {
+        diesel::insert_into(chorus_user_blocks::table)
+            .values((
+                chorus_user_blocks::app_id.eq(app_id),
+                chorus_user_blocks::blocker_id.eq(blocker),
+                chorus_user_blocks::blocked_id.eq(blocked),
+            ))
+            .execute(conn)
+    })?;
+    Ok(())
+}
+
+pub fn unblock(conn: &mut DbConnection, blocker: &str, blocked: &str) -> Result<(), DbError> {
+    diesel::delete(chorus_user_blocks::table.find((blocker, blocked))).execute(conn)?;
+    Ok(())
+}
+
+/// The users `blocker` blocked.
+pub fn blocked_by(conn: &mut DbConnection, blocker: &str) -> Result<Vec<String>, DbError> {
+    Ok(chorus_user_blocks::table
+        .filter(chorus_user_blocks::blocker_id.eq(blocker))
+        .select(chorus_user_blocks::blocked_id)
+        .load(conn)?)
+}
+
+/// Of `users`, those who blocked `author`.
+pub fn blockers_among(conn: &mut DbConnection, author: &str, users: &[String]) -> Result<Vec<String>, DbError> {
+    Ok(chorus_user_blocks::table
+        .filter(chorus_user_blocks::blocked_id.eq(author))
+        .select(chorus_user_blocks::blocker_id)
+        .load::<String>(conn)?
+        .into_iter()
+        .filter(|blocker| users.contains(blocker))
+        .collect())
+}
+
+/// Remembers an erased user, so their still-valid tokens cannot act again, and forgets their
+/// bans and blocks, by them or of them.
+pub fn erase(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Result<(), DbError> {
+    let blocks_of_them = chorus_user_blocks::blocker_id.eq(user_id).or(chorus_user_blocks::blocked_id.eq(user_id));
+    diesel::delete(chorus_user_blocks::table.filter(blocks_of_them)).execute(conn)?;
+    diesel::delete(chorus_user_bans::table.find(user_id)).execute(conn)?;
+    insert_once(conn, |conn| {
+        diesel::insert_into(chorus_erased_users::table)
+            .values((chorus_erased_users::user_id.eq(user_id), chorus_erased_users::app_id.eq(app_id)))
+            .execute(conn)
+    })?;
+    Ok(())
+}
+
+pub fn is_erased(conn: &mut DbConnection, user_id: &str) -> Result<bool, DbError> {
+    Ok(chorus_erased_users::table.find(user_id).count().get_result::<i64>(conn)? > 0)
+}
