@@ -285,6 +285,12 @@ pub fn insert_once(
     }
 }
 
+/// The row a write just made or changed, read back in the same transaction: absent only if the
+/// database broke its word, which is a storage failure like any other.
+pub fn written<T>(row: Option<T>) -> Result<T, DbError> {
+    row.ok_or(DbError::Query(DieselError::NotFound))
+}
+
 /// Bound parameters per `IN (…)` list: SQLite allows at most 32,766 per statement, so long id
 /// lists are queried in chunks of this size.
 pub const IN_LIST_CHUNK: usize = 500;

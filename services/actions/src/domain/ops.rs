@@ -33,7 +33,7 @@ pub fn ensure_entity(conn: &mut DbConnection, app_id: &str, key: &str) -> Result
     validate_key(key)?;
     match store::entities::find_by_key(conn, app_id, key)? {
         Some(entity) => Ok(entity),
-        None => store::entities::insert(conn, &new_id(), app_id, key, None),
+        None => Ok(store::entities::insert(conn, &new_id(), app_id, key, None)?),
     }
 }
 

@@ -1,9 +1,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use chorus_kit::db::{DbError, written};
+
 use super::DbConnection;
 use super::schema::{actions, entities};
-use crate::domain::ActionsError;
 use crate::domain::model::{Action, ActionKind};
 
 type ActionRow = (
@@ -62,8 +63,8 @@ pub struct NewAction<'a> {
     pub parent_id: Option<&'a str>,
 }
 
-pub fn insert(conn: &mut DbConnection, id: &str, new: &NewAction<'_>) -> Result<Action, ActionsError> {
-    insert_unless_duplicate(conn, id, new)?.ok_or(ActionsError::CommentNotFound)
+pub fn insert(conn: &mut DbConnection, id: &str, new: &NewAction<'_>) -> Result<Action, DbError> {
+    written(insert_unless_duplicate(conn, id, new)?)
 }
 
 /// Inserts the action, unless a unique constraint refuses it (a like the user already has, made
@@ -72,7 +73,7 @@ pub fn insert_unless_duplicate(
     conn: &mut DbConnection,
     id: &str,
     new: &NewAction<'_>,
-) -> Result<Option<Action>, ActionsError> {
+) -> Result<Option<Action>, DbError> {
     let inserted = chorus_kit::db::insert_once(conn, |conn| {
         diesel::insert_into(actions::table)
             .values((
@@ -94,7 +95,7 @@ pub fn insert_unless_duplicate(
     find(conn, new.app_id, id)
 }
 
-pub fn find(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<Option<Action>, ActionsError> {
+pub fn find(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<Option<Action>, DbError> {
     let row: Option<ActionRow> = actions::table
         .inner_join(entities::table)
         .filter(actions::app_id.eq(app_id).and(actions::id.eq(id)))
@@ -105,7 +106,7 @@ pub fn find(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<Option<Ac
 }
 
 /// The user's like of the entity, if any.
-pub fn find_like(conn: &mut DbConnection, entity_id: &str, user_id: &str) -> Result<Option<Action>, ActionsError> {
+pub fn find_like(conn: &mut DbConnection, entity_id: &str, user_id: &str) -> Result<Option<Action>, DbError> {
     let row: Option<ActionRow> = actions::table
         .inner_join(entities::table)
         .filter(actions::entity_id.eq(entity_id).and(actions::user_id.eq(user_id)).and(actions::kind.eq("like")))
@@ -117,13 +118,13 @@ pub fn find_like(conn: &mut DbConnection, entity_id: &str, user_id: &str) -> Res
 
 /// Deletes an action; false when it was already gone (a concurrent request deleted it first:
 /// on PostgreSQL the second delete waits for the first, then finds nothing).
-pub fn delete(conn: &mut DbConnection, id: &str) -> Result<bool, ActionsError> {
+pub fn delete(conn: &mut DbConnection, id: &str) -> Result<bool, DbError> {
     Ok(diesel::delete(actions::table.find(id)).execute(conn)? == 1)
 }
 
 /// Deletes a comment's text but keeps its place in the thread.
 /// False when it was already a tombstone (a concurrent delete got there first).
-pub fn tombstone(conn: &mut DbConnection, id: &str) -> Result<bool, ActionsError> {
+pub fn tombstone(conn: &mut DbConnection, id: &str) -> Result<bool, DbError> {
     let changed = diesel::update(actions::table.find(id).filter(actions::deleted_at.is_null()))
         .set((actions::deleted_at.eq(Some(chorus_kit::db::now())), actions::body.eq(None::<String>)))
         .execute(conn)?;
@@ -131,7 +132,7 @@ pub fn tombstone(conn: &mut DbConnection, id: &str) -> Result<bool, ActionsError
 }
 
 /// The caller's likes, live comments and shares on an entity.
-pub fn summary(conn: &mut DbConnection, entity_id: &str, user_id: &str) -> Result<Vec<(String, i64)>, ActionsError> {
+pub fn summary(conn: &mut DbConnection, entity_id: &str, user_id: &str) -> Result<Vec<(String, i64)>, DbError> {
     Ok(actions::table
         .filter(actions::entity_id.eq(entity_id).and(actions::user_id.eq(user_id)).and(actions::deleted_at.is_null()))
         .group_by(actions::kind)
@@ -157,7 +158,7 @@ pub struct ActionQuery {
     pub limit: i64,
 }
 
-pub fn list(conn: &mut DbConnection, q: &ActionQuery) -> Result<Vec<Action>, ActionsError> {
+pub fn list(conn: &mut DbConnection, q: &ActionQuery) -> Result<Vec<Action>, DbError> {
     let mut query = actions::table
         .inner_join(entities::table)
         .filter(actions::app_id.eq(q.app_id.clone()))
@@ -199,7 +200,7 @@ pub fn list(conn: &mut DbConnection, q: &ActionQuery) -> Result<Vec<Action>, Act
 }
 
 /// Everything one user did, for erasure.
-pub fn of_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<Action>, ActionsError> {
+pub fn of_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<Action>, DbError> {
     let rows: Vec<ActionRow> = actions::table
         .inner_join(entities::table)
         .filter(actions::user_id.eq(user_id))
@@ -209,7 +210,7 @@ pub fn of_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<Action>, Ac
 }
 
 /// Live likes, comments and shares of an entity, counted from the rows (the recount routine).
-pub fn tally(conn: &mut DbConnection, entity_id: &str) -> Result<Vec<(String, i64)>, ActionsError> {
+pub fn tally(conn: &mut DbConnection, entity_id: &str) -> Result<Vec<(String, i64)>, DbError> {
     Ok(actions::table
         .filter(actions::entity_id.eq(entity_id).and(actions::deleted_at.is_null()))
         .group_by(actions::kind)

@@ -1,9 +1,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use chorus_kit::db::{DbError, written};
+
 use super::DbConnection;
 use super::schema::entities;
-use crate::domain::ActionsError;
 use crate::domain::model::{Counts, Entity, EntityInput, EntityRef};
 
 #[derive(Queryable, Selectable)]
@@ -50,7 +51,7 @@ pub fn key_hash(key: &str) -> String {
     chorus_kit::secrets::digest(key)
 }
 
-pub fn find_by_key(conn: &mut DbConnection, app_id: &str, key: &str) -> Result<Option<Entity>, ActionsError> {
+pub fn find_by_key(conn: &mut DbConnection, app_id: &str, key: &str) -> Result<Option<Entity>, DbError> {
     let row: Option<EntityRow> = entities::table
         .filter(entities::app_id.eq(app_id).and(entities::key_hash.eq(key_hash(key))))
         .select(EntityRow::as_select())
@@ -59,7 +60,7 @@ pub fn find_by_key(conn: &mut DbConnection, app_id: &str, key: &str) -> Result<O
     Ok(row.map(Entity::from))
 }
 
-pub fn find(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<Option<Entity>, ActionsError> {
+pub fn find(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<Option<Entity>, DbError> {
     let row: Option<EntityRow> = entities::table
         .filter(entities::app_id.eq(app_id).and(entities::id.eq(id)))
         .select(EntityRow::as_select())
@@ -68,7 +69,7 @@ pub fn find(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<Option<En
     Ok(row.map(Entity::from))
 }
 
-pub fn find_many_by_key(conn: &mut DbConnection, app_id: &str, keys: &[String]) -> Result<Vec<Entity>, ActionsError> {
+pub fn find_many_by_key(conn: &mut DbConnection, app_id: &str, keys: &[String]) -> Result<Vec<Entity>, DbError> {
     let hashes: Vec<String> = keys.iter().map(|key| key_hash(key)).collect();
     let rows: Vec<EntityRow> = entities::table
         .filter(entities::app_id.eq(app_id).and(entities::key_hash.eq_any(hashes)))
@@ -83,7 +84,7 @@ pub fn insert(
     app_id: &str,
     key: &str,
     input: Option<&EntityInput>,
-) -> Result<Entity, ActionsError> {
+) -> Result<Entity, DbError> {
     let now = chorus_kit::db::now();
     let meta = input.and_then(|i| i.meta.as_ref()).map_or_else(|| "{}".to_owned(), ToString::to_string);
     chorus_kit::db::insert_once(conn, |conn| {
@@ -107,10 +108,10 @@ pub fn insert(
             ))
             .execute(conn)
     })?;
-    find_by_key(conn, app_id, key)?.ok_or(ActionsError::EntityNotFound)
+    written(find_by_key(conn, app_id, key)?)
 }
 
-pub fn update(conn: &mut DbConnection, app_id: &str, id: &str, input: &EntityInput) -> Result<Entity, ActionsError> {
+pub fn update(conn: &mut DbConnection, app_id: &str, id: &str, input: &EntityInput) -> Result<Entity, DbError> {
     diesel::update(entities::table.filter(entities::app_id.eq(app_id).and(entities::id.eq(id))))
         .set((
             entities::name.eq(Some(input.name.trim())),
@@ -119,7 +120,7 @@ pub fn update(conn: &mut DbConnection, app_id: &str, id: &str, input: &EntityInp
             entities::updated_at.eq(chorus_kit::db::now()),
         ))
         .execute(conn)?;
-    find(conn, app_id, id)?.ok_or(ActionsError::EntityNotFound)
+    written(find(conn, app_id, id)?)
 }
 
 /// A change to an entity's counts.
@@ -148,7 +149,7 @@ impl CountDelta {
 
 /// Applies `delta` atomically (`SET likes = likes + …`, so concurrent writers never lose an
 /// update) and returns the new counts.
-pub fn bump(conn: &mut DbConnection, entity_id: &str, delta: CountDelta) -> Result<Counts, ActionsError> {
+pub fn bump(conn: &mut DbConnection, entity_id: &str, delta: CountDelta) -> Result<Counts, DbError> {
     diesel::update(entities::table.find(entity_id))
         .set((
             entities::likes.eq(entities::likes + delta.likes),
@@ -162,7 +163,7 @@ pub fn bump(conn: &mut DbConnection, entity_id: &str, delta: CountDelta) -> Resu
     counts(conn, entity_id)
 }
 
-pub fn counts(conn: &mut DbConnection, entity_id: &str) -> Result<Counts, ActionsError> {
+pub fn counts(conn: &mut DbConnection, entity_id: &str) -> Result<Counts, DbError> {
     let (likes, comments, shares, views, total) = entities::table
         .find(entity_id)
         .select((entities::likes, entities::comments, entities::shares, entities::views, entities::total))
@@ -172,13 +173,13 @@ pub fn counts(conn: &mut DbConnection, entity_id: &str) -> Result<Counts, Action
 
 /// Locks the entity's row until the transaction ends, so its counts and its actions cannot
 /// change underneath the caller (a no-op write: it works the same on both backends).
-pub fn lock(conn: &mut DbConnection, entity_id: &str) -> Result<(), ActionsError> {
+pub fn lock(conn: &mut DbConnection, entity_id: &str) -> Result<(), DbError> {
     diesel::update(entities::table.find(entity_id)).set(entities::likes.eq(entities::likes)).execute(conn)?;
     Ok(())
 }
 
 /// Overwrites the stored counts (the recount routine).
-pub fn set_counts(conn: &mut DbConnection, entity_id: &str, counts: Counts) -> Result<(), ActionsError> {
+pub fn set_counts(conn: &mut DbConnection, entity_id: &str, counts: Counts) -> Result<(), DbError> {
     diesel::update(entities::table.find(entity_id))
         .set((
             entities::likes.eq(counts.likes),
@@ -191,13 +192,13 @@ pub fn set_counts(conn: &mut DbConnection, entity_id: &str, counts: Counts) -> R
     Ok(())
 }
 
-pub fn reference(conn: &mut DbConnection, entity_id: &str) -> Result<EntityRef, ActionsError> {
+pub fn reference(conn: &mut DbConnection, entity_id: &str) -> Result<EntityRef, DbError> {
     let key: String = entities::table.find(entity_id).select(entities::entity_key).first(conn)?;
     Ok(EntityRef { id: entity_id.to_owned(), key })
 }
 
 /// Every entity id, in pages (the recount routine walks them all).
-pub fn ids_after(conn: &mut DbConnection, after: Option<&str>, limit: i64) -> Result<Vec<String>, ActionsError> {
+pub fn ids_after(conn: &mut DbConnection, after: Option<&str>, limit: i64) -> Result<Vec<String>, DbError> {
     let mut query = entities::table.select(entities::id).order(entities::id.asc()).limit(limit).into_boxed();
     if let Some(after) = after {
         query = query.filter(entities::id.gt(after.to_owned()));
@@ -220,7 +221,7 @@ pub fn list(
     sort: Sort,
     after: Option<(String, String)>,
     limit: i64,
-) -> Result<Vec<(Entity, String)>, ActionsError> {
+) -> Result<Vec<(Entity, String)>, DbError> {
     let mut query = entities::table.filter(entities::app_id.eq(app_id)).select(EntityRow::as_select()).into_boxed();
     match sort {
         Sort::Popular => {

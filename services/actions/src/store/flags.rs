@@ -1,9 +1,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use chorus_kit::db::{DbError, written};
+
 use super::DbConnection;
 use super::schema::flags;
-use crate::domain::ActionsError;
 use crate::domain::model::{Flag, FlagStatus};
 
 #[derive(Queryable, Selectable)]
@@ -42,7 +43,7 @@ pub struct NewFlag<'a> {
     pub reason: Option<&'a str>,
 }
 
-pub fn insert(conn: &mut DbConnection, id: &str, new: &NewFlag<'_>) -> Result<Flag, ActionsError> {
+pub fn insert(conn: &mut DbConnection, id: &str, new: &NewFlag<'_>) -> Result<Flag, DbError> {
     diesel::insert_into(flags::table)
         .values((
             flags::id.eq(id),
@@ -55,10 +56,10 @@ pub fn insert(conn: &mut DbConnection, id: &str, new: &NewFlag<'_>) -> Result<Fl
             flags::created_at.eq(chorus_kit::db::now()),
         ))
         .execute(conn)?;
-    find(conn, new.app_id, id)?.ok_or(ActionsError::FlagNotFound)
+    written(find(conn, new.app_id, id)?)
 }
 
-pub fn find(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<Option<Flag>, ActionsError> {
+pub fn find(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<Option<Flag>, DbError> {
     let row: Option<FlagRow> = flags::table
         .filter(flags::app_id.eq(app_id).and(flags::id.eq(id)))
         .select(FlagRow::as_select())
@@ -67,7 +68,7 @@ pub fn find(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<Option<Fl
     Ok(row.map(Flag::from))
 }
 
-pub fn find_by_user(conn: &mut DbConnection, comment_id: &str, user_id: &str) -> Result<Option<Flag>, ActionsError> {
+pub fn find_by_user(conn: &mut DbConnection, comment_id: &str, user_id: &str) -> Result<Option<Flag>, DbError> {
     let row: Option<FlagRow> = flags::table
         .filter(flags::comment_id.eq(comment_id).and(flags::user_id.eq(user_id)))
         .select(FlagRow::as_select())
@@ -77,7 +78,7 @@ pub fn find_by_user(conn: &mut DbConnection, comment_id: &str, user_id: &str) ->
 }
 
 /// Resolves every open flag on a comment the same way.
-pub fn resolve_comment(conn: &mut DbConnection, comment_id: &str, status: FlagStatus) -> Result<(), ActionsError> {
+pub fn resolve_comment(conn: &mut DbConnection, comment_id: &str, status: FlagStatus) -> Result<(), DbError> {
     diesel::update(
         flags::table.filter(flags::comment_id.eq(comment_id).and(flags::status.eq(FlagStatus::Open.as_str()))),
     )
@@ -86,7 +87,7 @@ pub fn resolve_comment(conn: &mut DbConnection, comment_id: &str, status: FlagSt
     Ok(())
 }
 
-pub fn resolve(conn: &mut DbConnection, id: &str, status: FlagStatus) -> Result<(), ActionsError> {
+pub fn resolve(conn: &mut DbConnection, id: &str, status: FlagStatus) -> Result<(), DbError> {
     diesel::update(flags::table.find(id))
         .set((flags::status.eq(status.as_str()), flags::resolved_at.eq(Some(chorus_kit::db::now()))))
         .execute(conn)?;
@@ -100,7 +101,7 @@ pub fn list(
     status: FlagStatus,
     before_id: Option<&str>,
     limit: i64,
-) -> Result<Vec<Flag>, ActionsError> {
+) -> Result<Vec<Flag>, DbError> {
     let mut query = flags::table
         .filter(flags::app_id.eq(app_id).and(flags::status.eq(status.as_str())))
         .select(FlagRow::as_select())
@@ -113,7 +114,7 @@ pub fn list(
     Ok(query.load(conn)?.into_iter().map(Flag::from).collect())
 }
 
-pub fn delete_by_user(conn: &mut DbConnection, user_id: &str) -> Result<(), ActionsError> {
+pub fn delete_by_user(conn: &mut DbConnection, user_id: &str) -> Result<(), DbError> {
     diesel::delete(flags::table.filter(flags::user_id.eq(user_id))).execute(conn)?;
     Ok(())
 }

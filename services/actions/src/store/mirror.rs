@@ -2,12 +2,13 @@
 
 use diesel::prelude::*;
 
+use chorus_kit::db::DbError;
+
 use super::DbConnection;
 use super::schema::view_tallies;
-use crate::domain::ActionsError;
 
 /// Adds `views` to the user's tally for the entity.
-pub fn add_views(conn: &mut DbConnection, entity_id: &str, user_id: &str, views: i64) -> Result<(), ActionsError> {
+pub fn add_views(conn: &mut DbConnection, entity_id: &str, user_id: &str, views: i64) -> Result<(), DbError> {
     let updated = diesel::update(view_tallies::table.find((entity_id, user_id)))
         .set(view_tallies::views.eq(view_tallies::views + views))
         .execute(conn)?;
@@ -24,7 +25,7 @@ pub fn add_views(conn: &mut DbConnection, entity_id: &str, user_id: &str, views:
 }
 
 /// The user's view tallies, removed (erasure): (entity id, views).
-pub fn take_views_of(conn: &mut DbConnection, user_id: &str) -> Result<Vec<(String, i64)>, ActionsError> {
+pub fn take_views_of(conn: &mut DbConnection, user_id: &str) -> Result<Vec<(String, i64)>, DbError> {
     let tallies: Vec<(String, i64)> = view_tallies::table
         .filter(view_tallies::user_id.eq(user_id))
         .select((view_tallies::entity_id, view_tallies::views))
@@ -33,7 +34,7 @@ pub fn take_views_of(conn: &mut DbConnection, user_id: &str) -> Result<Vec<(Stri
     Ok(tallies)
 }
 
-pub fn views_of_entity(conn: &mut DbConnection, entity_id: &str) -> Result<i64, ActionsError> {
+pub fn views_of_entity(conn: &mut DbConnection, entity_id: &str) -> Result<i64, DbError> {
     // Summed here: SUM(BIGINT) is NUMERIC on PostgreSQL but INTEGER on SQLite.
     let rows: Vec<i64> =
         view_tallies::table.filter(view_tallies::entity_id.eq(entity_id)).select(view_tallies::views).load(conn)?;

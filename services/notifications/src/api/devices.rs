@@ -8,7 +8,7 @@ use chorus_kit::extract::{Json, Query};
 use chorus_kit::pagination::PageQuery;
 
 use crate::domain::model::{Device, NewDevice};
-use crate::domain::{NotificationsError, new_id};
+use crate::domain::{NotificationsError, devices};
 use crate::store;
 
 chorus_kit::list_page!(
@@ -38,9 +38,7 @@ pub async fn register_device(
     body: Json<NewDevice>,
 ) -> Result<HttpResponse, Problem> {
     let new = body.into_inner();
-    new.validate()?;
-    let (device, created) =
-        db.write(move |conn| store::devices::register(conn, &new_id(), &me.app_id, &me.user_id, &new)).await?;
+    let (device, created) = db.write(move |conn| devices::register(conn, &me.app_id, &me.user_id, &new)).await?;
     Ok(if created { HttpResponse::Created().json(device) } else { HttpResponse::Ok().json(device) })
 }
 

@@ -144,7 +144,14 @@ pub async fn list_deliveries(
     let mut items = db
         .read(move |conn| {
             store::webhooks::find(conn, &app.app_id, &webhook_id)?.ok_or(NotificationsError::WebhookNotFound)?;
-            store::webhooks::deliveries(conn, &app.app_id, &webhook_id, status, before.as_deref(), fetch)
+            Ok::<_, NotificationsError>(store::webhooks::deliveries(
+                conn,
+                &app.app_id,
+                &webhook_id,
+                status,
+                before.as_deref(),
+                fetch,
+            )?)
         })
         .await?;
     let next_cursor = page.finish(&mut items, |d| d.id.clone());

@@ -79,5 +79,5 @@ pub fn send(
         deliver(conn, app_id, &notification)?;
     }
     let count = i64::try_from(recipients.len()).unwrap_or(i64::MAX);
-    store::broadcasts::insert(conn, &new_id(), app_id, new, count)
+    Ok(store::broadcasts::insert(conn, &new_id(), app_id, new, count)?)
 }

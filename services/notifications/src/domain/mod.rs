@@ -2,6 +2,7 @@
 //! here knows HTTP; `api/` maps these types and errors onto it.
 
 pub mod broadcasts;
+pub mod devices;
 pub mod events;
 pub mod fanout;
 pub mod model;

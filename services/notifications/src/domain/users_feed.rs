@@ -14,7 +14,9 @@ use crate::store;
 pub fn apply(conn: &mut DbConnection, event: &UsersEvent) -> Result<(), ApplyError> {
     chorus_upstream::users_mirror::apply(conn, event)?;
     let outcome = match event {
-        UsersEvent::Created(created) => store::broadcasts::remember_user(conn, &created.app_id, &created.data.user.id),
+        UsersEvent::Created(created) => {
+            store::broadcasts::remember_user(conn, &created.app_id, &created.data.user.id).map_err(Into::into)
+        }
         UsersEvent::Deleted(deleted) => erase_user(conn, &deleted.data.user_id),
         _ => Ok(()),
     };

@@ -1,9 +1,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use chorus_kit::db::DbError;
+
 use super::DbConnection;
 use super::schema::{app_users, broadcast_quota_locks, broadcasts};
-use crate::domain::NotificationsError;
 use crate::domain::model::{Audience, Broadcast, NewBroadcast};
 
 type BroadcastRow = (String, String, Option<String>, Option<String>, Option<String>, String, i64, NaiveDateTime);
@@ -44,7 +45,7 @@ pub fn insert(
     app_id: &str,
     new: &NewBroadcast,
     recipients: i64,
-) -> Result<Broadcast, NotificationsError> {
+) -> Result<Broadcast, DbError> {
     diesel::insert_into(broadcasts::table)
         .values((
             broadcasts::id.eq(id),
@@ -63,7 +64,7 @@ pub fn insert(
 }
 
 /// Locks the app's quota row until the transaction ends, so sends count the quota in turn.
-pub fn lock_quota(conn: &mut DbConnection, app_id: &str) -> Result<(), NotificationsError> {
+pub fn lock_quota(conn: &mut DbConnection, app_id: &str) -> Result<(), DbError> {
     let now = chorus_kit::db::now();
     let touched = diesel::update(broadcast_quota_locks::table.find(app_id))
         .set(broadcast_quota_locks::touched_at.eq(now))
@@ -81,7 +82,7 @@ pub fn lock_quota(conn: &mut DbConnection, app_id: &str) -> Result<(), Notificat
     Ok(())
 }
 
-pub fn count_since(conn: &mut DbConnection, app_id: &str, since: NaiveDateTime) -> Result<i64, NotificationsError> {
+pub fn count_since(conn: &mut DbConnection, app_id: &str, since: NaiveDateTime) -> Result<i64, DbError> {
     Ok(broadcasts::table
         .filter(broadcasts::app_id.eq(app_id).and(broadcasts::created_at.ge(since)))
         .count()
@@ -94,7 +95,7 @@ pub fn list(
     app_id: &str,
     before_id: Option<&str>,
     limit: i64,
-) -> Result<Vec<Broadcast>, NotificationsError> {
+) -> Result<Vec<Broadcast>, DbError> {
     let mut query = broadcasts::table
         .filter(broadcasts::app_id.eq(app_id))
         .select(broadcast_columns!())
@@ -107,7 +108,7 @@ pub fn list(
     Ok(query.load::<BroadcastRow>(conn)?.into_iter().map(to_broadcast).collect())
 }
 
-pub fn remember_user(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Result<(), NotificationsError> {
+pub fn remember_user(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Result<(), DbError> {
     chorus_kit::db::insert_once(conn, |conn| {
         diesel::insert_into(app_users::table)
             .values((app_users::user_id.eq(user_id), app_users::app_id.eq(app_id)))
@@ -117,7 +118,7 @@ pub fn remember_user(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Re
 }
 
 /// Erasure: the user leaves the app's audience and every broadcast's list of users.
-pub fn forget_user(conn: &mut DbConnection, user_id: &str) -> Result<(), NotificationsError> {
+pub fn forget_user(conn: &mut DbConnection, user_id: &str) -> Result<(), DbError> {
     diesel::delete(app_users::table.find(user_id)).execute(conn)?;
     let pattern = format!("%{}%", chorus_kit::db::like_escape(user_id));
     let listing: Vec<(String, String)> = broadcasts::table
@@ -135,11 +136,7 @@ pub fn forget_user(conn: &mut DbConnection, user_id: &str) -> Result<(), Notific
 }
 
 /// Of `user_ids`, those that are users of the app.
-pub fn known_users(
-    conn: &mut DbConnection,
-    app_id: &str,
-    user_ids: &[String],
-) -> Result<Vec<String>, NotificationsError> {
+pub fn known_users(conn: &mut DbConnection, app_id: &str, user_ids: &[String]) -> Result<Vec<String>, DbError> {
     let mut known: Vec<String> = app_users::table
         .filter(app_users::app_id.eq(app_id).and(app_users::user_id.eq_any(user_ids)))
         .select(app_users::user_id)
@@ -148,7 +145,7 @@ pub fn known_users(
     Ok(known)
 }
 
-pub fn all_users(conn: &mut DbConnection, app_id: &str) -> Result<Vec<String>, NotificationsError> {
+pub fn all_users(conn: &mut DbConnection, app_id: &str) -> Result<Vec<String>, DbError> {
     Ok(app_users::table
         .filter(app_users::app_id.eq(app_id))
         .select(app_users::user_id)

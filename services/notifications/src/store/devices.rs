@@ -1,13 +1,11 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use chorus_kit::db::DbError;
+
 use super::DbConnection;
 use super::schema::devices;
-use crate::domain::NotificationsError;
 use crate::domain::model::{Device, NewDevice};
-
-/// More would be a leak (an app registering a fresh token on every start) rather than devices.
-pub const MAX_DEVICES_PER_USER: i64 = 50;
 
 type DeviceRow = (String, String, String, String, NaiveDateTime);
 
@@ -23,13 +21,15 @@ macro_rules! device_columns {
 
 /// Registers the device for the user. A push token already known in the app moves to this user
 /// (the device changed hands); false when it was already theirs.
+/// `None` when the device is new and the user already has `max_devices`.
 pub fn register(
     conn: &mut DbConnection,
     id: &str,
     app_id: &str,
     user_id: &str,
     new: &NewDevice,
-) -> Result<(Device, bool), NotificationsError> {
+    max_devices: i64,
+) -> Result<Option<(Device, bool)>, DbError> {
     let same_token =
         devices::app_id.eq(app_id).and(devices::provider.eq(new.provider.as_str())).and(devices::token.eq(&new.token));
     let existing: Option<(String, String)> =
@@ -43,8 +43,8 @@ pub fn register(
             (device_id, true)
         }
         None => {
-            if count_of_user(conn, user_id)? >= MAX_DEVICES_PER_USER {
-                return Err(NotificationsError::TooManyDevices { max: MAX_DEVICES_PER_USER });
+            if count_of_user(conn, user_id)? >= max_devices {
+                return Ok(None);
             }
             diesel::insert_into(devices::table)
                 .values((
@@ -61,7 +61,7 @@ pub fn register(
         }
     };
     let row: DeviceRow = devices::table.find(&device_id).select(device_columns!()).first(conn)?;
-    Ok((to_device(row), created))
+    Ok(Some((to_device(row), created)))
 }
 
 /// The user's devices in id order, after `after`.
@@ -70,7 +70,7 @@ pub fn of_user(
     user_id: &str,
     after: Option<&str>,
     limit: i64,
-) -> Result<Vec<Device>, NotificationsError> {
+) -> Result<Vec<Device>, DbError> {
     let mut query = devices::table
         .filter(devices::user_id.eq(user_id))
         .select(device_columns!())
@@ -83,18 +83,18 @@ pub fn of_user(
     Ok(query.load::<DeviceRow>(conn)?.into_iter().map(to_device).collect())
 }
 
-pub fn count_of_user(conn: &mut DbConnection, user_id: &str) -> Result<i64, NotificationsError> {
+pub fn count_of_user(conn: &mut DbConnection, user_id: &str) -> Result<i64, DbError> {
     Ok(devices::table.filter(devices::user_id.eq(user_id)).count().get_result(conn)?)
 }
 
 /// Removes one of the user's devices; false when they have no such device.
-pub fn remove(conn: &mut DbConnection, user_id: &str, device_id: &str) -> Result<bool, NotificationsError> {
+pub fn remove(conn: &mut DbConnection, user_id: &str, device_id: &str) -> Result<bool, DbError> {
     Ok(diesel::delete(devices::table.filter(devices::id.eq(device_id).and(devices::user_id.eq(user_id))))
         .execute(conn)?
         > 0)
 }
 
-pub fn remove_all_of(conn: &mut DbConnection, user_id: &str) -> Result<(), NotificationsError> {
+pub fn remove_all_of(conn: &mut DbConnection, user_id: &str) -> Result<(), DbError> {
     diesel::delete(devices::table.filter(devices::user_id.eq(user_id))).execute(conn)?;
     Ok(())
 }

@@ -1,9 +1,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use chorus_kit::db::{DbError, written};
+
 use super::DbConnection;
 use super::schema::notifications;
-use crate::domain::NotificationsError;
 use crate::domain::model::{Notification, NotificationKind};
 
 #[derive(Queryable, Selectable)]
@@ -50,11 +51,7 @@ pub struct NewNotification<'a> {
     pub url: Option<&'a str>,
 }
 
-pub fn insert(
-    conn: &mut DbConnection,
-    id: &str,
-    new: &NewNotification<'_>,
-) -> Result<Notification, NotificationsError> {
+pub fn insert(conn: &mut DbConnection, id: &str, new: &NewNotification<'_>) -> Result<Notification, DbError> {
     diesel::insert_into(notifications::table)
         .values((
             notifications::id.eq(id),
@@ -70,10 +67,10 @@ pub fn insert(
             notifications::created_at.eq(chorus_kit::db::now()),
         ))
         .execute(conn)?;
-    find(conn, new.user_id, id)?.ok_or(NotificationsError::NotificationNotFound)
+    written(find(conn, new.user_id, id)?)
 }
 
-pub fn find(conn: &mut DbConnection, user_id: &str, id: &str) -> Result<Option<Notification>, NotificationsError> {
+pub fn find(conn: &mut DbConnection, user_id: &str, id: &str) -> Result<Option<Notification>, DbError> {
     let row: Option<NotificationRow> = notifications::table
         .filter(notifications::id.eq(id).and(notifications::user_id.eq(user_id)))
         .select(NotificationRow::as_select())
@@ -89,7 +86,7 @@ pub fn list(
     unread_only: bool,
     before_id: Option<&str>,
     limit: i64,
-) -> Result<Vec<Notification>, NotificationsError> {
+) -> Result<Vec<Notification>, DbError> {
     let mut query = notifications::table
         .filter(notifications::user_id.eq(user_id))
         .select(NotificationRow::as_select())
@@ -105,7 +102,7 @@ pub fn list(
     Ok(query.load(conn)?.into_iter().map(Notification::from).collect())
 }
 
-pub fn unread_count(conn: &mut DbConnection, user_id: &str) -> Result<i64, NotificationsError> {
+pub fn unread_count(conn: &mut DbConnection, user_id: &str) -> Result<i64, DbError> {
     Ok(notifications::table
         .filter(notifications::user_id.eq(user_id).and(notifications::read_at.is_null()))
         .count()
@@ -113,7 +110,7 @@ pub fn unread_count(conn: &mut DbConnection, user_id: &str) -> Result<i64, Notif
 }
 
 /// Marks one notification read; false when the user has no such notification.
-pub fn mark_read(conn: &mut DbConnection, user_id: &str, id: &str) -> Result<bool, NotificationsError> {
+pub fn mark_read(conn: &mut DbConnection, user_id: &str, id: &str) -> Result<bool, DbError> {
     let target = notifications::table.filter(notifications::id.eq(id).and(notifications::user_id.eq(user_id)));
     let updated = diesel::update(target.filter(notifications::read_at.is_null()))
         .set(notifications::read_at.eq(Some(chorus_kit::db::now())))
@@ -121,7 +118,7 @@ pub fn mark_read(conn: &mut DbConnection, user_id: &str, id: &str) -> Result<boo
     Ok(updated > 0 || find(conn, user_id, id)?.is_some())
 }
 
-pub fn mark_all_read(conn: &mut DbConnection, user_id: &str) -> Result<usize, NotificationsError> {
+pub fn mark_all_read(conn: &mut DbConnection, user_id: &str) -> Result<usize, DbError> {
     Ok(diesel::update(
         notifications::table.filter(notifications::user_id.eq(user_id).and(notifications::read_at.is_null())),
     )
@@ -130,7 +127,7 @@ pub fn mark_all_read(conn: &mut DbConnection, user_id: &str) -> Result<usize, No
 }
 
 /// A deleted comment's text leaves every notification that quotes it.
-pub fn forget_action(conn: &mut DbConnection, action_id: &str) -> Result<(), NotificationsError> {
+pub fn forget_action(conn: &mut DbConnection, action_id: &str) -> Result<(), DbError> {
     diesel::update(notifications::table.filter(notifications::action_id.eq(action_id)))
         .set(notifications::body.eq(None::<String>))
         .execute(conn)?;
@@ -138,7 +135,7 @@ pub fn forget_action(conn: &mut DbConnection, action_id: &str) -> Result<(), Not
 }
 
 /// Erasure: the user's own inbox goes, and what others were told of them loses its text.
-pub fn forget_user(conn: &mut DbConnection, user_id: &str) -> Result<(), NotificationsError> {
+pub fn forget_user(conn: &mut DbConnection, user_id: &str) -> Result<(), DbError> {
     diesel::delete(notifications::table.filter(notifications::user_id.eq(user_id))).execute(conn)?;
     diesel::update(notifications::table.filter(notifications::actor_id.eq(user_id)))
         .set(notifications::body.eq(None::<String>))

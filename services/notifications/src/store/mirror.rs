@@ -3,11 +3,12 @@
 
 use diesel::prelude::*;
 
+use chorus_kit::db::DbError;
+
 use super::DbConnection;
 use super::schema::comment_authors;
-use crate::domain::NotificationsError;
 
-pub fn remember_author(conn: &mut DbConnection, comment_id: &str, author_id: &str) -> Result<(), NotificationsError> {
+pub fn remember_author(conn: &mut DbConnection, comment_id: &str, author_id: &str) -> Result<(), DbError> {
     chorus_kit::db::insert_once(conn, |conn| {
         diesel::insert_into(comment_authors::table)
             .values((comment_authors::comment_id.eq(comment_id), comment_authors::author_id.eq(author_id)))
@@ -16,20 +17,20 @@ pub fn remember_author(conn: &mut DbConnection, comment_id: &str, author_id: &st
     Ok(())
 }
 
-pub fn author_of(conn: &mut DbConnection, comment_id: &str) -> Result<Option<String>, NotificationsError> {
+pub fn author_of(conn: &mut DbConnection, comment_id: &str) -> Result<Option<String>, DbError> {
     Ok(comment_authors::table.find(comment_id).select(comment_authors::author_id).first(conn).optional()?)
 }
 
 /// Of `users`, the ones to leave out when `author` acts: those who blocked the author, and the
 /// banned (from the kit's mirror of the users feed).
-pub fn silenced(conn: &mut DbConnection, author: &str, users: &[String]) -> Result<Vec<String>, NotificationsError> {
+pub fn silenced(conn: &mut DbConnection, author: &str, users: &[String]) -> Result<Vec<String>, DbError> {
     let mut out = chorus_kit::mirror::blockers_among(conn, author, users)?;
     out.extend(chorus_kit::mirror::banned_among(conn, users)?);
     Ok(out)
 }
 
 /// Forgets the comments the user wrote (erasure).
-pub fn forget_user(conn: &mut DbConnection, user_id: &str) -> Result<(), NotificationsError> {
+pub fn forget_user(conn: &mut DbConnection, user_id: &str) -> Result<(), DbError> {
     diesel::delete(comment_authors::table.filter(comment_authors::author_id.eq(user_id))).execute(conn)?;
     Ok(())
 }

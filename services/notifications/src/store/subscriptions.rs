@@ -1,9 +1,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use chorus_kit::db::DbError;
+
 use super::DbConnection;
 use super::schema::subscriptions;
-use crate::domain::NotificationsError;
 use crate::domain::model::{Subscription, SubscriptionKind};
 
 pub fn key_hash(key: &str) -> String {
@@ -17,8 +18,8 @@ pub fn add(
     user_id: &str,
     key: &str,
     kind: SubscriptionKind,
-) -> Result<bool, NotificationsError> {
-    Ok(chorus_kit::db::insert_once(conn, |conn| {
+) -> Result<bool, DbError> {
+    chorus_kit::db::insert_once(conn, |conn| {
         diesel::insert_into(subscriptions::table)
             .values((
                 subscriptions::app_id.eq(app_id),
@@ -29,20 +30,15 @@ pub fn add(
                 subscriptions::created_at.eq(chorus_kit::db::now()),
             ))
             .execute(conn)
-    })?)
+    })
 }
 
-pub fn remove(
-    conn: &mut DbConnection,
-    user_id: &str,
-    key: &str,
-    kind: SubscriptionKind,
-) -> Result<(), NotificationsError> {
+pub fn remove(conn: &mut DbConnection, user_id: &str, key: &str, kind: SubscriptionKind) -> Result<(), DbError> {
     diesel::delete(subscriptions::table.find((user_id, key_hash(key), kind.as_str()))).execute(conn)?;
     Ok(())
 }
 
-pub fn remove_all_of(conn: &mut DbConnection, user_id: &str) -> Result<(), NotificationsError> {
+pub fn remove_all_of(conn: &mut DbConnection, user_id: &str) -> Result<(), DbError> {
     diesel::delete(subscriptions::table.filter(subscriptions::user_id.eq(user_id))).execute(conn)?;
     Ok(())
 }
@@ -53,7 +49,7 @@ pub fn of_user(
     user_id: &str,
     after: Option<(String, String)>,
     limit: i64,
-) -> Result<Vec<(Subscription, String)>, NotificationsError> {
+) -> Result<Vec<(Subscription, String)>, DbError> {
     let mut query = subscriptions::table
         .filter(subscriptions::user_id.eq(user_id))
         .select((subscriptions::entity_key, subscriptions::key_hash, subscriptions::kind, subscriptions::created_at))
@@ -71,7 +67,9 @@ pub fn of_user(
     rows.into_iter()
         .map(|(entity_key, hash, kind, created_at)| {
             let cursor = format!("{hash}|{kind}");
-            let kind = SubscriptionKind::parse(&kind)?;
+            // A kind this code never writes is a corrupt row: a storage failure.
+            let kind = SubscriptionKind::parse(&kind)
+                .map_err(|error| DbError::Query(diesel::result::Error::DeserializationError(error.into())))?;
             Ok((Subscription { entity_key, kind, created_at: created_at.and_utc() }, cursor))
         })
         .collect()
@@ -83,7 +81,7 @@ pub fn subscribers(
     app_id: &str,
     key: &str,
     kinds: &[SubscriptionKind],
-) -> Result<Vec<String>, NotificationsError> {
+) -> Result<Vec<String>, DbError> {
     let kinds: Vec<&str> = kinds.iter().map(|kind| kind.as_str()).collect();
     let mut users: Vec<String> = subscriptions::table
         .filter(subscriptions::app_id.eq(app_id).and(subscriptions::key_hash.eq(key_hash(key))))

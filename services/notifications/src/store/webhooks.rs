@@ -1,9 +1,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use chorus_kit::db::{DbError, written};
+
 use super::DbConnection;
 use super::schema::{webhook_deliveries, webhooks};
-use crate::domain::NotificationsError;
 use crate::domain::model::{Delivery, DeliveryStatus, Webhook};
 
 type WebhookRow = (String, String, String, NaiveDateTime);
@@ -24,7 +25,7 @@ pub fn insert(
     app_id: &str,
     url: &str,
     event_types: &[String],
-) -> Result<Webhook, NotificationsError> {
+) -> Result<Webhook, DbError> {
     diesel::insert_into(webhooks::table)
         .values((
             webhooks::id.eq(id),
@@ -34,10 +35,10 @@ pub fn insert(
             webhooks::created_at.eq(chorus_kit::db::now()),
         ))
         .execute(conn)?;
-    find(conn, app_id, id)?.ok_or(NotificationsError::WebhookNotFound)
+    written(find(conn, app_id, id)?)
 }
 
-pub fn find(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<Option<Webhook>, NotificationsError> {
+pub fn find(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<Option<Webhook>, DbError> {
     let row: Option<WebhookRow> = webhooks::table
         .filter(webhooks::id.eq(id).and(webhooks::app_id.eq(app_id)))
         .select((webhooks::id, webhooks::url, webhooks::event_types, webhooks::created_at))
@@ -46,7 +47,7 @@ pub fn find(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<Option<We
     Ok(row.map(to_webhook))
 }
 
-pub fn of_app(conn: &mut DbConnection, app_id: &str) -> Result<Vec<Webhook>, NotificationsError> {
+pub fn of_app(conn: &mut DbConnection, app_id: &str) -> Result<Vec<Webhook>, DbError> {
     let rows: Vec<WebhookRow> = webhooks::table
         .filter(webhooks::app_id.eq(app_id))
         .select((webhooks::id, webhooks::url, webhooks::event_types, webhooks::created_at))
@@ -55,11 +56,11 @@ pub fn of_app(conn: &mut DbConnection, app_id: &str) -> Result<Vec<Webhook>, Not
     Ok(rows.into_iter().map(to_webhook).collect())
 }
 
-pub fn count_of_app(conn: &mut DbConnection, app_id: &str) -> Result<i64, NotificationsError> {
+pub fn count_of_app(conn: &mut DbConnection, app_id: &str) -> Result<i64, DbError> {
     Ok(webhooks::table.filter(webhooks::app_id.eq(app_id)).count().get_result(conn)?)
 }
 
-pub fn delete(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<bool, NotificationsError> {
+pub fn delete(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<bool, DbError> {
     Ok(diesel::delete(webhooks::table.filter(webhooks::id.eq(id).and(webhooks::app_id.eq(app_id)))).execute(conn)? > 0)
 }
 
@@ -71,7 +72,7 @@ pub struct NewDelivery<'a> {
     pub payload: &'a str,
 }
 
-pub fn enqueue(conn: &mut DbConnection, id: &str, new: &NewDelivery<'_>) -> Result<(), NotificationsError> {
+pub fn enqueue(conn: &mut DbConnection, id: &str, new: &NewDelivery<'_>) -> Result<(), DbError> {
     let now = chorus_kit::db::now();
     diesel::insert_into(webhook_deliveries::table)
         .values((
@@ -132,7 +133,7 @@ pub fn deliveries(
     status: Option<DeliveryStatus>,
     before_id: Option<&str>,
     limit: i64,
-) -> Result<Vec<Delivery>, NotificationsError> {
+) -> Result<Vec<Delivery>, DbError> {
     let mut query = webhook_deliveries::table
         .filter(webhook_deliveries::app_id.eq(app_id).and(webhook_deliveries::webhook_id.eq(webhook_id)))
         .select(DeliveryRow::as_select())
@@ -148,7 +149,7 @@ pub fn deliveries(
     Ok(query.load(conn)?.into_iter().map(Delivery::from).collect())
 }
 
-pub fn find_delivery(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<Option<Delivery>, NotificationsError> {
+pub fn find_delivery(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<Option<Delivery>, DbError> {
     let row: Option<DeliveryRow> = webhook_deliveries::table
         .filter(webhook_deliveries::id.eq(id).and(webhook_deliveries::app_id.eq(app_id)))
         .select(DeliveryRow::as_select())
@@ -170,11 +171,7 @@ pub struct Claimed {
 
 /// Claims up to `limit` due deliveries by pushing their next attempt `lease` ahead, so another
 /// replica's dispatcher leaves them alone while this one tries.
-pub fn claim_due(
-    conn: &mut DbConnection,
-    lease: chrono::TimeDelta,
-    limit: i64,
-) -> Result<Vec<Claimed>, NotificationsError> {
+pub fn claim_due(conn: &mut DbConnection, lease: chrono::TimeDelta, limit: i64) -> Result<Vec<Claimed>, DbError> {
     let now = chorus_kit::db::now();
     let due: Vec<(String, String, String, String, String, String, i32)> = webhook_deliveries::table
         .inner_join(webhooks::table)
@@ -215,7 +212,7 @@ pub fn record_attempt(
     retry_at: Option<NaiveDateTime>,
     http_status: Option<i32>,
     error: Option<&str>,
-) -> Result<(), NotificationsError> {
+) -> Result<(), DbError> {
     let now = chorus_kit::db::now();
     diesel::update(webhook_deliveries::table.find(id))
         .set((
@@ -231,7 +228,7 @@ pub fn record_attempt(
 }
 
 /// Puts a dead delivery back in the queue, with a fresh set of attempts.
-pub fn retry(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<bool, NotificationsError> {
+pub fn retry(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<bool, DbError> {
     let updated = diesel::update(
         webhook_deliveries::table
             .filter(webhook_deliveries::id.eq(id).and(webhook_deliveries::app_id.eq(app_id)))

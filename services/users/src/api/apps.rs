@@ -173,7 +173,8 @@ pub async fn update_app(
     }
     let app = db
         .write(move |conn| {
-            store::apps::update(conn, &app_id, body.name.as_deref().map(str::trim), body.settings.as_ref())
+            store::apps::update(conn, &app_id, body.name.as_deref().map(str::trim), body.settings.as_ref())?
+                .ok_or(UsersError::AppNotFound)
         })
         .await?;
     Ok(web::Json(app))
@@ -206,6 +207,9 @@ pub async fn rotate_app_secret(
     let api_secret = secrets::new_credential("cs");
     let digest = secrets::digest(&api_secret);
     let id = app_id.clone();
-    db.write(move |conn| store::apps::set_secret_hash(conn, &id, &digest)).await?;
+    let rotated = db.write(move |conn| store::apps::set_secret_hash(conn, &id, &digest)).await?;
+    if !rotated {
+        return Err(UsersError::AppNotFound.into());
+    }
     Ok(web::Json(RotatedSecret { app_id, api_secret }))
 }

@@ -96,7 +96,7 @@ fn app_of(principal: &Principal) -> Result<String, Problem> {
     security(("user" = []))
 )]
 pub async fn get_me(me: UserPrincipal, db: web::Data<Db>) -> Result<web::Json<User>, Problem> {
-    Ok(web::Json(db.read(move |conn| store::users::get(conn, &me.app_id, &me.user_id)).await?))
+    Ok(web::Json(db.read(move |conn| ops::user(conn, &me.app_id, &me.user_id)).await?))
 }
 
 /// Change your own profile and settings
@@ -319,7 +319,7 @@ pub async fn get_user(
 ) -> Result<web::Json<User>, Problem> {
     let app_id = app_of(&principal)?;
     let user_id = path.into_inner();
-    let user = db.read(move |conn| store::users::get(conn, &app_id, &user_id)).await?;
+    let user = db.read(move |conn| ops::user(conn, &app_id, &user_id)).await?;
     Ok(web::Json(user.public()))
 }
 

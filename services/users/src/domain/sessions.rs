@@ -111,7 +111,7 @@ pub fn start(conn: &mut DbConnection, api_key: &str, device_id: &str) -> Result<
                 return Err(UsersError::SignInRequired);
             }
             store::sessions::touch_device(conn, &app.id, device_id)?;
-            (store::users::get(conn, &app.id, &user_id)?, false)
+            (super::users::user(conn, &app.id, &user_id)?, false)
         }
         None => {
             if !app.settings.anonymous_sessions {

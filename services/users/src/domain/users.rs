@@ -17,6 +17,11 @@ const MAX_PROVIDER: usize = 50;
 const MAX_EXTERNAL_ID: usize = 255;
 const MAX_BAN_REASON: usize = 500;
 
+/// The user, or [`UsersError::UserNotFound`] (other apps' users are never found).
+pub fn user(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Result<User, UsersError> {
+    store::users::find(conn, app_id, user_id)?.ok_or(UsersError::UserNotFound)
+}
+
 pub fn update_profile(
     conn: &mut DbConnection,
     app_id: &str,
@@ -25,9 +30,9 @@ pub fn update_profile(
 ) -> Result<User, UsersError> {
     update.validate()?;
     if update.is_empty() {
-        return store::users::get(conn, app_id, user_id);
+        return user(conn, app_id, user_id);
     }
-    let user = store::users::update_profile(conn, app_id, user_id, update)?;
+    let user = store::users::update_profile(conn, app_id, user_id, update)?.ok_or(UsersError::UserNotFound)?;
     let public = user.clone().public();
     append(conn, app_id, events::USER_UPDATED, user_id, &events::UserChanged { user: &public })?;
     Ok(user)
@@ -37,7 +42,7 @@ pub fn block(conn: &mut DbConnection, app_id: &str, blocker: &str, blocked: &str
     if blocker == blocked {
         return Err(UsersError::SelfBlock);
     }
-    store::users::get(conn, app_id, blocked)?;
+    user(conn, app_id, blocked)?;
     if store::blocks::insert(conn, app_id, blocker, blocked)? {
         let event = events::BlockChanged { user_id: blocker, blocked_user_id: blocked };
         append(conn, app_id, events::USER_BLOCKED, blocker, &event)?;
@@ -58,8 +63,8 @@ pub fn unblock(conn: &mut DbConnection, app_id: &str, blocker: &str, blocked: &s
 pub fn ban(conn: &mut DbConnection, app_id: &str, user_id: &str, reason: Option<&str>) -> Result<User, UsersError> {
     let reason = reason.unwrap_or("");
     check_max("reason", reason, MAX_BAN_REASON)?;
-    let was_banned = store::users::get(conn, app_id, user_id)?.banned;
-    let user = store::users::set_ban(conn, app_id, user_id, Some(reason))?;
+    let was_banned = user(conn, app_id, user_id)?.banned;
+    let user = store::users::set_ban(conn, app_id, user_id, Some(reason))?.ok_or(UsersError::UserNotFound)?;
     store::sessions::revoke_user(conn, user_id)?;
     if !was_banned {
         let event = events::UserRef { user_id, reason: Some(reason).filter(|r| !r.is_empty()) };
@@ -69,8 +74,8 @@ pub fn ban(conn: &mut DbConnection, app_id: &str, user_id: &str, reason: Option<
 }
 
 pub fn unban(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Result<User, UsersError> {
-    let was_banned = store::users::get(conn, app_id, user_id)?.banned;
-    let user = store::users::set_ban(conn, app_id, user_id, None)?;
+    let was_banned = user(conn, app_id, user_id)?.banned;
+    let user = store::users::set_ban(conn, app_id, user_id, None)?.ok_or(UsersError::UserNotFound)?;
     if was_banned {
         append(conn, app_id, events::USER_UNBANNED, user_id, &events::UserRef { user_id, reason: None })?;
     }
@@ -112,11 +117,11 @@ pub fn link_identity(
 ) -> Result<Linked, UsersError> {
     validate_provider(provider)?;
     check_text("external_id", external_id, MAX_EXTERNAL_ID)?;
-    let user = store::users::get(conn, &app.id, user_id)?;
+    let caller = user(conn, &app.id, user_id)?;
     match store::identities::owner(conn, &app.id, provider, external_id)? {
-        Some(owner) if owner == user_id => Ok(Linked::ToCaller(user)),
+        Some(owner) if owner == user_id => Ok(Linked::ToCaller(caller)),
         Some(owner) => {
-            let owner = store::users::get(conn, &app.id, &owner)?;
+            let owner = user(conn, &app.id, &owner)?;
             if owner.banned {
                 return Err(UsersError::Banned);
             }
@@ -128,14 +133,14 @@ pub fn link_identity(
                 return Err(UsersError::ProviderAlreadyLinked(provider.to_owned()));
             }
             store::identities::insert(conn, &app.id, provider, external_id, user_id)?;
-            Ok(Linked::ToCaller(user))
+            Ok(Linked::ToCaller(caller))
         }
     }
 }
 
 pub fn unlink_identity(conn: &mut DbConnection, user_id: &str, provider: &str) -> Result<bool, UsersError> {
     validate_provider(provider)?;
-    store::identities::delete(conn, user_id, provider)
+    Ok(store::identities::delete(conn, user_id, provider)?)
 }
 
 fn validate_provider(provider: &str) -> Result<(), UsersError> {
@@ -165,7 +170,7 @@ pub struct ExportedDevice {
 }
 
 pub fn export(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Result<PersonalData, UsersError> {
-    let user = store::users::get(conn, app_id, user_id)?;
+    let user = user(conn, app_id, user_id)?;
     let identities = identities(conn, user_id)?;
     let blocked_user_ids =
         store::blocks::blocked_by(conn, user_id, None, i64::MAX)?.into_iter().map(|(id, _)| id).collect();

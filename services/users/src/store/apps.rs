@@ -1,9 +1,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use chorus_kit::db::{DbError, written};
+
 use super::DbConnection;
 use super::schema::apps;
-use crate::domain::UsersError;
 use crate::domain::apps::{App, AppSettings};
 
 #[derive(Queryable)]
@@ -40,7 +41,7 @@ pub fn insert(
     settings: &AppSettings,
     api_key: &str,
     secret_hash: &str,
-) -> Result<App, UsersError> {
+) -> Result<App, DbError> {
     let now = chorus_kit::db::now();
     diesel::insert_into(apps::table)
         .values((
@@ -53,16 +54,16 @@ pub fn insert(
             apps::updated_at.eq(now),
         ))
         .execute(conn)?;
-    find(conn, id)?.ok_or(UsersError::AppNotFound)
+    written(find(conn, id)?)
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<App>, UsersError> {
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<App>, DbError> {
     let row: Option<AppRow> = apps::table.find(id).first(conn).optional()?;
     Ok(row.map(|row| row.into_app().0))
 }
 
 /// The app with this API key, and its secret's digest.
-pub fn find_by_api_key(conn: &mut DbConnection, api_key: &str) -> Result<Option<(App, String)>, UsersError> {
+pub fn find_by_api_key(conn: &mut DbConnection, api_key: &str) -> Result<Option<(App, String)>, DbError> {
     let row: Option<AppRow> = apps::table.filter(apps::api_key.eq(api_key)).first(conn).optional()?;
     Ok(row.map(AppRow::into_app))
 }
@@ -72,7 +73,7 @@ pub fn update(
     id: &str,
     name: Option<&str>,
     settings: Option<&AppSettings>,
-) -> Result<App, UsersError> {
+) -> Result<Option<App>, DbError> {
     let now = chorus_kit::db::now();
     if let Some(name) = name {
         diesel::update(apps::table.find(id)).set((apps::name.eq(name), apps::updated_at.eq(now))).execute(conn)?;
@@ -81,15 +82,13 @@ pub fn update(
         let json = serde_json::to_string(settings).unwrap_or_default();
         diesel::update(apps::table.find(id)).set((apps::settings.eq(json), apps::updated_at.eq(now))).execute(conn)?;
     }
-    find(conn, id)?.ok_or(UsersError::AppNotFound)
+    find(conn, id)
 }
 
-pub fn set_secret_hash(conn: &mut DbConnection, id: &str, secret_hash: &str) -> Result<(), UsersError> {
+/// False when there is no such app.
+pub fn set_secret_hash(conn: &mut DbConnection, id: &str, secret_hash: &str) -> Result<bool, DbError> {
     let updated = diesel::update(apps::table.find(id))
         .set((apps::secret_hash.eq(secret_hash), apps::updated_at.eq(chorus_kit::db::now())))
         .execute(conn)?;
-    if updated == 0 {
-        return Err(UsersError::AppNotFound);
-    }
-    Ok(())
+    Ok(updated == 1)
 }

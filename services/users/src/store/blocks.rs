@@ -3,12 +3,13 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use chorus_kit::db::DbError;
+
 use super::DbConnection;
 use super::schema::blocks;
-use crate::domain::UsersError;
 
 /// Records the block; false when it already existed.
-pub fn insert(conn: &mut DbConnection, app_id: &str, blocker: &str, blocked: &str) -> Result<bool, UsersError> {
+pub fn insert(conn: &mut DbConnection, app_id: &str, blocker: &str, blocked: &str) -> Result<bool, DbError> {
     let exists: i64 = blocks::table.find((blocker, blocked)).count().get_result(conn)?;
     if exists > 0 {
         return Ok(false);
@@ -25,7 +26,7 @@ pub fn insert(conn: &mut DbConnection, app_id: &str, blocker: &str, blocked: &st
 }
 
 /// Removes the block; false when there was none.
-pub fn delete(conn: &mut DbConnection, blocker: &str, blocked: &str) -> Result<bool, UsersError> {
+pub fn delete(conn: &mut DbConnection, blocker: &str, blocked: &str) -> Result<bool, DbError> {
     Ok(diesel::delete(blocks::table.find((blocker, blocked))).execute(conn)? > 0)
 }
 
@@ -35,7 +36,7 @@ pub fn blocked_by(
     blocker: &str,
     after: Option<&str>,
     limit: i64,
-) -> Result<Vec<(String, NaiveDateTime)>, UsersError> {
+) -> Result<Vec<(String, NaiveDateTime)>, DbError> {
     let mut query = blocks::table
         .filter(blocks::blocker_id.eq(blocker))
         .select((blocks::blocked_id, blocks::created_at))

@@ -3,21 +3,22 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use chorus_kit::db::DbError;
+
 use super::DbConnection;
 use super::schema::identities;
-use crate::domain::UsersError;
 
 pub fn owner(
     conn: &mut DbConnection,
     app_id: &str,
     provider: &str,
     external_id: &str,
-) -> Result<Option<String>, UsersError> {
+) -> Result<Option<String>, DbError> {
     Ok(identities::table.find((app_id, provider, external_id)).select(identities::user_id).first(conn).optional()?)
 }
 
 /// The user's identities as (provider, external id, linked at).
-pub fn of_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<(String, String, NaiveDateTime)>, UsersError> {
+pub fn of_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<(String, String, NaiveDateTime)>, DbError> {
     Ok(identities::table
         .filter(identities::user_id.eq(user_id))
         .select((identities::provider, identities::external_id, identities::created_at))
@@ -25,7 +26,7 @@ pub fn of_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<(String, St
         .load(conn)?)
 }
 
-pub fn has_provider(conn: &mut DbConnection, user_id: &str, provider: &str) -> Result<bool, UsersError> {
+pub fn has_provider(conn: &mut DbConnection, user_id: &str, provider: &str) -> Result<bool, DbError> {
     let count: i64 = identities::table
         .filter(identities::user_id.eq(user_id).and(identities::provider.eq(provider)))
         .count()
@@ -39,7 +40,7 @@ pub fn insert(
     provider: &str,
     external_id: &str,
     user_id: &str,
-) -> Result<(), UsersError> {
+) -> Result<(), DbError> {
     diesel::insert_into(identities::table)
         .values((
             identities::app_id.eq(app_id),
@@ -52,7 +53,7 @@ pub fn insert(
     Ok(())
 }
 
-pub fn delete(conn: &mut DbConnection, user_id: &str, provider: &str) -> Result<bool, UsersError> {
+pub fn delete(conn: &mut DbConnection, user_id: &str, provider: &str) -> Result<bool, DbError> {
     let deleted = diesel::delete(
         identities::table.filter(identities::user_id.eq(user_id).and(identities::provider.eq(provider))),
     )

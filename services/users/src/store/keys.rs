@@ -2,19 +2,20 @@
 
 use diesel::prelude::*;
 
+use chorus_kit::db::DbError;
+
 use super::DbConnection;
 use super::schema::signing_keys;
-use crate::domain::UsersError;
 
 /// All stored keys as (kid, seed), oldest first.
-pub fn all(conn: &mut DbConnection) -> Result<Vec<(String, String)>, UsersError> {
+pub fn all(conn: &mut DbConnection) -> Result<Vec<(String, String)>, DbError> {
     Ok(signing_keys::table
         .select((signing_keys::kid, signing_keys::seed))
         .order(signing_keys::created_at.asc())
         .load(conn)?)
 }
 
-pub fn insert(conn: &mut DbConnection, kid: &str, seed: &str) -> Result<(), UsersError> {
+pub fn insert(conn: &mut DbConnection, kid: &str, seed: &str) -> Result<(), DbError> {
     diesel::insert_into(signing_keys::table)
         .values((
             signing_keys::kid.eq(kid),

@@ -3,15 +3,16 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use chorus_kit::db::DbError;
+
 use super::DbConnection;
 use super::schema::{devices, refresh_tokens};
-use crate::domain::UsersError;
 
-pub fn device_user(conn: &mut DbConnection, app_id: &str, device_id: &str) -> Result<Option<String>, UsersError> {
+pub fn device_user(conn: &mut DbConnection, app_id: &str, device_id: &str) -> Result<Option<String>, DbError> {
     Ok(devices::table.find((app_id, device_id)).select(devices::user_id).first(conn).optional()?)
 }
 
-pub fn insert_device(conn: &mut DbConnection, app_id: &str, device_id: &str, user_id: &str) -> Result<(), UsersError> {
+pub fn insert_device(conn: &mut DbConnection, app_id: &str, device_id: &str, user_id: &str) -> Result<(), DbError> {
     let now = chorus_kit::db::now();
     diesel::insert_into(devices::table)
         .values((
@@ -25,7 +26,7 @@ pub fn insert_device(conn: &mut DbConnection, app_id: &str, device_id: &str, use
     Ok(())
 }
 
-pub fn touch_device(conn: &mut DbConnection, app_id: &str, device_id: &str) -> Result<(), UsersError> {
+pub fn touch_device(conn: &mut DbConnection, app_id: &str, device_id: &str) -> Result<(), DbError> {
     diesel::update(devices::table.find((app_id, device_id)))
         .set(devices::last_seen_at.eq(chorus_kit::db::now()))
         .execute(conn)?;
@@ -33,7 +34,7 @@ pub fn touch_device(conn: &mut DbConnection, app_id: &str, device_id: &str) -> R
 }
 
 /// Moves every device of `from_user` to `to_user`, so those devices' next session is theirs.
-pub fn repoint_devices(conn: &mut DbConnection, from_user: &str, to_user: &str) -> Result<(), UsersError> {
+pub fn repoint_devices(conn: &mut DbConnection, from_user: &str, to_user: &str) -> Result<(), DbError> {
     diesel::update(devices::table.filter(devices::user_id.eq(from_user)))
         .set(devices::user_id.eq(to_user))
         .execute(conn)?;
@@ -41,7 +42,7 @@ pub fn repoint_devices(conn: &mut DbConnection, from_user: &str, to_user: &str) 
 }
 
 /// The devices of a user, for data export.
-pub fn devices_of(conn: &mut DbConnection, user_id: &str) -> Result<Vec<(String, NaiveDateTime)>, UsersError> {
+pub fn devices_of(conn: &mut DbConnection, user_id: &str) -> Result<Vec<(String, NaiveDateTime)>, DbError> {
     Ok(devices::table
         .filter(devices::user_id.eq(user_id))
         .select((devices::device_id, devices::created_at))
@@ -68,7 +69,7 @@ pub fn insert_refresh_token(
     user_id: &str,
     app_id: &str,
     expires_at: NaiveDateTime,
-) -> Result<(), UsersError> {
+) -> Result<(), DbError> {
     diesel::insert_into(refresh_tokens::table)
         .values((
             refresh_tokens::token_hash.eq(token_hash),
@@ -83,12 +84,12 @@ pub fn insert_refresh_token(
     Ok(())
 }
 
-pub fn find_refresh_token(conn: &mut DbConnection, token_hash: &str) -> Result<Option<RefreshTokenRow>, UsersError> {
+pub fn find_refresh_token(conn: &mut DbConnection, token_hash: &str) -> Result<Option<RefreshTokenRow>, DbError> {
     Ok(refresh_tokens::table.find(token_hash).first(conn).optional()?)
 }
 
 /// Marks a token used; false when another request used it first.
-pub fn mark_used(conn: &mut DbConnection, token_hash: &str) -> Result<bool, UsersError> {
+pub fn mark_used(conn: &mut DbConnection, token_hash: &str) -> Result<bool, DbError> {
     let updated = diesel::update(
         refresh_tokens::table.filter(refresh_tokens::token_hash.eq(token_hash).and(refresh_tokens::used_at.is_null())),
     )
@@ -97,14 +98,14 @@ pub fn mark_used(conn: &mut DbConnection, token_hash: &str) -> Result<bool, User
     Ok(updated == 1)
 }
 
-pub fn revoke_family(conn: &mut DbConnection, family_id: &str) -> Result<(), UsersError> {
+pub fn revoke_family(conn: &mut DbConnection, family_id: &str) -> Result<(), DbError> {
     diesel::update(refresh_tokens::table.filter(refresh_tokens::family_id.eq(family_id)))
         .set(refresh_tokens::revoked.eq(true))
         .execute(conn)?;
     Ok(())
 }
 
-pub fn revoke_user(conn: &mut DbConnection, user_id: &str) -> Result<(), UsersError> {
+pub fn revoke_user(conn: &mut DbConnection, user_id: &str) -> Result<(), DbError> {
     diesel::update(refresh_tokens::table.filter(refresh_tokens::user_id.eq(user_id)))
         .set(refresh_tokens::revoked.eq(true))
         .execute(conn)?;

@@ -1,9 +1,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use chorus_kit::db::{DbError, written};
+
 use super::DbConnection;
 use super::schema::users;
-use crate::domain::UsersError;
 use crate::domain::profile::{ProfileUpdate, User, UserSettings, cleared};
 
 #[derive(Queryable, Selectable)]
@@ -44,7 +45,7 @@ impl From<UserRow> for User {
     }
 }
 
-pub fn insert(conn: &mut DbConnection, id: &str, app_id: &str) -> Result<User, UsersError> {
+pub fn insert(conn: &mut DbConnection, id: &str, app_id: &str) -> Result<User, DbError> {
     let now = chorus_kit::db::now();
     diesel::insert_into(users::table)
         .values((
@@ -56,11 +57,11 @@ pub fn insert(conn: &mut DbConnection, id: &str, app_id: &str) -> Result<User, U
             users::updated_at.eq(now),
         ))
         .execute(conn)?;
-    find(conn, app_id, id)?.ok_or(UsersError::UserNotFound)
+    written(find(conn, app_id, id)?)
 }
 
 /// The user, if it exists in this app. Other apps' users are never found.
-pub fn find(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<Option<User>, UsersError> {
+pub fn find(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<Option<User>, DbError> {
     let row: Option<UserRow> = users::table
         .filter(users::id.eq(id).and(users::app_id.eq(app_id)))
         .select(UserRow::as_select())
@@ -69,11 +70,11 @@ pub fn find(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<Option<Us
     Ok(row.map(User::from))
 }
 
-pub fn get(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<User, UsersError> {
-    find(conn, app_id, id)?.ok_or(UsersError::UserNotFound)
+pub fn get(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<User, DbError> {
+    written(find(conn, app_id, id)?)
 }
 
-pub fn find_many(conn: &mut DbConnection, app_id: &str, ids: &[String]) -> Result<Vec<User>, UsersError> {
+pub fn find_many(conn: &mut DbConnection, app_id: &str, ids: &[String]) -> Result<Vec<User>, DbError> {
     let rows: Vec<UserRow> = users::table
         .filter(users::app_id.eq(app_id).and(users::id.eq_any(ids)))
         .select(UserRow::as_select())
@@ -87,7 +88,7 @@ pub fn update_profile(
     app_id: &str,
     id: &str,
     update: &ProfileUpdate,
-) -> Result<User, UsersError> {
+) -> Result<Option<User>, DbError> {
     let target = users::table.filter(users::id.eq(id).and(users::app_id.eq(app_id)));
     let changes = (
         cleared(&update.display_name).map(|v| users::display_name.eq(v)),
@@ -100,18 +101,15 @@ pub fn update_profile(
         update.settings.as_ref().map(|s| users::notifications_enabled.eq(s.notifications_enabled)),
         users::updated_at.eq(chorus_kit::db::now()),
     );
-    let updated = diesel::update(target).set(changes).execute(conn)?;
-    if updated == 0 {
-        return Err(UsersError::UserNotFound);
-    }
-    get(conn, app_id, id)
+    diesel::update(target).set(changes).execute(conn)?;
+    find(conn, app_id, id)
 }
 
-/// Bans (with a reason) or unbans (`None`) a user.
-pub fn set_ban(conn: &mut DbConnection, app_id: &str, id: &str, ban: Option<&str>) -> Result<User, UsersError> {
+/// Bans (with a reason) or unbans (`None`) a user; `None` when there is no such user.
+pub fn set_ban(conn: &mut DbConnection, app_id: &str, id: &str, ban: Option<&str>) -> Result<Option<User>, DbError> {
     let now = chorus_kit::db::now();
     let target = users::table.filter(users::id.eq(id).and(users::app_id.eq(app_id)));
-    let updated = match ban {
+    match ban {
         Some(reason) => diesel::update(target)
             .set((users::banned_at.eq(Some(now)), users::ban_reason.eq(Some(reason)), users::updated_at.eq(now)))
             .execute(conn)?,
@@ -123,13 +121,10 @@ pub fn set_ban(conn: &mut DbConnection, app_id: &str, id: &str, ban: Option<&str
             ))
             .execute(conn)?,
     };
-    if updated == 0 {
-        return Err(UsersError::UserNotFound);
-    }
-    get(conn, app_id, id)
+    find(conn, app_id, id)
 }
 
 /// Deletes the user; devices, identities, blocks and refresh tokens go with it (ON DELETE CASCADE).
-pub fn delete(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<bool, UsersError> {
+pub fn delete(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<bool, DbError> {
     Ok(diesel::delete(users::table.filter(users::id.eq(id).and(users::app_id.eq(app_id)))).execute(conn)? > 0)
 }
