@@ -58,7 +58,11 @@ impl<'de, E: DeserializeOwned + EventTypes> Deserialize<'de> for EventPage<E> {
 /// not say where it stopped.
 pub fn parse_item<E: DeserializeOwned + EventTypes>(value: serde_json::Value) -> Result<(i64, FeedItem<E>), String> {
     let id = value.get("id").and_then(serde_json::Value::as_i64).ok_or("an event without an integer id")?;
-    let event_type = value.get("type").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+    // Without a `type` nobody can tell whether the event matters: never skip it.
+    let Some(event_type) = value.get("type").and_then(serde_json::Value::as_str).map(str::to_owned) else {
+        let error = "an event without a string `type`".to_owned();
+        return Ok((id, FeedItem::Malformed { id, event_type: String::new(), error }));
+    };
     if !E::TYPES.contains(&event_type.as_str()) {
         return Ok((id, FeedItem::Unknown { id, event_type }));
     }
@@ -107,5 +111,10 @@ mod tests {
             "items": [{"type": "liked"}], "next_after": 0, "last_id": 0
         }));
         assert!(no_id.is_err());
+        let untyped: EventPage<Liked> = serde_json::from_value(serde_json::json!({
+            "items": [{"id": 4, "data": {}}], "next_after": 4, "last_id": 4
+        }))
+        .unwrap();
+        assert!(matches!(&untyped.items[0].1, FeedItem::Malformed { id: 4, .. }), "an untyped event is never skipped");
     }
 }

@@ -40,14 +40,6 @@ pub fn banned_among(conn: &mut DbConnection, users: &[String]) -> Result<Vec<Str
     Ok(banned)
 }
 
-/// The users banned in an app.
-pub fn banned_in(conn: &mut DbConnection, app_id: &str) -> Result<Vec<String>, DbError> {
-    Ok(chorus_user_bans::table
-        .filter(chorus_user_bans::app_id.eq(app_id))
-        .select(chorus_user_bans::user_id)
-        .load(conn)?)
-}
-
 /// Records that `blocker` blocked `blocked` (again: a no-op).
 pub fn block(conn: &mut DbConnection, app_id: &str, blocker: &str, blocked: &str) -> Result<(), DbError> {
     insert_once(conn, |conn| {
@@ -65,14 +57,6 @@ pub fn block(conn: &mut DbConnection, app_id: &str, blocker: &str, blocked: &str
 pub fn unblock(conn: &mut DbConnection, blocker: &str, blocked: &str) -> Result<(), DbError> {
     diesel::delete(chorus_user_blocks::table.find((blocker, blocked))).execute(conn)?;
     Ok(())
-}
-
-/// The users `blocker` blocked.
-pub fn blocked_by(conn: &mut DbConnection, blocker: &str) -> Result<Vec<String>, DbError> {
-    Ok(chorus_user_blocks::table
-        .filter(chorus_user_blocks::blocker_id.eq(blocker))
-        .select(chorus_user_blocks::blocked_id)
-        .load(conn)?)
 }
 
 /// Of `users`, those who blocked `author`.

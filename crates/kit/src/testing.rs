@@ -98,16 +98,23 @@ fn template_for<S: Service>(admin_url: &str) -> String {
         .iter()
         .any(|row| row.found == 1);
     if !exists {
-        admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("creating a template database");
+        // Built under another name and renamed once migrated, so a run killed halfway leaves
+        // nothing that looks like a finished template.
+        let building = format!("{name}_building");
+        // Two statements: PostgreSQL runs neither inside a transaction, and a multi-statement
+        // query would be one.
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {building}")).expect("clearing a half-built template");
+        admin.batch_execute(&format!("CREATE DATABASE {building}")).expect("creating a template database");
         let mut url = url::Url::parse(admin_url).expect("CHORUS_TEST_POSTGRES_URL is a URL");
-        url.set_path(&name);
+        url.set_path(&building);
         let migrated = PgConnection::establish(url.as_str())
             .map_err(|e| e.to_string())
             .and_then(|mut conn| crate::db::migrate_postgres(&mut conn, S::migrations()).map_err(|e| e.to_string()));
         if let Err(error) = migrated {
-            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"));
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {building}"));
             panic!("migrating the template database {name}: {error}");
         }
+        admin.batch_execute(&format!("ALTER DATABASE {building} RENAME TO {name}")).expect("naming the template");
     }
     admin.batch_execute("SELECT pg_advisory_unlock(727172)").expect("releasing the template lock");
     name

@@ -71,9 +71,11 @@ pub fn http_url(field: &'static str, value: &str, max: usize) -> Result<url::Url
     };
     let is_ipv4 = host.split('.').count() == 4 && host.split('.').all(octet_ok);
     let last_ok = is_ipv4 || host.rsplit('.').next().is_some_and(starts_with_letter);
+    // As the pattern has it: at most 65535, and five digits only without a leading zero.
     let port_ok = port.is_none_or(|p| {
         (1..=5).contains(&p.len())
             && p.bytes().all(|b| b.is_ascii_digit())
+            && !(p.len() == 5 && p.starts_with('0'))
             && p.parse::<u32>().is_ok_and(|p| p <= 65_535)
     });
     if !host.split('.').all(label_ok) || !last_ok || !port_ok {

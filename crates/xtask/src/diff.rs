@@ -60,10 +60,21 @@ pub fn run(base: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The file at `base`, or `None` when `base` has no such file. A `base` git cannot resolve is an
+/// error, never "no contract yet".
 fn git_show(base: &str, path: &str) -> anyhow::Result<Option<String>> {
-    let output =
-        Command::new("git").arg("show").arg(format!("{base}:{path}")).current_dir(workspace_root()).output()?;
-    if output.status.success() { Ok(Some(String::from_utf8(output.stdout)?)) } else { Ok(None) }
+    let git = |args: &[&str]| Command::new("git").args(args).current_dir(workspace_root()).output();
+    let commit = format!("{base}^{{commit}}");
+    if !git(&["rev-parse", "--verify", "--quiet", &commit])?.status.success() {
+        bail!("`{base}` is not a commit in this repository");
+    }
+    let spec = format!("{base}:{path}");
+    if !git(&["cat-file", "-e", &spec])?.status.success() {
+        return Ok(None);
+    }
+    let output = git(&["show", &spec])?;
+    anyhow::ensure!(output.status.success(), "git show {spec} failed");
+    Ok(Some(String::from_utf8(output.stdout)?))
 }
 
 fn version_of(spec: &Value) -> String {
@@ -109,11 +120,16 @@ pub fn diff(old: &Value, new: &Value) -> Vec<Change> {
                 // old service. That is no break for an addition (a new operation), but it is for
                 // something taken away (a status the operation no longer answers).
                 ChangeClass::ForwardIncompatible => !matches!(info.details, ChangeDetails::Added),
-                ChangeClass::Unhandled => !is_safe_widening(
-                    path.comparison,
-                    node(&old, path.old.current_pointer(), &info.old_subpath),
-                    node(&new, path.new.current_pointer(), &info.new_subpath),
-                ),
+                // A schema reached from requests and responses alike must be safe both ways, so
+                // every path to it is judged, not only the first.
+                ChangeClass::Unhandled => change.paths.iter().any(|path| {
+                    !is_safe_widening(
+                        path.comparison,
+                        path.old.current_pointer(),
+                        node(&old, path.old.current_pointer(), &info.old_subpath),
+                        node(&new, path.new.current_pointer(), &info.new_subpath),
+                    )
+                }),
             };
             let at = match info.old_subpath.as_str() {
                 "" => path.old.to_string(),
@@ -144,14 +160,16 @@ fn node<'a>(document: &'a Value, pointer: &str, subpath: &str) -> Option<&'a Val
 ///   shorter bounds, a pattern dropped, a new optional property);
 /// - a response schema that sends nothing it could not send before (the reverse), or that only
 ///   gained properties;
-/// - a response's discriminated `oneOf` (the event feed) that only gained variants: consumers
-///   skip event types they do not know.
-fn is_safe_widening(direction: ChangeComparison, old: Option<&Value>, new: Option<&Value>) -> bool {
+/// - the feed's `Event` union that only gained event types: consumers skip types they do not
+///   know (the clients read feed pages item by item). No other union gets that leeway.
+fn is_safe_widening(direction: ChangeComparison, at: &str, old: Option<&Value>, new: Option<&Value>) -> bool {
     let (Some(old), Some(new)) = (old, new) else { return false };
+    let is_event_union = at == "#/components/schemas/Event";
     match direction {
         ChangeComparison::Input => accepts_all_of(new, old) && object_change_is_safe(old, new, true),
         ChangeComparison::Output => {
-            (accepts_all_of(old, new) && object_change_is_safe(old, new, false)) || only_gained_variants(old, new)
+            (accepts_all_of(old, new) && object_change_is_safe(old, new, false))
+                || (is_event_union && only_gained_variants(old, new))
         }
         ChangeComparison::Structural => false,
     }
@@ -291,6 +309,8 @@ mod tests {
                                  "name": { "type": "string", "maxLength": 100 },
                                  "colour": { "type": "string", "enum": ["red", "green", "blue"] }
                              } },
+                "EventFrame": { "type": "object", "required": ["event", "data"],
+                                "properties": { "event": { "type": "string" }, "data": { "type": "string" } } },
                 "EventPage": { "type": "object", "required": ["items"],
                                "properties": { "items": { "type": "array", "items": { "$ref": "#/components/schemas/Event" } } } },
                 "Event": { "oneOf": [ { "$ref": "#/components/schemas/ItemCreated" } ],

@@ -181,17 +181,22 @@ pub fn list(conn: &mut DbConnection, q: &ActionQuery) -> Result<Vec<Action>, DbE
         query = query.filter(actions::parent_id.is_null());
     }
     if let Some(viewer) = &q.viewer {
-        // From the kit's mirror of the users feed; a viewer blocks few people.
-        let blocked = chorus_kit::mirror::blocked_by(conn, viewer)?;
-        if !blocked.is_empty() {
-            query = query.filter(actions::user_id.ne_all(blocked));
-        }
+        // The kit's mirror of the users feed, as a subselect: its tables live in this database
+        // but belong to the kit's schema, which diesel cannot join across crates.
+        let not_blocked = diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "actions.user_id NOT IN (SELECT blocked_id FROM chorus_user_blocks WHERE blocker_id = ",
+        )
+        .bind::<diesel::sql_types::Text, _>(viewer.clone())
+        .sql(")");
+        query = query.filter(not_blocked);
     }
     if q.hide_banned {
-        let banned = chorus_kit::mirror::banned_in(conn, &q.app_id)?;
-        if !banned.is_empty() {
-            query = query.filter(actions::user_id.ne_all(banned));
-        }
+        let not_banned = diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "actions.user_id NOT IN (SELECT user_id FROM chorus_user_bans WHERE app_id = ",
+        )
+        .bind::<diesel::sql_types::Text, _>(q.app_id.clone())
+        .sql(")");
+        query = query.filter(not_banned);
     }
     if let Some(before) = &q.before_id {
         query = query.filter(actions::id.lt(before.clone()));

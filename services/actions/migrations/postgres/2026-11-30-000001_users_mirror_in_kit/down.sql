@@ -15,3 +15,6 @@ CREATE TABLE erased_users (
 INSERT INTO bans (user_id, app_id) SELECT user_id, app_id FROM chorus_user_bans;
 INSERT INTO blocks (app_id, blocker_id, blocked_id) SELECT app_id, blocker_id, blocked_id FROM chorus_user_blocks;
 INSERT INTO erased_users (user_id, app_id) SELECT user_id, app_id FROM chorus_erased_users;
+DELETE FROM chorus_erased_users;
+DELETE FROM chorus_user_blocks;
+DELETE FROM chorus_user_bans;

@@ -9,3 +9,5 @@ CREATE TABLE bans (
 );
 INSERT INTO bans (user_id) SELECT user_id FROM chorus_user_bans;
 INSERT INTO blocks (blocker_id, blocked_id) SELECT blocker_id, blocked_id FROM chorus_user_blocks;
+DELETE FROM chorus_user_blocks;
+DELETE FROM chorus_user_bans;
