@@ -54,11 +54,6 @@ impl EventCatalog {
         self
     }
 
-    /// The `type` values, in the order they were listed.
-    pub fn names(&self) -> Vec<&'static str> {
-        self.types.iter().map(|t| t.name).collect()
-    }
-
     /// Whether `name` is one of this catalog's event types.
     pub fn contains(&self, name: &str) -> bool {
         self.types.iter().any(|t| t.name == name)

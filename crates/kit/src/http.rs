@@ -34,19 +34,8 @@ pub struct Operations {
     templates: Vec<(Vec<String>, Vec<&'static str>)>,
 }
 
-/// The routes every service serves outside its spec (all `GET`).
-const KIT_ROUTES: [&str; 10] = [
-    "/health/live",
-    "/health/ready",
-    "/metrics",
-    "/openapi.json",
-    "/docs",
-    "/docs/swagger-ui-bundle.js",
-    "/docs/swagger-ui.css",
-    "/docs/LICENSE",
-    "/docs/NOTICE",
-    "/docs/swagger-ui-bundle.js.LICENSE.txt",
-];
+/// The routes every service serves outside its spec (all `GET`), besides the docs UI's files.
+const KIT_ROUTES: [&str; 5] = ["/health/live", "/health/ready", "/metrics", "/openapi.json", "/docs"];
 
 impl Operations {
     pub fn new(spec: &OpenApi, deprecations: &[Deprecation]) -> Result<Self, LifecycleError> {
@@ -57,6 +46,9 @@ impl Operations {
         let mut by_route = HashMap::new();
         let mut templates: Vec<(Vec<String>, Vec<&'static str>)> =
             KIT_ROUTES.iter().map(|path| (segments(path), vec!["GET"])).collect();
+        templates.extend(
+            crate::docs::DOCS_ASSETS.iter().map(|(name, _, _)| (segments(&format!("/docs/{name}")), vec!["GET"])),
+        );
         for (path, item) in &spec.paths.paths {
             let mut methods = Vec::new();
             let operations = [

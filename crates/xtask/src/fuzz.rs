@@ -58,33 +58,12 @@ struct Tokens {
 }
 
 async fn tokens(platform: &chorus::Platform) -> anyhow::Result<Tokens> {
-    let users = users_client::Client::new(&platform.users_url, users_client::Propagation::none());
-    let demo = &platform.credentials.demo_app;
-    let session = users
-        .start_session()
-        .body(users_client::types::StartSession {
-            api_key: demo.api_key.clone(),
-            device_id: "fuzz".parse().expect("a valid device id"),
-        })
-        .send()
-        .await
-        .context("opening a session for the fuzzed user")?
-        .into_inner();
-    let app = users
-        .create_app_token()
-        .body(users_client::types::AppCredentialsRequest {
-            api_key: demo.api_key.clone(),
-            api_secret: demo.api_secret.clone(),
-        })
-        .send()
-        .await
-        .context("getting the demo app's token")?
-        .into_inner();
-    Ok(Tokens {
-        user: session.access_token,
-        app: app.access_token,
-        operator: platform.credentials.operator_token.clone(),
-    })
+    let credentials = &platform.credentials;
+    let users = chorus_upstream::peers::UsersPeer::new(&platform.users_url, &credentials.operator_token);
+    let demo = &credentials.demo_app;
+    let user = users.user(&demo.api_key, "fuzz").await;
+    let app = users.app_token(&demo.api_key, &demo.api_secret).await;
+    Ok(Tokens { user: user.token, app, operator: credentials.operator_token.clone() })
 }
 
 /// Runs schemathesis against one service; false when it found anything.
