@@ -33,7 +33,56 @@ pub struct Event {
     pub occurred_at: DateTime<Utc>,
 }
 
-/// Appends an event inside the caller's transaction and returns its id.
+/// A change a service publishes on its feed.
+///
+/// The domain names the change with a type of its own, free of wire concerns; the service's
+/// `api` layer implements this trait for it, giving the wire form its spec publishes (through
+/// the service's [`crate::event_types::EventCatalog`]). So renaming a domain field never
+/// changes a published event.
+pub trait Publish {
+    /// The event type, such as `action.created`: one of the service's catalog.
+    fn event_type(&self) -> &'static str;
+    /// The id of the resource the event is about (an entity, a user, a recipient).
+    fn subject(&self) -> &str;
+    /// The event's `data`, in the shape the spec's schema for [`Publish::event_type`] shows.
+    fn data(&self) -> serde_json::Value;
+}
+
+/// Publishes `event` inside the caller's transaction, so it commits (or not) with the change,
+/// and returns it as readers will see it.
+pub fn publish(conn: &mut DbConnection, app_id: &str, event: &impl Publish) -> Result<Event, DbError> {
+    let data = event.data();
+    let (id, occurred_at) = insert(conn, app_id, event.event_type(), event.subject(), &data)?;
+    Ok(Event {
+        id,
+        event_type: event.event_type().to_owned(),
+        app_id: app_id.to_owned(),
+        subject: event.subject().to_owned(),
+        data,
+        occurred_at: occurred_at.and_utc(),
+    })
+}
+
+/// What erasure takes out of a service's retained events: the words of a person, or of one
+/// deleted comment, that the events quote.
+///
+/// Like [`Publish`], the domain names what to forget and the `api` layer, which owns the wire
+/// shapes, implements how.
+pub trait Redaction {
+    /// Text every event this redaction changes contains (a user or action id); it narrows the
+    /// scan.
+    fn needle(&self) -> &str;
+    /// Edits one retained event's `data`; true when it changed it.
+    fn redact(&self, event_type: &str, data: &mut serde_json::Value) -> bool;
+}
+
+/// Applies `redaction` to every retained event it concerns; returns how many changed.
+pub fn redact(conn: &mut DbConnection, redaction: &impl Redaction) -> Result<usize, DbError> {
+    rewrite_mentioning(conn, redaction.needle(), |event_type, data| redaction.redact(event_type, data))
+}
+
+/// Appends an event inside the caller's transaction and returns its id. Services publish
+/// through [`publish`]; this raw form serves the kit and tests.
 pub fn append(
     conn: &mut DbConnection,
     app_id: &str,
@@ -41,22 +90,35 @@ pub fn append(
     subject: &str,
     data: &impl Serialize,
 ) -> Result<i64, DbError> {
+    let data = serde_json::to_value(data).unwrap_or_else(|_| serde_json::json!({}));
+    Ok(insert(conn, app_id, event_type, subject, &data)?.0)
+}
+
+/// Inserts one event; returns its id and when it occurred.
+fn insert(
+    conn: &mut DbConnection,
+    app_id: &str,
+    event_type: &str,
+    subject: &str,
+    data: &serde_json::Value,
+) -> Result<(i64, chrono::NaiveDateTime), DbError> {
     // The sequence row is locked until commit, so ids are handed out in commit order.
     diesel::update(chorus_event_sequence::table.find(1))
         .set(chorus_event_sequence::last_id.eq(chorus_event_sequence::last_id + 1))
         .execute(conn)?;
     let id: i64 = chorus_event_sequence::table.find(1).select(chorus_event_sequence::last_id).first(conn)?;
+    let occurred_at = crate::db::now();
     diesel::insert_into(chorus_events::table)
         .values((
             chorus_events::id.eq(id),
             chorus_events::app_id.eq(app_id),
             chorus_events::event_type.eq(event_type),
             chorus_events::subject.eq(subject),
-            chorus_events::data.eq(serde_json::to_string(data).unwrap_or_else(|_| "{}".into())),
-            chorus_events::occurred_at.eq(crate::db::now()),
+            chorus_events::data.eq(data.to_string()),
+            chorus_events::occurred_at.eq(occurred_at),
         ))
         .execute(conn)?;
-    Ok(id)
+    Ok((id, occurred_at))
 }
 
 type EventRow = (i64, String, String, String, String, chrono::NaiveDateTime);
@@ -135,7 +197,7 @@ pub fn read_filtered(
 /// Rewrites the retained events whose data mentions `needle` (a user id, say) with `edit`, which
 /// returns true when it changed the event. Erasure uses it so personal data does not outlive the
 /// person in the log. Returns how many events changed.
-pub fn rewrite_mentioning(
+fn rewrite_mentioning(
     conn: &mut DbConnection,
     needle: &str,
     mut edit: impl FnMut(&str, &mut serde_json::Value) -> bool,
