@@ -4,6 +4,7 @@
 //! against it.
 
 use actix_web::{App, HttpResponse, HttpServer, web};
+use chorus_actions::api::model::{Action, Entity};
 use chorus_actions::domain::ops;
 use chorus_kit::Service;
 use chorus_kit::config::{DatabaseSettings, Secret};
@@ -42,7 +43,7 @@ pub async fn start(dir: &std::path::Path) -> anyhow::Result<(String, actix_web::
 async fn bar(db: web::Data<Db>, path: web::Path<(String, String)>) -> HttpResponse {
     let (key, user) = path.into_inner();
     match db.read(move |conn| ops::get_entity(conn, APP, &key, Some(&user))).await {
-        Ok(entity) => HttpResponse::Ok().json(entity),
+        Ok(entity) => HttpResponse::Ok().json(Entity::from(entity)),
         Err(_) => HttpResponse::NotFound().finish(),
     }
 }
@@ -50,7 +51,7 @@ async fn bar(db: web::Data<Db>, path: web::Path<(String, String)>) -> HttpRespon
 async fn like(db: web::Data<Db>, path: web::Path<(String, String)>) -> HttpResponse {
     let (key, user) = path.into_inner();
     match db.write(move |conn| ops::like(conn, APP, &user, &key)).await {
-        Ok((action, _)) => HttpResponse::Ok().json(action),
+        Ok((action, _)) => HttpResponse::Ok().json(Action::from(action)),
         Err(_) => HttpResponse::InternalServerError().finish(),
     }
 }

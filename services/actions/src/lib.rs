@@ -1,8 +1,8 @@
 //! The actions service: entities and what users do to them (likes, comments, shares, views),
 //! counts that never drift, live streams, moderation, and its event feed.
 //!
-//! `api/` maps HTTP onto `domain/`, which keeps the rules; `store/` is the only place that
-//! speaks diesel. The users service is reached through its client only (`chorus-upstream`).
+//! `api/` maps HTTP onto `domain/`, which keeps the rules, and owns every wire shape (requests,
+//! responses, event data); `store/` is the only place that speaks diesel. The users service is reached through its client only (`chorus-upstream`).
 
 pub mod api;
 pub mod config;
@@ -41,7 +41,7 @@ impl Service for Actions {
     }
 
     fn events() -> chorus_kit::event_types::EventCatalog {
-        domain::events::catalog()
+        api::events::catalog()
     }
 
     async fn mount(context: MountContext<config::Config>) -> anyhow::Result<Mount> {

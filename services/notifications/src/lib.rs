@@ -41,7 +41,7 @@ impl Service for Notifications {
     }
 
     fn events() -> chorus_kit::event_types::EventCatalog {
-        domain::events::catalog()
+        api::events::catalog()
     }
 
     async fn mount(context: MountContext<config::Config>) -> anyhow::Result<Mount> {

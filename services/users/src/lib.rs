@@ -2,7 +2,8 @@
 //! data, plus the signing keys every other service verifies tokens with.
 //!
 //! `api/` maps HTTP onto `domain/`, which keeps the rules; `store/` is the only place that
-//! speaks diesel.
+//! speaks diesel. Wire shapes (request, response and event bodies) live in `api/` alone, so the
+//! domain can change without changing the published contract.
 
 pub mod api;
 pub mod config;
@@ -38,7 +39,7 @@ impl Service for Users {
     }
 
     fn events() -> chorus_kit::event_types::EventCatalog {
-        domain::events::catalog()
+        api::events::catalog()
     }
 
     async fn mount(context: MountContext<config::Config>) -> anyhow::Result<Mount> {

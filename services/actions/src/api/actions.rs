@@ -10,8 +10,9 @@ use chorus_kit::pagination::{Page, PageQuery};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::model::{Action, ActionKind, ShareMedium};
 use super::{ActionsState, Caller};
-use crate::domain::model::{Action, ActionKind, ShareMedium};
+use crate::domain::model as domain;
 use crate::domain::ops::{self, Actor};
 use crate::domain::views::View;
 use crate::store;
@@ -67,9 +68,9 @@ fn page_of(cursor: &Option<String>, limit: Option<u32>) -> Result<Page, Problem>
 async fn list(db: &Db, mut query: ActionQuery, page: Page) -> Result<web::Json<ActionList>, Problem> {
     query.before_id = page.after.clone();
     query.limit = page.fetch_limit();
-    let mut items = db.read(move |conn| store::actions::list(conn, &query)).await?;
-    let next_cursor = page.finish(&mut items, |action| action.id.clone());
-    Ok(web::Json(ActionList { items, next_cursor }))
+    let mut rows = db.read(move |conn| store::actions::list(conn, &query)).await?;
+    let next_cursor = page.finish(&mut rows, |action| action.id.clone());
+    Ok(web::Json(ActionList { items: rows.into_iter().map(Action::from).collect(), next_cursor }))
 }
 
 /// Like an entity
@@ -91,6 +92,7 @@ async fn list(db: &Db, mut query: ActionQuery, page: Page) -> Result<web::Json<A
 pub async fn like(me: UserPrincipal, db: web::Data<Db>, path: web::Path<String>) -> Result<HttpResponse, Problem> {
     let key = path.into_inner();
     let (action, created) = db.write(move |conn| ops::like(conn, &me.app_id, &me.user_id, &key)).await?;
+    let action = Action::from(action);
     Ok(if created { HttpResponse::Created().json(action) } else { HttpResponse::Ok().json(action) })
 }
 
@@ -145,15 +147,11 @@ pub async fn comment(
     let request = IdempotentRequest::new(key_header, &format!("user:{}", me.user_id), "comment", &(&key, &body));
     let action = db
         .write(move |conn| {
+            // What the closure returns is stored for replays: the wire shape, so a replay answers
+            // the same JSON.
             request.create_once(conn, |conn| {
-                Ok::<_, Problem>(ops::comment(
-                    conn,
-                    &me.app_id,
-                    &me.user_id,
-                    &key,
-                    &body.text,
-                    body.parent_id.as_deref(),
-                )?)
+                let comment = ops::comment(conn, &me.app_id, &me.user_id, &key, &body.text, body.parent_id.as_deref())?;
+                Ok::<_, Problem>(Action::from(comment))
             })
         })
         .await?;
@@ -191,7 +189,7 @@ pub async fn list_comments(
     let action_query = ActionQuery {
         app_id: caller.app_id,
         entity_id: Some(entity.id),
-        kind: Some(ActionKind::Comment),
+        kind: Some(domain::ActionKind::Comment),
         parent_id: query.parent_id.clone(),
         top_level: true,
         viewer: caller.user_id,
@@ -232,8 +230,11 @@ pub async fn share(
     let request = IdempotentRequest::new(key_header, &format!("user:{}", me.user_id), "share", &(&key, &body));
     let action = db
         .write(move |conn| {
+            // Stored for replays in its wire shape, like a comment.
             request.create_once(conn, |conn| {
-                Ok::<_, Problem>(ops::share(conn, &me.app_id, &me.user_id, &key, body.medium, body.text.as_deref())?)
+                let medium = body.medium.into();
+                let share = ops::share(conn, &me.app_id, &me.user_id, &key, medium, body.text.as_deref())?;
+                Ok::<_, Problem>(Action::from(share))
             })
         })
         .await?;
@@ -292,7 +293,7 @@ pub async fn list_entity_actions(
 ) -> Result<web::Json<ActionList>, Problem> {
     let caller = Caller::of(principal)?;
     let page = page_of(&query.cursor, query.limit)?;
-    let kind = query.kind;
+    let kind = query.kind.map(domain::ActionKind::from);
     let key = path.into_inner();
     let app_id = caller.app_id.clone();
     let entity = db.read(move |conn| ops::get_entity(conn, &app_id, &key, None)).await?;
@@ -330,7 +331,7 @@ pub async fn list_user_actions(
 ) -> Result<web::Json<ActionList>, Problem> {
     let caller = Caller::of(principal)?;
     let page = page_of(&query.cursor, query.limit)?;
-    let kind = query.kind;
+    let kind = query.kind.map(domain::ActionKind::from);
     let user_id = match (path.into_inner(), &caller.user_id) {
         (id, Some(me)) if id == "me" => me.clone(),
         (id, None) if id == "me" => return Err(Problem::forbidden("`me` needs a user session token")),
@@ -358,7 +359,7 @@ pub async fn list_app_actions(
     query: Query<ActionListQuery>,
 ) -> Result<web::Json<ActionList>, Problem> {
     let page = page_of(&query.cursor, query.limit)?;
-    let kind = query.kind;
+    let kind = query.kind.map(domain::ActionKind::from);
     list(&db, ActionQuery { app_id: app.app_id, kind, ..Default::default() }, page).await
 }
 

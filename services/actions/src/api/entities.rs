@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::Caller;
-use crate::domain::model::{Entity, EntityInput, validate_key};
+use super::model::Entity;
+use crate::domain::model::{self as domain, validate_key};
 use crate::domain::{ActionsError, invalid, ops};
 use crate::store;
 use crate::store::entities::Sort;
@@ -24,6 +25,30 @@ const MAX_LOOKUP: usize = 100;
 chorus_kit::list_page!(
     EntityList of Entity
 );
+
+/// What `PUT /v1/entities/{key}` sets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntityInput {
+    /// 1 to 500 characters, not blank.
+    #[schema(min_length = 1, max_length = 500, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
+    pub name: String,
+    /// Such as `article` (1 to 100 characters, not blank).
+    #[serde(default, rename = "type")]
+    #[schema(min_length = 1, max_length = 100, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
+    pub entity_type: Option<String>,
+    /// A JSON object of at most 16 KiB.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<serde_json::Value>,
+}
+
+impl From<EntityInput> for domain::EntityInput {
+    fn from(input: EntityInput) -> Self {
+        let EntityInput { name, entity_type, meta } = input;
+        Self { name, entity_type, meta }
+    }
+}
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -106,13 +131,14 @@ pub async fn upsert_entity(
 ) -> Result<HttpResponse, Problem> {
     let caller = Caller::of(principal)?;
     let key = path.into_inner();
-    let input = body.into_inner();
+    let input = domain::EntityInput::from(body.into_inner());
     let (entity, created) = db
         .write(move |conn| {
             let (entity, created) = ops::upsert_entity(conn, &caller.app_id, &key, &input)?;
             Ok::<_, ActionsError>((ops::entity_for(conn, entity, caller.user_id.as_deref())?, created))
         })
         .await?;
+    let entity = Entity::from(entity);
     Ok(if created { HttpResponse::Created().json(entity) } else { HttpResponse::Ok().json(entity) })
 }
 
@@ -139,7 +165,7 @@ pub async fn get_entity(
     let caller = Caller::of(principal)?;
     let key = path.into_inner();
     let entity = db.read(move |conn| ops::get_entity(conn, &caller.app_id, &key, caller.user_id.as_deref())).await?;
-    Ok(web::Json(entity))
+    Ok(web::Json(entity.into()))
 }
 
 /// Read several entities
@@ -176,7 +202,7 @@ pub async fn lookup_entities(
                 .collect::<Result<Vec<_>, _>>()
         })
         .await?;
-    Ok(web::Json(EntityBatch { items }))
+    Ok(web::Json(EntityBatch { items: items.into_iter().map(Entity::from).collect() }))
 }
 
 /// List the app's entities
@@ -206,7 +232,7 @@ pub async fn list_entities(
     let fetch = page.fetch_limit();
     let mut rows = db.read(move |conn| store::entities::list(conn, &caller.app_id, sort, after, fetch)).await?;
     let next_cursor = page.finish(&mut rows, |(_, cursor)| cursor.clone());
-    Ok(web::Json(EntityList { items: rows.into_iter().map(|(entity, _)| entity).collect(), next_cursor }))
+    Ok(web::Json(EntityList { items: rows.into_iter().map(|(entity, _)| entity.into()).collect(), next_cursor }))
 }
 
 /// Stream an entity's activity

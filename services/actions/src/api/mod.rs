@@ -1,8 +1,12 @@
 //! The HTTP face of the actions service: handlers parse, authorize, call the domain and map the
-//! result. The utoipa annotations here are the published contract.
+//! result. Every wire shape lives here (requests, responses in [`model`] and the resource
+//! modules, event data in [`events`]), converted from and to the domain's plain types; their
+//! serde and utoipa attributes are the published contract.
 
 mod actions;
 mod entities;
+pub mod events;
+pub mod model;
 mod moderation;
 
 use actix_web::web;
@@ -124,7 +128,7 @@ impl From<ViewError> for Problem {
         chorus_kit::feed::list_events,
         chorus_kit::feed::stream_events,
     ),
-    components(schemas(entities::EntitySort, entities::EntityKey, crate::domain::model::FlagStatus)),
+    components(schemas(entities::EntitySort, entities::EntityKey, model::FlagStatus)),
     modifiers(&Conventions),
     tags(
         (name = "entities", description = "Entities and their action bar"),

@@ -9,10 +9,44 @@ use chorus_kit::pagination::PageQuery;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::domain::model::{Decision, Flag, FlagStatus};
+use super::model::{Flag, FlagStatus};
+use crate::domain::model as domain;
 use crate::domain::ops;
-use crate::domain::recount::{self, RecountReport};
+use crate::domain::recount;
 use crate::store;
+
+/// How the app resolves a flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Keep the comment.
+    Dismiss,
+    /// Delete the comment (it stays as a tombstone).
+    RemoveComment,
+}
+
+impl From<Decision> for domain::Decision {
+    fn from(decision: Decision) -> Self {
+        match decision {
+            Decision::Dismiss => Self::Dismiss,
+            Decision::RemoveComment => Self::RemoveComment,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RecountReport {
+    pub entities_checked: i64,
+    /// Entities whose stored counts differed from their rows, now fixed. Should be zero.
+    pub entities_fixed: i64,
+}
+
+impl From<recount::RecountReport> for RecountReport {
+    fn from(report: recount::RecountReport) -> Self {
+        let recount::RecountReport { entities_checked, entities_fixed } = report;
+        Self { entities_checked, entities_fixed }
+    }
+}
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -70,6 +104,7 @@ pub async fn flag_comment(
     let reason = body.into_inner().reason;
     let (flag, created) =
         db.write(move |conn| ops::flag(conn, &me.app_id, &me.user_id, &comment_id, reason.as_deref())).await?;
+    let flag = Flag::from(flag);
     Ok(if created { HttpResponse::Created().json(flag) } else { HttpResponse::Ok().json(flag) })
 }
 
@@ -91,12 +126,11 @@ pub async fn list_flags(
     query: Query<FlagListQuery>,
 ) -> Result<web::Json<FlagList>, Problem> {
     let page = PageQuery { cursor: query.cursor.clone(), limit: query.limit }.page()?;
-    let status = query.status.unwrap_or(FlagStatus::Open);
+    let status = query.status.map_or(domain::FlagStatus::Open, domain::FlagStatus::from);
     let (before, fetch) = (page.after.clone(), page.fetch_limit());
-    let mut items =
-        db.read(move |conn| store::flags::list(conn, &app.app_id, status, before.as_deref(), fetch)).await?;
-    let next_cursor = page.finish(&mut items, |flag| flag.id.clone());
-    Ok(web::Json(FlagList { items, next_cursor }))
+    let mut rows = db.read(move |conn| store::flags::list(conn, &app.app_id, status, before.as_deref(), fetch)).await?;
+    let next_cursor = page.finish(&mut rows, |flag| flag.id.clone());
+    Ok(web::Json(FlagList { items: rows.into_iter().map(Flag::from).collect(), next_cursor }))
 }
 
 /// Resolve a flag (app)
@@ -123,8 +157,9 @@ pub async fn resolve_flag(
     body: Json<Resolution>,
 ) -> Result<web::Json<Flag>, Problem> {
     let flag_id = path.into_inner();
-    let decision = body.into_inner().decision;
-    Ok(web::Json(db.write(move |conn| ops::resolve_flag(conn, &app.app_id, &flag_id, decision)).await?))
+    let decision = body.into_inner().decision.into();
+    let flag = db.write(move |conn| ops::resolve_flag(conn, &app.app_id, &flag_id, decision)).await?;
+    Ok(web::Json(flag.into()))
 }
 
 /// Recount every entity (operator)
@@ -141,16 +176,15 @@ pub async fn resolve_flag(
     security(("operator" = []))
 )]
 pub async fn recount(_operator: OperatorPrincipal, db: web::Data<Db>) -> Result<web::Json<RecountReport>, Problem> {
-    let mut total = RecountReport::default();
+    let mut total = recount::RecountReport::default();
     let mut after: Option<String> = None;
     loop {
         // One transaction per page keeps each lock short.
         let (report, next) = db.write(move |conn| recount::recount_page(conn, after.as_deref())).await?;
-        total.entities_checked += report.entities_checked;
-        total.entities_fixed += report.entities_fixed;
+        total += report;
         match next {
             Some(next) => after = Some(next),
-            None => return Ok(web::Json(total)),
+            None => return Ok(web::Json(total.into())),
         }
     }
 }

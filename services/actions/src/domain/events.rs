@@ -1,11 +1,8 @@
-//! The events the actions service publishes on its feed. Each `data` shape here is published in
-//! the spec through [`catalog`], so consumers parse them with actions-client's generated types.
-//! Every event about an entity carries the entity's counts after the change, so a consumer (an
-//! open action bar, say) never has to ask for them.
-
-use chorus_kit::event_types::EventCatalog;
-use serde::Serialize;
-use utoipa::ToSchema;
+//! What the actions service tells its feed, as the domain names it: [`ActionsEvent`] for each
+//! change and [`ForgetWordsOf`] for what erasure takes back out. Their wire shapes, and the
+//! catalog that publishes them in the spec, are `api`'s. Every event about an entity carries the
+//! entity's counts after the change, so a consumer (an open action bar, say) never has to ask
+//! for them.
 
 use super::model::{Action, Counts, Entity, EntityRef, Flag};
 
@@ -15,48 +12,47 @@ pub const ENTITY_UPDATED: &str = "entity.updated";
 pub const ENTITY_VIEWED: &str = "entity.viewed";
 pub const COMMENT_FLAGGED: &str = "comment.flagged";
 
-/// Every event type of the actions feed.
-pub fn catalog() -> EventCatalog {
-    EventCatalog::new()
-        .event::<ActionEvent>(ACTION_CREATED, "ActionCreated", "a like, comment or share was made.")
-        .event::<ActionEvent>(
-            ACTION_DELETED,
-            "ActionDeleted",
-            "a like or share was withdrawn, or a comment deleted (it stays as a tombstone).",
-        )
-        .event::<EntityChanged>(ENTITY_UPDATED, "EntityUpdated", "an entity was created or changed by an upsert.")
-        .event::<EntityViewedData>(ENTITY_VIEWED, "EntityViewed", "views of an entity were recorded, grouped.")
-        .event::<CommentFlaggedData>(COMMENT_FLAGGED, "CommentFlagged", "a user flagged a comment for moderation.")
+/// A change the actions service publishes, published with `chorus_kit::events::publish`.
+#[derive(Debug, Clone, Copy)]
+pub enum ActionsEvent<'a> {
+    /// A like, comment or share was made.
+    ActionCreated { action: &'a Action, entity: &'a EntityRef, counts: Counts },
+    /// A like or share was withdrawn, or a comment deleted (`action` is then its tombstone).
+    ActionDeleted { action: &'a Action, entity: &'a EntityRef, counts: Counts },
+    /// An entity was created or changed by an upsert.
+    EntityUpdated { entity: &'a Entity },
+    /// One group of views of an entity was recorded.
+    EntityViewed { entity: &'a EntityRef, views: i64, counts: Counts },
+    /// A user flagged a comment for moderation.
+    CommentFlagged { flag: &'a Flag, comment: &'a Action },
 }
 
-/// The data of `action.created` and `action.deleted`: the action, its entity and the entity's
-/// counts after the change.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ActionEvent<'a> {
-    pub action: &'a Action,
-    pub entity: &'a EntityRef,
-    pub counts: Counts,
+impl ActionsEvent<'_> {
+    /// The event type, one of the constants above.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::ActionCreated { .. } => ACTION_CREATED,
+            Self::ActionDeleted { .. } => ACTION_DELETED,
+            Self::EntityUpdated { .. } => ENTITY_UPDATED,
+            Self::EntityViewed { .. } => ENTITY_VIEWED,
+            Self::CommentFlagged { .. } => COMMENT_FLAGGED,
+        }
+    }
+
+    /// The entity the event is about: its subject, so an entity's stream can follow it.
+    pub fn entity_id(&self) -> &str {
+        match self {
+            Self::ActionCreated { entity, .. } | Self::ActionDeleted { entity, .. } => &entity.id,
+            Self::EntityUpdated { entity } => &entity.id,
+            Self::EntityViewed { entity, .. } => &entity.id,
+            Self::CommentFlagged { comment, .. } => &comment.entity_id,
+        }
+    }
 }
 
-/// The data of `entity.updated`: the entity as it now is.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EntityChanged<'a> {
-    pub entity: &'a Entity,
-}
-
-/// The data of `entity.viewed`: how many views one group added, and the counts after them.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EntityViewedData<'a> {
-    pub entity: &'a EntityRef,
-    /// Views this group added; at least 1.
-    #[schema(minimum = 1)]
-    pub views: i64,
-    pub counts: Counts,
-}
-
-/// The data of `comment.flagged`: the new flag and the comment it is about.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CommentFlaggedData<'a> {
-    pub flag: &'a Flag,
-    pub comment: &'a Action,
+/// Erasure's redaction: the texts a user wrote (comments, share texts), wherever a retained event
+/// quotes them, redacted with `chorus_kit::events::redact`.
+#[derive(Debug, Clone, Copy)]
+pub struct ForgetWordsOf<'a> {
+    pub user_id: &'a str,
 }

@@ -1,5 +1,7 @@
 //! The actions domain: entities, the actions users take on them, counts that never drift, and
-//! moderation. Nothing here knows HTTP; `api/` maps these types and errors onto it.
+//! moderation. Nothing here knows HTTP or a wire format: `api/` maps these plain types and errors
+//! onto requests, responses and event data, and publishes [`events::ActionsEvent`]s in the shapes
+//! its spec shows.
 
 pub mod events;
 pub mod model;

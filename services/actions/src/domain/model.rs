@@ -1,8 +1,7 @@
-//! What the actions service talks about.
+//! What the actions service talks about, as the domain sees it. The wire shapes of these, with
+//! their serde and schema attributes, are `api`'s.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::{ActionsError, check_max, check_text, invalid};
 
@@ -15,7 +14,7 @@ pub const MAX_SHARE_TEXT: usize = 2_000;
 pub const MAX_FLAG_REASON: usize = 500;
 
 /// An entity's activity counts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
     pub likes: i64,
     pub comments: i64,
@@ -26,7 +25,7 @@ pub struct Counts {
 }
 
 /// The caller's own activity on an entity.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MySummary {
     pub liked: bool,
     pub comments: i64,
@@ -34,42 +33,34 @@ pub struct MySummary {
 }
 
 /// Any piece of content of the host app, named by its key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Entity {
     pub id: String,
     /// The app's key for it, such as a URL.
     pub key: String,
     pub name: Option<String>,
-    #[serde(rename = "type")]
     pub entity_type: Option<String>,
-    #[schema(value_type = Object)]
     pub meta: serde_json::Value,
     pub counts: Counts,
     /// The caller's own activity; present for user callers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub me: Option<MySummary>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-/// What `PUT /v1/entities/{key}` sets.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+/// What an upsert sets on an entity.
+#[derive(Debug, Clone, PartialEq)]
 pub struct EntityInput {
-    /// 1 to 500 characters, not blank.
-    #[schema(min_length = 1, max_length = 500, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
+    /// 1 to [`MAX_NAME`] characters, not blank.
     pub name: String,
-    /// Such as `article` (1 to 100 characters, not blank).
-    #[serde(default, rename = "type")]
-    #[schema(min_length = 1, max_length = 100, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
+    /// Such as `article` (1 to [`MAX_TYPE`] characters, not blank).
     pub entity_type: Option<String>,
-    /// A JSON object of at most 16 KiB.
-    #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    /// A JSON object of at most [`MAX_META_BYTES`] bytes; `None` keeps the stored meta.
     pub meta: Option<serde_json::Value>,
 }
 
 impl EntityInput {
+    /// Checks every field against its limit.
     pub fn validate(&self) -> Result<(), ActionsError> {
         check_text("name", &self.name, MAX_NAME)?;
         if let Some(entity_type) = &self.entity_type {
@@ -82,6 +73,7 @@ impl EntityInput {
     }
 }
 
+/// Checks an entity key: 1 to [`MAX_KEY`] characters.
 pub fn validate_key(key: &str) -> Result<(), ActionsError> {
     if key.is_empty() {
         return Err(invalid("key", "must not be empty"));
@@ -89,8 +81,8 @@ pub fn validate_key(key: &str) -> Result<(), ActionsError> {
     check_max("key", key, MAX_KEY)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
+/// What a user did to an entity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActionKind {
     Like,
     Comment,
@@ -117,8 +109,7 @@ impl ActionKind {
 }
 
 /// Where a share went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ShareMedium {
     Facebook,
     Twitter,
@@ -140,17 +131,16 @@ impl ShareMedium {
 }
 
 /// A like, comment or share.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Action {
     pub id: String,
     pub kind: ActionKind,
     pub entity_id: String,
     pub entity_key: String,
     pub user_id: String,
-    /// A comment's text, or a share's; null once a comment is deleted.
+    /// A comment's text, or a share's; `None` once a comment is deleted.
     pub text: Option<String>,
-    /// A share's medium.
-    #[schema(value_type = Option<ShareMedium>)]
+    /// A share's medium, as [`ShareMedium::as_str`] stored it.
     pub medium: Option<String>,
     /// The comment this one replies to.
     pub parent_id: Option<String>,
@@ -160,14 +150,14 @@ pub struct Action {
 }
 
 /// The entity an event is about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntityRef {
     pub id: String,
     pub key: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
+/// Where a flag is in the moderation queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FlagStatus {
     Open,
     /// Looked at; the comment stays.
@@ -195,7 +185,7 @@ impl FlagStatus {
 }
 
 /// A user's report of a comment, in the app's moderation queue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Flag {
     pub id: String,
     pub comment_id: String,
@@ -209,8 +199,7 @@ pub struct Flag {
 }
 
 /// How the app resolves a flag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
     /// Keep the comment.
     Dismiss,
@@ -229,7 +218,5 @@ mod tests {
         assert!(validate_key("https://example.com/a?b=c&d=%20é").is_ok());
         let input = EntityInput { name: " ".into(), entity_type: None, meta: None };
         assert!(matches!(input.validate(), Err(ActionsError::Invalid { field: "name", .. })));
-        assert_eq!(serde_json::from_str::<ShareMedium>("\"sms\"").unwrap().as_str(), "sms");
-        assert!(serde_json::from_str::<ShareMedium>("\"fax\"").is_err());
     }
 }

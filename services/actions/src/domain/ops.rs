@@ -3,11 +3,9 @@
 //! the feed.
 
 use chorus_kit::db::DbConnection;
-use chorus_kit::events::append;
+use chorus_kit::events::publish;
 
-use super::events::{
-    ACTION_CREATED, ACTION_DELETED, ActionEvent, COMMENT_FLAGGED, CommentFlaggedData, ENTITY_UPDATED, EntityChanged,
-};
+use super::events::ActionsEvent;
 use super::model::{
     Action, ActionKind, Decision, Entity, EntityInput, EntityRef, Flag, FlagStatus, MAX_COMMENT, MAX_FLAG_REASON,
     MAX_SHARE_TEXT, MySummary, ShareMedium, validate_key,
@@ -50,7 +48,7 @@ pub fn upsert_entity(
         Some(existing) => (store::entities::update(conn, app_id, &existing.id, input)?, false),
         None => (store::entities::insert(conn, &new_id(), app_id, key, Some(input))?, true),
     };
-    append(conn, app_id, ENTITY_UPDATED, &entity.id, &EntityChanged { entity: &entity })?;
+    publish(conn, app_id, &ActionsEvent::EntityUpdated { entity: &entity })?;
     Ok((entity, created))
 }
 
@@ -102,15 +100,14 @@ fn announce(
     delta: CountDelta,
 ) -> Result<Action, ActionsError> {
     let counts = store::entities::bump(conn, &entity.id, delta)?;
-    let event = ActionEvent { action: &action, entity: &entity_ref(entity), counts };
-    append(conn, app_id, ACTION_CREATED, &entity.id, &event)?;
+    publish(conn, app_id, &ActionsEvent::ActionCreated { action: &action, entity: &entity_ref(entity), counts })?;
     Ok(action)
 }
 
 fn forget(conn: &mut DbConnection, app_id: &str, action: &Action, delta: CountDelta) -> Result<(), ActionsError> {
     let counts = store::entities::bump(conn, &action.entity_id, delta)?;
     let entity = store::entities::reference(conn, &action.entity_id)?;
-    append(conn, app_id, ACTION_DELETED, &action.entity_id, &ActionEvent { action, entity: &entity, counts })?;
+    publish(conn, app_id, &ActionsEvent::ActionDeleted { action, entity: &entity, counts })?;
     Ok(())
 }
 
@@ -253,7 +250,7 @@ pub fn flag(
     }
     let new = store::flags::NewFlag { app_id, comment_id, entity_id: &comment.entity_id, user_id, reason };
     let flag = store::flags::insert(conn, &new_id(), &new)?;
-    append(conn, app_id, COMMENT_FLAGGED, &comment.entity_id, &CommentFlaggedData { flag: &flag, comment: &comment })?;
+    publish(conn, app_id, &ActionsEvent::CommentFlagged { flag: &flag, comment: &comment })?;
     Ok((flag, true))
 }
 

@@ -2,18 +2,24 @@
 //! fix (and report) any that differ.
 
 use chorus_kit::db::DbConnection;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::ActionsError;
 use super::model::{ActionKind, Counts};
 use crate::store;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// What a recount checked and fixed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RecountReport {
     pub entities_checked: i64,
     /// Entities whose stored counts differed from their rows, now fixed. Should be zero.
     pub entities_fixed: i64,
+}
+
+impl std::ops::AddAssign for RecountReport {
+    fn add_assign(&mut self, page: Self) {
+        self.entities_checked += page.entities_checked;
+        self.entities_fixed += page.entities_fixed;
+    }
 }
 
 const PAGE: i64 = 500;

@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 
 use chorus_kit::db::DbConnection;
-use chorus_kit::events::append;
+use chorus_kit::events::{publish, redact};
 use chorus_kit::follower::ApplyError;
 use users_client::types::Event as UsersEvent;
 
 use super::ActionsError;
-use super::events::{ACTION_DELETED, ActionEvent};
+use super::events::{ActionsEvent, ForgetWordsOf};
 use super::model::{Action, ActionKind};
 use crate::store;
 use crate::store::entities::CountDelta;
@@ -59,23 +59,12 @@ pub fn erase_user(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Resul
     }
     for action in &removed {
         let (entity, counts) = &after[&action.entity_id];
-        append(conn, app_id, ACTION_DELETED, &action.entity_id, &ActionEvent { action, entity, counts: *counts })?;
+        publish(conn, app_id, &ActionsEvent::ActionDeleted { action, entity, counts: *counts })?;
     }
     store::flags::delete_by_user(conn, user_id)?;
     // What they wrote must not outlive them: in the event log, or in a stored response a replayed
     // Idempotency-Key would return.
-    chorus_kit::events::rewrite_mentioning(conn, user_id, |_, data| {
-        let by_them = data.pointer("/action/user_id").and_then(|v| v.as_str()) == Some(user_id)
-            || data.pointer("/comment/user_id").and_then(|v| v.as_str()) == Some(user_id);
-        let mut changed = false;
-        for pointer in ["/action/text", "/comment/text"] {
-            if by_them && let Some(text) = data.pointer_mut(pointer).filter(|t| !t.is_null()) {
-                *text = serde_json::Value::Null;
-                changed = true;
-            }
-        }
-        changed
-    })?;
+    redact(conn, &ForgetWordsOf { user_id })?;
     chorus_kit::idempotency::forget_caller(conn, &format!("user:{user_id}"))?;
     Ok(())
 }

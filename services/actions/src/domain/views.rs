@@ -3,7 +3,7 @@
 //! never lost while the database sees one write for many views.
 
 use chorus_kit::db::{Db, DbConnection};
-use chorus_kit::events::append;
+use chorus_kit::events::publish;
 use chorus_kit::idempotency::IdempotentRequest;
 use chorus_kit::shutdown::Shutdown;
 use std::collections::BTreeMap;
@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use super::ActionsError;
-use super::events::{ENTITY_VIEWED, EntityViewedData};
+use super::events::ActionsEvent;
 use super::model::{Counts, EntityRef, validate_key};
 use super::ops::{ensure_can_act, ensure_entity};
 use crate::store;
@@ -171,7 +171,7 @@ fn record_batch(conn: &mut DbConnection, views: &[View]) -> Result<Vec<Result<()
         viewed.push((app_id, entity, views, counts));
     }
     for (app_id, entity, views, counts) in viewed {
-        append(conn, &app_id, ENTITY_VIEWED, &entity.id, &EntityViewedData { entity: &entity, views, counts })?;
+        publish(conn, &app_id, &ActionsEvent::EntityViewed { entity: &entity, views, counts })?;
     }
     Ok(results)
 }

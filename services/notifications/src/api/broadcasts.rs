@@ -9,7 +9,8 @@ use chorus_kit::idempotency::{IdempotencyKey, IdempotentRequest};
 use chorus_kit::pagination::PageQuery;
 
 use super::NotificationsState;
-use crate::domain::broadcasts::{self, Broadcast, NewBroadcast};
+use super::model::{Broadcast, NewBroadcast};
+use crate::domain::broadcasts;
 use crate::store;
 
 chorus_kit::list_page!(
@@ -45,9 +46,13 @@ pub async fn send_broadcast(
     let new = body.into_inner();
     let quota = state.daily_broadcast_quota;
     let request = IdempotentRequest::new(key, &format!("app:{}", app.app_id), "send_broadcast", &new);
+    let new = new.into();
     let broadcast = db
         .write(move |conn| {
-            request.create_once(conn, |conn| Ok::<_, Problem>(broadcasts::send(conn, &app.app_id, &new, quota)?))
+            // The wire form is what a replay answers with.
+            request.create_once(conn, |conn| {
+                Ok::<_, Problem>(Broadcast::from(broadcasts::send(conn, &app.app_id, &new, quota)?))
+            })
         })
         .await?;
     Ok(HttpResponse::Created().json(broadcast))
@@ -74,5 +79,5 @@ pub async fn list_broadcasts(
     let (before, fetch) = (page.after.clone(), page.fetch_limit());
     let mut items = db.read(move |conn| store::broadcasts::list(conn, &app.app_id, before.as_deref(), fetch)).await?;
     let next_cursor = page.finish(&mut items, |b| b.id.clone());
-    Ok(web::Json(BroadcastList { items, next_cursor }))
+    Ok(web::Json(BroadcastList { items: items.into_iter().map(Broadcast::from).collect(), next_cursor }))
 }

@@ -7,7 +7,7 @@ use chorus_kit::db::Db;
 use chorus_kit::extract::{Json, Query};
 use chorus_kit::pagination::PageQuery;
 
-use crate::domain::model::{Device, NewDevice};
+use super::model::{Device, NewDevice};
 use crate::domain::{NotificationsError, devices};
 use crate::store;
 
@@ -37,8 +37,9 @@ pub async fn register_device(
     db: web::Data<Db>,
     body: Json<NewDevice>,
 ) -> Result<HttpResponse, Problem> {
-    let new = body.into_inner();
+    let new = body.into_inner().into();
     let (device, created) = db.write(move |conn| devices::register(conn, &me.app_id, &me.user_id, &new)).await?;
+    let device = Device::from(device);
     Ok(if created { HttpResponse::Created().json(device) } else { HttpResponse::Ok().json(device) })
 }
 
@@ -63,7 +64,7 @@ pub async fn list_devices(
     let (after, fetch) = (page.after.clone(), page.fetch_limit());
     let mut items = db.read(move |conn| store::devices::of_user(conn, &me.user_id, after.as_deref(), fetch)).await?;
     let next_cursor = page.finish(&mut items, |device| device.id.clone());
-    Ok(web::Json(DeviceList { items, next_cursor }))
+    Ok(web::Json(DeviceList { items: items.into_iter().map(Device::from).collect(), next_cursor }))
 }
 
 /// Remove a push device

@@ -13,8 +13,8 @@ use chorus_kit::shutdown::Shutdown;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::model::Notification;
 use crate::domain::NotificationsError;
-use crate::domain::model::Notification;
 use crate::store;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -71,6 +71,7 @@ pub async fn list_notifications(
         })
         .await?;
     let next_cursor = page.finish(&mut items, |n| n.id.clone());
+    let items = items.into_iter().map(Notification::from).collect();
     Ok(web::Json(NotificationList { items, unread, next_cursor }))
 }
 
@@ -100,7 +101,7 @@ pub async fn mark_read(
             store::inbox::find(conn, &me.user_id, &id)?.ok_or(NotificationsError::NotificationNotFound)
         })
         .await?;
-    Ok(web::Json(notification))
+    Ok(web::Json(notification.into()))
 }
 
 /// Mark your whole inbox read

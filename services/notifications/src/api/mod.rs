@@ -1,9 +1,13 @@
 //! The HTTP face of the notifications service: handlers parse, authorize, call the domain and
-//! map the result. The utoipa annotations here are the published contract.
+//! map the result. The wire types (`model`, `events`, and the bodies only one resource uses, in
+//! its module) and the utoipa annotations here are the published contract; they convert to and
+//! from the domain's plain types.
 
 mod broadcasts;
 mod devices;
+pub mod events;
 mod inbox;
+pub mod model;
 mod subscriptions;
 mod webhooks;
 
@@ -95,7 +99,7 @@ impl From<NotificationsError> for Problem {
         chorus_kit::feed::list_events,
         chorus_kit::feed::stream_events,
     ),
-    components(schemas(crate::domain::model::SubscriptionKind, crate::domain::webhooks::DeliveryStatus)),
+    components(schemas(model::SubscriptionKind, model::DeliveryStatus)),
     modifiers(&Conventions),
     tags(
         (name = "devices", description = "Push devices"),

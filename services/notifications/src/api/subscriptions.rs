@@ -7,17 +7,19 @@ use chorus_kit::db::Db;
 use chorus_kit::extract::Query;
 use chorus_kit::pagination::PageQuery;
 
-use crate::domain::model::{Subscription, SubscriptionKind, validate_key};
+use super::model::{Subscription, SubscriptionKind};
+use crate::domain::model::{self as domain, validate_key};
 use crate::store;
 
 chorus_kit::list_page!(
     SubscriptionList of Subscription
 );
 
-fn parse(path: (String, String)) -> Result<(String, SubscriptionKind), Problem> {
+/// The entity key and subscription kind of a subscription's path.
+fn parse(path: (String, String)) -> Result<(String, domain::SubscriptionKind), Problem> {
     let (key, kind) = path;
     validate_key(&key)?;
-    Ok((key, SubscriptionKind::parse(&kind)?))
+    Ok((key, domain::SubscriptionKind::parse(&kind)?))
 }
 
 /// Subscribe to an entity
@@ -91,5 +93,5 @@ pub async fn list_subscriptions(
     let fetch = page.fetch_limit();
     let mut rows = db.read(move |conn| store::subscriptions::of_user(conn, &me.user_id, after, fetch)).await?;
     let next_cursor = page.finish(&mut rows, |(_, cursor)| cursor.clone());
-    Ok(web::Json(SubscriptionList { items: rows.into_iter().map(|(s, _)| s).collect(), next_cursor }))
+    Ok(web::Json(SubscriptionList { items: rows.into_iter().map(|(s, _)| s.into()).collect(), next_cursor }))
 }

@@ -11,9 +11,47 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::NotificationsState;
-use crate::domain::NotificationsError;
-use crate::domain::webhooks::{self, CreatedWebhook, Delivery, DeliveryStatus, NewWebhook, Webhook};
+use super::model::{Delivery, DeliveryStatus, Webhook, WebhookEventType};
+use crate::domain::model as domain;
+use crate::domain::{NotificationsError, webhooks};
 use crate::store;
+
+/// What `POST /v1/webhooks` registers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewWebhook {
+    /// An http or https URL with a host name (at most 2,048 characters) that accepts POSTed
+    /// JSON.
+    #[schema(
+        min_length = 1,
+        max_length = 2048,
+        pattern = r"^https?://(([A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*|(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3})(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?([/?#][^\s\u0000]*)?$"
+    )]
+    pub url: String,
+    /// The events to receive (at least one; repeats count once).
+    #[schema(min_items = 1)]
+    pub event_types: Vec<WebhookEventType>,
+}
+
+impl From<NewWebhook> for webhooks::NewWebhook {
+    fn from(new: NewWebhook) -> Self {
+        Self { url: new.url, event_types: new.event_types.into_iter().map(Into::into).collect() }
+    }
+}
+
+/// A new webhook and its signing secret, shown once.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreatedWebhook {
+    pub webhook: Webhook,
+    /// Verify `Chorus-Signature` with it. Shown once here; Chorus derives it again when signing.
+    pub secret: String,
+}
+
+impl From<webhooks::CreatedWebhook> for CreatedWebhook {
+    fn from(created: webhooks::CreatedWebhook) -> Self {
+        Self { webhook: created.webhook.into(), secret: created.secret }
+    }
+}
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct WebhookList {
@@ -63,6 +101,7 @@ pub async fn register_webhook(
     let new = body.into_inner();
     let key = state.webhook_key.clone();
     let request = IdempotentRequest::new(idempotency, &format!("app:{}", app.app_id), "register_webhook", &new);
+    let new = new.into();
     let created = db
         .write(move |conn| {
             // The stored response is the webhook alone; its secret is derived again, never stored.
@@ -70,7 +109,7 @@ pub async fn register_webhook(
                 let secret = key.secret_for(&replay.body.id);
                 return Ok(CreatedWebhook { webhook: replay.body, secret });
             }
-            let created = webhooks::register(conn, &app.app_id, &new, &key)?;
+            let created = CreatedWebhook::from(webhooks::register(conn, &app.app_id, &new, &key)?);
             request.record(conn, 201, &created.webhook)?;
             Ok::<_, Problem>(created)
         })
@@ -89,8 +128,8 @@ pub async fn register_webhook(
     security(("app" = []))
 )]
 pub async fn list_webhooks(app: AppPrincipal, db: web::Data<Db>) -> Result<web::Json<WebhookList>, Problem> {
-    let items = db.read(move |conn| store::webhooks::of_app(conn, &app.app_id)).await?;
-    Ok(web::Json(WebhookList { items }))
+    let webhooks = db.read(move |conn| store::webhooks::of_app(conn, &app.app_id)).await?;
+    Ok(web::Json(WebhookList { items: webhooks.into_iter().map(Webhook::from).collect() }))
 }
 
 /// Remove a webhook (app)
@@ -139,7 +178,7 @@ pub async fn list_deliveries(
     query: Query<DeliveryQuery>,
 ) -> Result<web::Json<DeliveryList>, Problem> {
     let page = PageQuery { cursor: query.cursor.clone(), limit: query.limit }.page()?;
-    let (webhook_id, status) = (path.into_inner(), query.status);
+    let (webhook_id, status) = (path.into_inner(), query.status.map(domain::DeliveryStatus::from));
     let (before, fetch) = (page.after.clone(), page.fetch_limit());
     let mut items = db
         .read(move |conn| {
@@ -155,7 +194,7 @@ pub async fn list_deliveries(
         })
         .await?;
     let next_cursor = page.finish(&mut items, |d| d.id.clone());
-    Ok(web::Json(DeliveryList { items, next_cursor }))
+    Ok(web::Json(DeliveryList { items: items.into_iter().map(Delivery::from).collect(), next_cursor }))
 }
 
 /// Retry a dead delivery (app)
@@ -183,12 +222,12 @@ pub async fn retry_delivery(
         .write(move |conn| {
             let found =
                 store::webhooks::find_delivery(conn, &app.app_id, &id)?.ok_or(NotificationsError::DeliveryNotFound)?;
-            if found.status != DeliveryStatus::Dead {
+            if found.status != domain::DeliveryStatus::Dead {
                 return Err(NotificationsError::DeliveryNotDead);
             }
             store::webhooks::retry(conn, &app.app_id, &id)?;
             store::webhooks::find_delivery(conn, &app.app_id, &id)?.ok_or(NotificationsError::DeliveryNotFound)
         })
         .await?;
-    Ok(web::Json(delivery))
+    Ok(web::Json(delivery.into()))
 }

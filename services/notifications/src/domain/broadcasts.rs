@@ -6,8 +6,7 @@ use chorus_kit::validation::{self, Invalid};
 use chrono::TimeDelta;
 
 use super::fanout::deliver;
-pub use super::model::{Audience, Broadcast, NewBroadcast};
-use super::model::{MAX_KEY, NotificationKind, SubscriptionKind};
+use super::model::{Audience, Broadcast, MAX_KEY, NewBroadcast, NotificationKind, SubscriptionKind};
 use super::{NotificationsError, new_id};
 use crate::store;
 use crate::store::inbox::NewNotification;

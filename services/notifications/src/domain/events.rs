@@ -1,25 +1,24 @@
-//! The events the notifications service publishes on its feed. Each `data` shape here is
-//! published in the spec through [`catalog`]. The feed drives each user's live inbox stream.
-
-use chorus_kit::event_types::EventCatalog;
-use serde::Serialize;
-use utoipa::ToSchema;
+//! What the notifications service publishes on its feed, and what erasure takes out of it, in
+//! domain terms. The feed drives each user's live inbox stream. The wire form of each event (the
+//! spec's schemas) and how a redaction edits it are in `api::events`.
 
 use super::model::Notification;
 
 pub const NOTIFICATION_CREATED: &str = "notification.created";
 
-/// Every event type of the notifications feed.
-pub fn catalog() -> EventCatalog {
-    EventCatalog::new().event::<NotificationCreatedData>(
-        NOTIFICATION_CREATED,
-        "NotificationCreated",
-        "a notification reached a user's inbox; the subject is the recipient.",
-    )
+/// What happened, as the feed tells it.
+#[derive(Debug, Clone, Copy)]
+pub enum NotificationsEvent<'a> {
+    /// A notification reached its recipient's inbox (`notification.created`; the subject is the
+    /// recipient).
+    NotificationCreated { recipient_id: &'a str, notification: &'a Notification },
 }
 
-/// The data of `notification.created`: the notification as the recipient's inbox shows it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct NotificationCreatedData<'a> {
-    pub notification: &'a Notification,
+/// What the feed's retained events must forget.
+#[derive(Debug, Clone, Copy)]
+pub enum Forget<'a> {
+    /// An erased user's words: the text of notifications they caused.
+    WordsOf { user_id: &'a str },
+    /// A deleted comment: the text of notifications about it.
+    Comment { action_id: &'a str },
 }

@@ -5,10 +5,10 @@
 
 use actions_client::types::{ActionEvent, ActionKind, Event as ActionsEvent};
 use chorus_kit::db::DbConnection;
-use chorus_kit::events::append;
+use chorus_kit::events::{publish, redact};
 use chorus_kit::follower::ApplyError;
 
-use super::events::{NOTIFICATION_CREATED, NotificationCreatedData};
+use super::events::{Forget, NotificationsEvent};
 use super::model::{Notification, NotificationKind, SubscriptionKind, excerpt};
 use super::{NotificationsError, new_id};
 use crate::store;
@@ -96,16 +96,7 @@ fn fan_out(conn: &mut DbConnection, app_id: &str, created: &ActionEvent) -> Resu
 /// quote it, and their copies on the feed, lose its text.
 fn forget_comment(conn: &mut DbConnection, action_id: &str) -> Result<(), NotificationsError> {
     store::inbox::forget_action(conn, action_id)?;
-    chorus_kit::events::rewrite_mentioning(conn, action_id, |_, data| {
-        let about_it = data.pointer("/notification/action_id").and_then(|v| v.as_str()) == Some(action_id);
-        match data.pointer_mut("/notification/body").filter(|body| about_it && !body.is_null()) {
-            Some(body) => {
-                *body = serde_json::Value::Null;
-                true
-            }
-            None => false,
-        }
-    })?;
+    redact(conn, &Forget::Comment { action_id })?;
     Ok(())
 }
 
@@ -116,16 +107,11 @@ pub fn deliver(
     new: &NewNotification<'_>,
 ) -> Result<Notification, NotificationsError> {
     let notification = store::inbox::insert(conn, &new_id(), new)?;
-    let data = NotificationCreatedData { notification: &notification };
-    let event_id = append(conn, app_id, NOTIFICATION_CREATED, new.user_id, &data)?;
-    let event = serde_json::json!({
-        "id": event_id,
-        "type": NOTIFICATION_CREATED,
-        "app_id": app_id,
-        "subject": new.user_id,
-        "data": data,
-        "occurred_at": notification.created_at,
-    });
-    super::webhooks::enqueue(conn, app_id, &format!("notifications:{event_id}"), NOTIFICATION_CREATED, &event)?;
+    let created = NotificationsEvent::NotificationCreated { recipient_id: new.user_id, notification: &notification };
+    let event = publish(conn, app_id, &created)?;
+    // Webhooks get the event as feed readers see it.
+    let envelope = serde_json::to_value(&event).unwrap_or_default();
+    let delivery_id = format!("notifications:{}", event.id);
+    super::webhooks::enqueue(conn, app_id, &delivery_id, &event.event_type, &envelope)?;
     Ok(notification)
 }

@@ -1,5 +1,7 @@
 //! The notifications domain: devices, subscriptions, who hears of what, and the inbox. Nothing
-//! here knows HTTP; `api/` maps these types and errors onto it.
+//! here knows HTTP or the published shapes: `api/` holds the wire types (requests, responses,
+//! event payloads), converts them to and from these, and maps the errors. The domain reads its
+//! peers' events through their generated clients.
 
 pub mod broadcasts;
 pub mod devices;
@@ -48,6 +50,7 @@ impl From<Invalid> for NotificationsError {
     }
 }
 
+/// A new, time-ordered id.
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }

@@ -1,8 +1,7 @@
-//! What the notifications service talks about.
+//! What the notifications service talks about, as the domain sees it. The wire forms of these
+//! types, and their conversions, are in `api::model`.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::NotificationsError;
 use chorus_kit::validation::{self, Invalid};
@@ -13,8 +12,7 @@ const MAX_TOKEN: usize = 4_096;
 pub const BODY_CHARS: usize = 200;
 
 /// The kind of device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DevicePlatform {
     Ios,
     Android,
@@ -31,9 +29,8 @@ impl DevicePlatform {
     }
 }
 
-/// The push service that reaches the device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
+/// The push service that reaches a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PushProvider {
     /// Apple Push Notification service.
     Apns,
@@ -53,27 +50,25 @@ impl PushProvider {
     }
 }
 
-/// A push device of the caller.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// A user's push device.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Device {
     pub id: String,
-    #[schema(value_type = DevicePlatform)]
+    /// A [`DevicePlatform`], as stored.
     pub platform: String,
-    #[schema(value_type = PushProvider)]
+    /// A [`PushProvider`], as stored.
     pub provider: String,
     /// The provider's push token for this device.
     pub token: String,
     pub created_at: DateTime<Utc>,
 }
 
-/// What `POST /v1/devices` registers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+/// A device to register.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewDevice {
     pub platform: DevicePlatform,
     pub provider: PushProvider,
-    /// The provider's push token for the device (1 to 4,096 characters).
-    #[schema(min_length = 1, max_length = 4096, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
+    /// The provider's push token for the device.
     pub token: String,
 }
 
@@ -84,8 +79,7 @@ impl NewDevice {
 }
 
 /// What a subscription hears of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubscriptionKind {
     /// Every new comment on the entity, replies included.
     NewComments,
@@ -110,13 +104,15 @@ impl SubscriptionKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// A user's subscription to an entity.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscription {
     pub entity_key: String,
     pub kind: SubscriptionKind,
     pub created_at: DateTime<Utc>,
 }
 
+/// Checks an entity key a user subscribes to.
 pub fn validate_key(key: &str) -> Result<(), NotificationsError> {
     if key.is_empty() {
         return Err(Invalid::new("key", "must not be empty").into());
@@ -124,8 +120,8 @@ pub fn validate_key(key: &str) -> Result<(), NotificationsError> {
     Ok(validation::max_chars("key", key, MAX_KEY)?)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
+/// Why a notification was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NotificationKind {
     /// A new comment on an entity the user subscribed to.
     NewComment,
@@ -154,12 +150,12 @@ impl NotificationKind {
 }
 
 /// One notification in a user's inbox.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
     pub id: String,
     pub kind: NotificationKind,
     pub title: String,
-    /// The start of the comment; null once its author is erased.
+    /// The start of the comment; none once its author is erased or it is deleted.
     pub body: Option<String>,
     pub entity_key: Option<String>,
     /// Who caused it.
@@ -181,17 +177,12 @@ pub fn excerpt(text: &str) -> String {
 
 /// The events a webhook can receive: the notifications service's own, and the actions events it
 /// follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum WebhookEventType {
-    #[serde(rename = "notification.created")]
     NotificationCreated,
-    #[serde(rename = "action.created")]
     ActionCreated,
-    #[serde(rename = "action.deleted")]
     ActionDeleted,
-    #[serde(rename = "entity.updated")]
     EntityUpdated,
-    #[serde(rename = "comment.flagged")]
     CommentFlagged,
 }
 
@@ -207,21 +198,22 @@ impl WebhookEventType {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// An app's webhook endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Webhook {
     pub id: String,
     pub url: String,
-    #[schema(value_type = Vec<WebhookEventType>)]
+    /// The [`WebhookEventType`]s it receives, by name, sorted and without repeats.
     pub event_types: Vec<String>,
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
+/// Where a webhook delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryStatus {
     Pending,
     Delivered,
-    /// Every attempt failed; retry it by hand.
+    /// Every attempt failed; only a retry by hand sends it again.
     Dead,
 }
 
@@ -244,7 +236,7 @@ impl DeliveryStatus {
 }
 
 /// One event's delivery to one webhook, with its attempts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     pub id: String,
     pub webhook_id: String,
@@ -260,50 +252,31 @@ pub struct Delivery {
     pub delivered_at: Option<DateTime<Utc>>,
 }
 
-/// Who a broadcast reaches. Banned users never do. (Also part of responses, so the schema stays
-/// open: a request's unknown members here are ignored.)
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "type", rename_all = "snake_case")]
+/// Who a broadcast reaches. Banned users never do.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Audience {
-    /// These users (1 to 1,000); ids not of the app are skipped.
-    Users {
-        #[schema(min_items = 1, max_items = 1000)]
-        user_ids: Vec<String>,
-    },
+    /// These users; ids not of the app are skipped.
+    Users { user_ids: Vec<String> },
     /// Everyone subscribed to the entity, for any kind.
-    Subscribers {
-        /// 1 to 2,048 characters.
-        #[schema(min_length = 1, max_length = 2048, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
-        entity_key: String,
-    },
+    Subscribers { entity_key: String },
     /// Every user of the app.
     Everyone,
 }
 
-/// What `POST /v1/broadcasts` sends.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+/// A broadcast to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewBroadcast {
-    /// 1 to 200 characters, not blank.
-    #[schema(min_length = 1, max_length = 200, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub title: String,
-    /// At most 2,000 characters.
-    #[schema(max_length = 2000, pattern = r"^[^\u0000]*$")]
     pub body: Option<String>,
-    /// An http or https URL with a host name (at most 2,048 characters) the notification opens.
-    #[schema(
-        max_length = 2048,
-        pattern = r"^https?://(([A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*|(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3})(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?([/?#][^\s\u0000]*)?$"
-    )]
+    /// Where the notification points.
     pub url: Option<String>,
-    /// An entity the notification is about (1 to 2,048 characters).
-    #[schema(min_length = 1, max_length = 2048, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
+    /// An entity the notification is about.
     pub entity_key: Option<String>,
     pub audience: Audience,
 }
 
 /// A sent broadcast.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Broadcast {
     pub id: String,
     pub title: String,
@@ -326,7 +299,6 @@ mod tests {
         assert!(device.validate().is_ok());
         let blank = NewDevice { token: " ".into(), ..device.clone() };
         assert!(matches!(blank.validate(), Err(NotificationsError::Invalid { field: "token", .. })));
-        assert!(serde_json::from_str::<DevicePlatform>("\"palm\"").is_err());
         assert!(matches!(SubscriptionKind::parse("all"), Err(NotificationsError::Invalid { field: "kind", .. })));
         assert_eq!(excerpt(&"é".repeat(BODY_CHARS + 1)).chars().count(), BODY_CHARS + 1);
         assert_eq!(excerpt("short"), "short");

@@ -6,6 +6,7 @@ use chorus_kit::follower::ApplyError;
 use users_client::types::Event as UsersEvent;
 
 use super::NotificationsError;
+use super::events::Forget;
 use crate::store;
 
 /// Applies one users event inside the follower's transaction: the kit's mirror first (bans,
@@ -35,15 +36,6 @@ pub fn erase_user(conn: &mut DbConnection, user_id: &str) -> Result<(), Notifica
     // The feed keeps what was sent to them, and quotes of what they wrote; both go.
     chorus_kit::events::forget_subject(conn, user_id, super::events::NOTIFICATION_CREATED)?;
     // The feed copies of notifications quote their words too.
-    chorus_kit::events::rewrite_mentioning(conn, user_id, |_, data| {
-        let by_them = data.pointer("/notification/actor_id").and_then(|v| v.as_str()) == Some(user_id);
-        match data.pointer_mut("/notification/body").filter(|body| by_them && !body.is_null()) {
-            Some(body) => {
-                *body = serde_json::Value::Null;
-                true
-            }
-            None => false,
-        }
-    })?;
+    chorus_kit::events::redact(conn, &Forget::WordsOf { user_id })?;
     Ok(())
 }

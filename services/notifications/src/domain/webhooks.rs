@@ -11,12 +11,10 @@ use chorus_kit::shutdown::Shutdown;
 use chorus_kit::validation::{self, Invalid};
 use chrono::{TimeDelta, Utc};
 use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use std::time::Duration;
-use utoipa::ToSchema;
 
-pub use super::model::{Delivery, DeliveryStatus, Webhook, WebhookEventType};
+use super::model::{DeliveryStatus, Webhook, WebhookEventType};
 use super::{NotificationsError, new_id};
 use crate::store;
 use crate::store::webhooks::{Claimed, NewDelivery};
@@ -28,20 +26,12 @@ const CLAIM_LEASE: TimeDelta = TimeDelta::seconds(120);
 const IDLE_POLL: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(3_600);
 
-/// What `POST /v1/webhooks` registers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+/// A webhook endpoint to register.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewWebhook {
-    /// An http or https URL with a host name (at most 2,048 characters) that accepts POSTed
-    /// JSON.
-    #[schema(
-        min_length = 1,
-        max_length = 2048,
-        pattern = r"^https?://(([A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*|(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3})(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?([/?#][^\s\u0000]*)?$"
-    )]
+    /// An http or https URL that accepts POSTed JSON.
     pub url: String,
     /// The events to receive (at least one; repeats count once).
-    #[schema(min_items = 1)]
     pub event_types: Vec<WebhookEventType>,
 }
 
@@ -55,11 +45,11 @@ impl NewWebhook {
     }
 }
 
-/// A new webhook and its signing secret, shown once.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+/// A new webhook and its signing secret, which the app sees once.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreatedWebhook {
     pub webhook: Webhook,
-    /// Verify `Chorus-Signature` with it. Shown once here; Chorus derives it again when signing.
+    /// What the app verifies `Chorus-Signature` with; derived again when signing, never stored.
     pub secret: String,
 }
 
@@ -254,7 +244,6 @@ mod tests {
         assert!(hook.validate().is_ok());
         let none = NewWebhook { event_types: vec![], ..hook.clone() };
         assert!(matches!(none.validate(), Err(NotificationsError::Invalid { field: "event_types", .. })));
-        assert!(serde_json::from_str::<WebhookEventType>("\"user.created\"").is_err());
         let ftp = NewWebhook { url: "ftp://example.com".into(), ..hook };
         assert!(matches!(ftp.validate(), Err(NotificationsError::Invalid { field: "url", .. })));
     }

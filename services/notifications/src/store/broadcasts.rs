@@ -1,11 +1,40 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use chorus_kit::db::DbError;
 
 use super::DbConnection;
 use super::schema::{app_users, broadcast_quota_locks, broadcasts};
 use crate::domain::model::{Audience, Broadcast, NewBroadcast};
+
+/// The `audience` column: JSON tagged by `type`, as rows have always been written.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum AudienceColumn {
+    Users { user_ids: Vec<String> },
+    Subscribers { entity_key: String },
+    Everyone,
+}
+
+impl AudienceColumn {
+    fn write(audience: &Audience) -> String {
+        let column = match audience {
+            Audience::Users { user_ids } => Self::Users { user_ids: user_ids.clone() },
+            Audience::Subscribers { entity_key } => Self::Subscribers { entity_key: entity_key.clone() },
+            Audience::Everyone => Self::Everyone,
+        };
+        serde_json::to_string(&column).unwrap_or_default()
+    }
+
+    fn read(column: &str) -> Option<Audience> {
+        Some(match serde_json::from_str(column).ok()? {
+            Self::Users { user_ids } => Audience::Users { user_ids },
+            Self::Subscribers { entity_key } => Audience::Subscribers { entity_key },
+            Self::Everyone => Audience::Everyone,
+        })
+    }
+}
 
 type BroadcastRow = (String, String, Option<String>, Option<String>, Option<String>, String, i64, NaiveDateTime);
 
@@ -18,7 +47,7 @@ fn to_broadcast(row: BroadcastRow) -> Broadcast {
         url,
         entity_key,
         // Written only from a validated Audience.
-        audience: serde_json::from_str(&audience).unwrap_or(Audience::Everyone),
+        audience: AudienceColumn::read(&audience).unwrap_or(Audience::Everyone),
         recipients,
         created_at: created_at.and_utc(),
     }
@@ -54,7 +83,7 @@ pub fn insert(
             broadcasts::body.eq(&new.body),
             broadcasts::url.eq(&new.url),
             broadcasts::entity_key.eq(&new.entity_key),
-            broadcasts::audience.eq(serde_json::to_string(&new.audience).unwrap_or_default()),
+            broadcasts::audience.eq(AudienceColumn::write(&new.audience)),
             broadcasts::recipients.eq(recipients),
             broadcasts::created_at.eq(chorus_kit::db::now()),
         ))
@@ -126,9 +155,9 @@ pub fn forget_user(conn: &mut DbConnection, user_id: &str) -> Result<(), DbError
         .select((broadcasts::id, broadcasts::audience))
         .load(conn)?;
     for (id, audience) in listing {
-        if let Ok(Audience::Users { mut user_ids }) = serde_json::from_str::<Audience>(&audience) {
+        if let Some(Audience::Users { mut user_ids }) = AudienceColumn::read(&audience) {
             user_ids.retain(|id| id != user_id);
-            let audience = serde_json::to_string(&Audience::Users { user_ids }).unwrap_or_default();
+            let audience = AudienceColumn::write(&Audience::Users { user_ids });
             diesel::update(broadcasts::table.find(id)).set(broadcasts::audience.eq(audience)).execute(conn)?;
         }
     }
@@ -151,4 +180,24 @@ pub fn all_users(conn: &mut DbConnection, app_id: &str) -> Result<Vec<String>, D
         .select(app_users::user_id)
         .order(app_users::user_id.asc())
         .load(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audiences_keep_their_stored_json() {
+        let listed = Audience::Users { user_ids: vec!["u1".into(), "u2".into()] };
+        let subscribers = Audience::Subscribers { entity_key: "post".into() };
+        let stored = [
+            (listed, r#"{"type":"users","user_ids":["u1","u2"]}"#),
+            (subscribers, r#"{"type":"subscribers","entity_key":"post"}"#),
+            (Audience::Everyone, r#"{"type":"everyone"}"#),
+        ];
+        for (audience, json) in stored {
+            assert_eq!(AudienceColumn::write(&audience), json);
+            assert_eq!(AudienceColumn::read(json), Some(audience));
+        }
+    }
 }

@@ -7,6 +7,8 @@ use super::DbConnection;
 use super::schema::{webhook_deliveries, webhooks};
 use crate::domain::model::{Delivery, DeliveryStatus, Webhook};
 
+/// A webhook as stored; `event_types` (the third column) holds the names as a JSON array of
+/// strings.
 type WebhookRow = (String, String, String, NaiveDateTime);
 
 fn to_webhook((id, url, event_types, created_at): WebhookRow) -> Webhook {

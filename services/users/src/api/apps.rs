@@ -10,9 +10,79 @@ use chorus_kit::secrets;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::apps::{self, App, AppSettings};
+use crate::domain::apps as domain;
 use crate::domain::{UsersError, new_id};
 use crate::store;
+
+/// Per-app settings. (Also part of responses, so the schema stays open: a request's unknown
+/// members here are ignored.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct AppSettings {
+    /// Whether the SDK may open sessions for anonymous device users (default true).
+    #[schema(default = true)]
+    pub anonymous_sessions: bool,
+    /// Lifetime of user access tokens, 60 to 86400 seconds (default 900).
+    #[schema(minimum = 60, maximum = 86400, default = 900)]
+    #[serde(deserialize_with = "chorus_kit::validation::integral")]
+    pub access_token_ttl_secs: u32,
+    /// Lifetime of refresh tokens, 1 to 365 days (default 30).
+    #[schema(minimum = 1, maximum = 365, default = 30)]
+    #[serde(deserialize_with = "chorus_kit::validation::integral")]
+    pub refresh_token_ttl_days: u32,
+}
+
+/// Absent members take the domain's defaults.
+impl Default for AppSettings {
+    fn default() -> Self {
+        domain::AppSettings::default().into()
+    }
+}
+
+impl From<domain::AppSettings> for AppSettings {
+    fn from(settings: domain::AppSettings) -> Self {
+        Self {
+            anonymous_sessions: settings.anonymous_sessions,
+            access_token_ttl_secs: settings.access_token_ttl_secs,
+            refresh_token_ttl_days: settings.refresh_token_ttl_days,
+        }
+    }
+}
+
+impl From<AppSettings> for domain::AppSettings {
+    fn from(settings: AppSettings) -> Self {
+        Self {
+            anonymous_sessions: settings.anonymous_sessions,
+            access_token_ttl_secs: settings.access_token_ttl_secs,
+            refresh_token_ttl_days: settings.refresh_token_ttl_days,
+        }
+    }
+}
+
+/// An app, as operators and the app itself see it. The secret is never part of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct App {
+    pub id: String,
+    pub name: String,
+    /// The public key the SDK sends to open sessions.
+    pub api_key: String,
+    pub settings: AppSettings,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<domain::App> for App {
+    fn from(app: domain::App) -> Self {
+        Self {
+            id: app.id,
+            name: app.name,
+            api_key: app.api_key,
+            settings: app.settings.into(),
+            created_at: app.created_at,
+            updated_at: app.updated_at,
+        }
+    }
+}
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -87,8 +157,8 @@ pub async fn create_app(
     body: Json<CreateApp>,
 ) -> Result<HttpResponse, Problem> {
     let body = body.into_inner();
-    apps::validate_name(&body.name)?;
-    let settings = body.settings.clone().unwrap_or_default();
+    domain::validate_name(&body.name)?;
+    let settings = body.settings.clone().map(domain::AppSettings::from).unwrap_or_default();
     settings.validate()?;
     let request = IdempotentRequest::new(key, "operator", "create_app", &body);
     let created = db
@@ -105,7 +175,7 @@ pub async fn create_app(
                 &secrets::new_credential("ck"),
                 &secrets::digest(&api_secret),
             )?;
-            let created = AppCredentials { app, api_secret: Some(api_secret) };
+            let created = AppCredentials { app: app.into(), api_secret: Some(api_secret) };
             request.record(conn, 201, &AppCredentials { api_secret: None, ..created.clone() })?;
             Ok::<_, Problem>(created)
         })
@@ -136,7 +206,7 @@ pub async fn get_app(
     let app_id = path.into_inner();
     authorize(&principal, &app_id)?;
     let app = db.read(move |conn| store::apps::find(conn, &app_id)?.ok_or(UsersError::AppNotFound)).await?;
-    Ok(web::Json(app))
+    Ok(web::Json(app.into()))
 }
 
 /// Change an app's name or settings
@@ -164,20 +234,21 @@ pub async fn update_app(
 ) -> Result<web::Json<App>, Problem> {
     let app_id = path.into_inner();
     authorize(&principal, &app_id)?;
-    let body = body.into_inner();
-    if let Some(name) = &body.name {
-        apps::validate_name(name)?;
+    let UpdateApp { name, settings } = body.into_inner();
+    if let Some(name) = &name {
+        domain::validate_name(name)?;
     }
-    if let Some(settings) = &body.settings {
+    let settings = settings.map(domain::AppSettings::from);
+    if let Some(settings) = &settings {
         settings.validate()?;
     }
     let app = db
         .write(move |conn| {
-            store::apps::update(conn, &app_id, body.name.as_deref().map(str::trim), body.settings.as_ref())?
+            store::apps::update(conn, &app_id, name.as_deref().map(str::trim), settings.as_ref())?
                 .ok_or(UsersError::AppNotFound)
         })
         .await?;
-    Ok(web::Json(app))
+    Ok(web::Json(app.into()))
 }
 
 /// Rotate an app's secret

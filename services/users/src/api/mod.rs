@@ -1,8 +1,12 @@
 //! The HTTP face of the users service: handlers parse, authorize, call the domain and map the
-//! result. The utoipa annotations here are the published contract.
+//! result. Every wire shape lives here, apart from the domain: request and response bodies (in
+//! the resource module that uses them, or [`model`] when several do) and the feed's event data
+//! ([`events`]). Their utoipa annotations are the published contract.
 
 mod apps;
+pub mod events;
 mod jwks;
+pub mod model;
 mod sessions;
 mod users;
 

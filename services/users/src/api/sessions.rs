@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::UsersState;
+use super::model::User;
 use crate::domain::UsersError;
-use crate::domain::profile::User;
 use crate::domain::sessions::{self, OpenedSession};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -70,7 +70,7 @@ pub struct AccessToken {
 pub(super) fn session(state: &UsersState, opened: OpenedSession) -> Session {
     let issued = state.issuer.user_token(&opened.user.app_id, &opened.user.id, opened.access_ttl_secs);
     Session {
-        user: opened.user,
+        user: opened.user.into(),
         access_token: issued.token,
         token_type: "Bearer".into(),
         expires_in: issued.expires_in,

@@ -11,13 +11,110 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::UsersState;
+use super::model::{User, UserSettings};
 use super::sessions::{Session, session};
-use crate::domain::profile::{ProfileUpdate, User};
-use crate::domain::users::{self as ops, Identity, Linked, PersonalData};
-use crate::domain::{UsersError, invalid};
+use crate::domain::users::{self as ops, Linked};
+use crate::domain::{UsersError, invalid, profile};
 use crate::store;
 
 const MAX_BATCH: usize = 100;
+
+/// Changes to the caller's own profile. Absent fields stay as they are; an empty string clears
+/// a text field.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileUpdate {
+    /// At most 100 characters.
+    #[schema(max_length = 100, pattern = r"^[^\u0000]*$")]
+    pub display_name: Option<String>,
+    /// At most 100 characters.
+    #[schema(max_length = 100, pattern = r"^[^\u0000]*$")]
+    pub first_name: Option<String>,
+    /// At most 100 characters.
+    #[schema(max_length = 100, pattern = r"^[^\u0000]*$")]
+    pub last_name: Option<String>,
+    /// At most 1,000 characters.
+    #[schema(max_length = 1000, pattern = r"^[^\u0000]*$")]
+    pub bio: Option<String>,
+    /// At most 200 characters.
+    #[schema(max_length = 200, pattern = r"^[^\u0000]*$")]
+    pub location: Option<String>,
+    /// An http or https URL with a host name, at most 2,048 characters; empty clears it.
+    #[schema(
+        max_length = 2048,
+        pattern = r"^$|^https?://(([A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*|(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3})(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?([/?#][^\s\u0000]*)?$"
+    )]
+    pub image_url: Option<String>,
+    /// Replaces the whole meta object (at most 8 KiB as JSON).
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<serde_json::Value>,
+    pub settings: Option<UserSettings>,
+}
+
+impl From<ProfileUpdate> for profile::ProfileUpdate {
+    fn from(update: ProfileUpdate) -> Self {
+        Self {
+            display_name: update.display_name,
+            first_name: update.first_name,
+            last_name: update.last_name,
+            bio: update.bio,
+            location: update.location,
+            image_url: update.image_url,
+            meta: update.meta,
+            settings: update.settings.map(profile::UserSettings::from),
+        }
+    }
+}
+
+/// A third-party identity linked to a user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
+pub struct Identity {
+    /// Such as `google`, `apple` or `facebook`.
+    pub provider: String,
+    pub external_id: String,
+    pub linked_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<ops::Identity> for Identity {
+    fn from(identity: ops::Identity) -> Self {
+        Self { provider: identity.provider, external_id: identity.external_id, linked_at: identity.linked_at }
+    }
+}
+
+/// Everything the users service keeps about one user (GDPR export).
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+pub struct PersonalData {
+    pub user: User,
+    pub identities: Vec<Identity>,
+    /// Ids of the users this user blocked.
+    pub blocked_user_ids: Vec<String>,
+    pub devices: Vec<ExportedDevice>,
+    pub exported_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+pub struct ExportedDevice {
+    pub device_id: String,
+    pub first_seen_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<ops::PersonalData> for PersonalData {
+    fn from(data: ops::PersonalData) -> Self {
+        Self {
+            user: data.user.into(),
+            identities: data.identities.into_iter().map(Identity::from).collect(),
+            blocked_user_ids: data.blocked_user_ids,
+            devices: data.devices.into_iter().map(ExportedDevice::from).collect(),
+            exported_at: data.exported_at,
+        }
+    }
+}
+
+impl From<ops::ExportedDevice> for ExportedDevice {
+    fn from(device: ops::ExportedDevice) -> Self {
+        Self { device_id: device.device_id, first_seen_at: device.first_seen_at }
+    }
+}
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct UserList {
@@ -96,7 +193,7 @@ fn app_of(principal: &Principal) -> Result<String, Problem> {
     security(("user" = []))
 )]
 pub async fn get_me(me: UserPrincipal, db: web::Data<Db>) -> Result<web::Json<User>, Problem> {
-    Ok(web::Json(db.read(move |conn| ops::user(conn, &me.app_id, &me.user_id)).await?))
+    Ok(web::Json(db.read(move |conn| ops::user(conn, &me.app_id, &me.user_id)).await?.into()))
 }
 
 /// Change your own profile and settings
@@ -119,9 +216,9 @@ pub async fn update_me(
     db: web::Data<Db>,
     body: Json<ProfileUpdate>,
 ) -> Result<web::Json<User>, Problem> {
-    let update = body.into_inner();
+    let update = profile::ProfileUpdate::from(body.into_inner());
     let user = db.write(move |conn| ops::update_profile(conn, &me.app_id, &me.user_id, &update)).await?;
-    Ok(web::Json(user))
+    Ok(web::Json(user.into()))
 }
 
 /// Erase yourself
@@ -155,7 +252,7 @@ pub async fn erase_me(me: UserPrincipal, db: web::Data<Db>) -> Result<HttpRespon
     security(("user" = []))
 )]
 pub async fn export_me(me: UserPrincipal, db: web::Data<Db>) -> Result<web::Json<PersonalData>, Problem> {
-    Ok(web::Json(db.read(move |conn| ops::export(conn, &me.app_id, &me.user_id)).await?))
+    Ok(web::Json(db.read(move |conn| ops::export(conn, &me.app_id, &me.user_id)).await?.into()))
 }
 
 /// List your linked identities
@@ -169,8 +266,8 @@ pub async fn export_me(me: UserPrincipal, db: web::Data<Db>) -> Result<web::Json
     security(("user" = []))
 )]
 pub async fn list_my_identities(me: UserPrincipal, db: web::Data<Db>) -> Result<web::Json<IdentityList>, Problem> {
-    let items = db.read(move |conn| ops::identities(conn, &me.user_id)).await?;
-    Ok(web::Json(IdentityList { items }))
+    let identities = db.read(move |conn| ops::identities(conn, &me.user_id)).await?;
+    Ok(web::Json(IdentityList { items: identities.into_iter().map(Identity::from).collect() }))
 }
 
 /// Unlink one of your identities
@@ -297,7 +394,7 @@ pub async fn get_users(
         return Err(invalid("ids", format!("must name 1 to {MAX_BATCH} comma-separated user ids")).into());
     }
     let users = db.read(move |conn| store::users::find_many(conn, &app_id, &ids)).await?;
-    Ok(web::Json(UserList { items: users.into_iter().map(User::public).collect() }))
+    Ok(web::Json(UserList { items: users.into_iter().map(|user| user.public().into()).collect() }))
 }
 
 /// Read a user's public profile
@@ -320,7 +417,7 @@ pub async fn get_user(
     let app_id = app_of(&principal)?;
     let user_id = path.into_inner();
     let user = db.read(move |conn| ops::user(conn, &app_id, &user_id)).await?;
-    Ok(web::Json(user.public()))
+    Ok(web::Json(user.public().into()))
 }
 
 /// Erase a user (app)
@@ -363,7 +460,7 @@ pub async fn export_user(
     path: web::Path<String>,
 ) -> Result<web::Json<PersonalData>, Problem> {
     let user_id = path.into_inner();
-    Ok(web::Json(db.read(move |conn| ops::export(conn, &app.app_id, &user_id)).await?))
+    Ok(web::Json(db.read(move |conn| ops::export(conn, &app.app_id, &user_id)).await?.into()))
 }
 
 /// Link a third-party identity (app)
@@ -401,7 +498,7 @@ pub async fn link_identity(
         })
         .await?;
     Ok(web::Json(match linked {
-        Linked::ToCaller(user) => IdentityLinked { user, session: None },
+        Linked::ToCaller(user) => IdentityLinked { user: user.into(), session: None },
         Linked::HandedBack(opened) => {
             let session = session(&state, opened);
             IdentityLinked { user: session.user.clone(), session: Some(session) }
@@ -435,7 +532,7 @@ pub async fn ban_user(
     let user_id = path.into_inner();
     let reason = body.into_inner().reason;
     let user = db.write(move |conn| ops::ban(conn, &app.app_id, &user_id, reason.as_deref())).await?;
-    Ok(web::Json(user))
+    Ok(web::Json(user.into()))
 }
 
 /// Unban a user (app)
@@ -456,5 +553,5 @@ pub async fn unban_user(
     path: web::Path<String>,
 ) -> Result<web::Json<User>, Problem> {
     let user_id = path.into_inner();
-    Ok(web::Json(db.write(move |conn| ops::unban(conn, &app.app_id, &user_id)).await?))
+    Ok(web::Json(db.write(move |conn| ops::unban(conn, &app.app_id, &user_id)).await?.into()))
 }

@@ -1,27 +1,17 @@
 //! Apps: the host applications that embed Chorus, and their settings.
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
 use super::{UsersError, check_text, invalid};
 
 pub const MAX_NAME: usize = 100;
 
-/// Per-app settings. (Also part of responses, so the schema stays open: a request's unknown
-/// members here are ignored.)
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(default)]
+/// Per-app settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppSettings {
-    /// Whether the SDK may open sessions for anonymous device users (default true).
-    #[schema(default = true)]
+    /// Whether the SDK may open sessions for anonymous device users.
     pub anonymous_sessions: bool,
-    /// Lifetime of user access tokens, 60 to 86400 seconds (default 900).
-    #[schema(minimum = 60, maximum = 86400, default = 900)]
-    #[serde(deserialize_with = "chorus_kit::validation::integral")]
+    /// Lifetime of user access tokens, 60 to 86400 seconds.
     pub access_token_ttl_secs: u32,
-    /// Lifetime of refresh tokens, 1 to 365 days (default 30).
-    #[schema(minimum = 1, maximum = 365, default = 30)]
-    #[serde(deserialize_with = "chorus_kit::validation::integral")]
+    /// Lifetime of refresh tokens, 1 to 365 days.
     pub refresh_token_ttl_days: u32,
 }
 
@@ -43,8 +33,8 @@ impl AppSettings {
     }
 }
 
-/// An app, as operators and the app itself see it. The secret is never part of it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// An app. The secret is never part of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct App {
     pub id: String,
     pub name: String,

@@ -1,9 +1,6 @@
-//! The events the users service publishes on its feed. Each `data` shape here is published in the
-//! spec through [`catalog`], so consumers parse them with users-client's generated types.
-
-use chorus_kit::event_types::EventCatalog;
-use serde::Serialize;
-use utoipa::ToSchema;
+//! What the users service tells the others: the event types of its feed, and [`UsersEvent`], the
+//! changes the domain publishes. Their wire form (the `data` the spec publishes) is the api's
+//! concern: see `api::events`.
 
 use super::profile::User;
 
@@ -15,38 +12,21 @@ pub const USER_UNBANNED: &str = "user.unbanned";
 pub const USER_BLOCKED: &str = "user.blocked";
 pub const USER_UNBLOCKED: &str = "user.unblocked";
 
-/// Every event type of the users feed.
-pub fn catalog() -> EventCatalog {
-    EventCatalog::new()
-        .event::<UserChanged>(USER_CREATED, "UserCreated", "a user joined the app (their first session).")
-        .event::<UserChanged>(USER_UPDATED, "UserUpdated", "a user changed their profile or settings.")
-        .event::<UserRef>(USER_DELETED, "UserDeleted", "a user was erased; every service forgets them.")
-        .event::<UserRef>(USER_BANNED, "UserBanned", "the app banned a user; they can no longer act.")
-        .event::<UserRef>(USER_UNBANNED, "UserUnbanned", "the app lifted a user's ban.")
-        .event::<BlockChanged>(USER_BLOCKED, "UserBlocked", "a user blocked another; the blocker stops seeing them.")
-        .event::<BlockChanged>(USER_UNBLOCKED, "UserUnblocked", "a user unblocked another.")
-}
-
-/// The data of `user.created` and `user.updated`: the user's public profile.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UserChanged<'a> {
-    pub user: &'a User,
-}
-
-/// The data of `user.deleted`, `user.banned` and `user.unbanned`: the user, and for a ban the
-/// app's reason.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UserRef<'a> {
-    pub user_id: &'a str,
-    /// The app's reason for a ban, when it gave one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<&'a str>,
-}
-
-/// The data of `user.blocked` and `user.unblocked`: `user_id` blocked (or unblocked)
-/// `blocked_user_id`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BlockChanged<'a> {
-    pub user_id: &'a str,
-    pub blocked_user_id: &'a str,
+/// A change other services must learn of, published in the transaction that makes it.
+#[derive(Debug, Clone, Copy)]
+pub enum UsersEvent<'a> {
+    /// A user joined the app (their first session). The event shows their public profile only.
+    Created { user: &'a User },
+    /// A user changed their profile or settings. The event shows their public profile only.
+    Updated { user: &'a User },
+    /// A user was erased.
+    Deleted { user_id: &'a str },
+    /// The app banned a user, for `reason` when it gave one.
+    Banned { user_id: &'a str, reason: Option<&'a str> },
+    /// The app lifted a user's ban.
+    Unbanned { user_id: &'a str },
+    /// `blocker` blocked `blocked`.
+    Blocked { blocker: &'a str, blocked: &'a str },
+    /// `blocker` unblocked `blocked`.
+    Unblocked { blocker: &'a str, blocked: &'a str },
 }

@@ -1,5 +1,6 @@
 //! The users domain: what an app, a user and a session are, and the rules that hold for them.
-//! Nothing here knows HTTP; `api/` maps these types and errors onto it.
+//! Nothing here knows HTTP or a wire format: `api/` maps these types and errors onto it, and
+//! gives [`events::UsersEvent`] its published form.
 
 pub mod apps;
 pub mod events;

@@ -1,8 +1,6 @@
 //! User profiles: what a user may say about themselves, and the limits on it.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::{UsersError, check_max};
 
@@ -13,14 +11,14 @@ const MAX_URL: usize = 2_048;
 const MAX_META_BYTES: usize = 8_192;
 
 /// A user's private settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserSettings {
     /// Whether Chorus sends this user notifications.
     pub notifications_enabled: bool,
 }
 
-/// A user of an app. `settings` is present only in the user's own view.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+/// A user of an app. `settings` is `None` in the public view.
+#[derive(Debug, Clone, PartialEq)]
 pub struct User {
     pub id: String,
     pub app_id: String,
@@ -31,11 +29,9 @@ pub struct User {
     pub location: Option<String>,
     pub image_url: Option<String>,
     /// Free-form JSON the app keeps with the user.
-    #[schema(value_type = Object)]
     pub meta: serde_json::Value,
     /// Banned users cannot open sessions or act in the app.
     pub banned: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<UserSettings>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -51,37 +47,22 @@ impl User {
 
 /// Changes to the caller's own profile. Absent fields stay as they are; an empty string clears
 /// a text field.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProfileUpdate {
-    /// At most 100 characters.
-    #[schema(max_length = 100, pattern = r"^[^\u0000]*$")]
     pub display_name: Option<String>,
-    /// At most 100 characters.
-    #[schema(max_length = 100, pattern = r"^[^\u0000]*$")]
     pub first_name: Option<String>,
-    /// At most 100 characters.
-    #[schema(max_length = 100, pattern = r"^[^\u0000]*$")]
     pub last_name: Option<String>,
-    /// At most 1,000 characters.
-    #[schema(max_length = 1000, pattern = r"^[^\u0000]*$")]
     pub bio: Option<String>,
-    /// At most 200 characters.
-    #[schema(max_length = 200, pattern = r"^[^\u0000]*$")]
     pub location: Option<String>,
-    /// An http or https URL with a host name, at most 2,048 characters; empty clears it.
-    #[schema(
-        max_length = 2048,
-        pattern = r"^$|^https?://(([A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*|(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3})(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?([/?#][^\s\u0000]*)?$"
-    )]
+    /// An http or https URL with a host name.
     pub image_url: Option<String>,
-    /// Replaces the whole meta object (at most 8 KiB as JSON).
-    #[schema(value_type = Option<Object>)]
+    /// Replaces the whole meta object.
     pub meta: Option<serde_json::Value>,
     pub settings: Option<UserSettings>,
 }
 
 impl ProfileUpdate {
+    /// Checks every field present against its limits.
     pub fn validate(&self) -> Result<(), UsersError> {
         let texts = [
             ("display_name", &self.display_name, MAX_NAME),

@@ -7,8 +7,9 @@ use chrono::TimeDelta;
 use serde::Deserialize;
 
 use super::apps::App;
+use super::events::UsersEvent;
 use super::profile::User;
-use super::{UsersError, check_text, events, new_id};
+use super::{UsersError, check_text, new_id};
 use crate::store;
 
 const MAX_DEVICE_ID: usize = 200;
@@ -59,7 +60,8 @@ impl TokenIssuer {
     }
 }
 
-/// An internal service allowed to get service tokens (from config).
+/// An internal service allowed to get service tokens. It is configuration, read from the config
+/// file (hence `Deserialize`), never part of the API.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceAccount {
@@ -119,14 +121,7 @@ pub fn start(conn: &mut DbConnection, api_key: &str, device_id: &str) -> Result<
             }
             let user = store::users::insert(conn, &new_id(), &app.id)?;
             store::sessions::insert_device(conn, &app.id, device_id, &user.id)?;
-            let public = user.clone().public();
-            chorus_kit::events::append(
-                conn,
-                &app.id,
-                events::USER_CREATED,
-                &user.id,
-                &events::UserChanged { user: &public },
-            )?;
+            chorus_kit::events::publish(conn, &app.id, &UsersEvent::Created { user: &user })?;
             (user, true)
         }
     };

@@ -1,16 +1,15 @@
 //! What users do to their own data, and what apps do to their users: profile changes, blocks,
-//! bans, identities, export and erasure. Each change that others must learn of appends an event
-//! in the same transaction.
+//! bans, identities, export and erasure. Each change that others must learn of publishes a
+//! [`UsersEvent`] in the same transaction.
 
 use chorus_kit::db::DbConnection;
-use chorus_kit::events::append;
-use serde::Serialize;
-use utoipa::ToSchema;
+use chorus_kit::events::publish;
 
 use super::apps::App;
+use super::events::{self, UsersEvent};
 use super::profile::{ProfileUpdate, User};
 use super::sessions::{self, OpenedSession};
-use super::{UsersError, check_max, check_text, events, invalid};
+use super::{UsersError, check_max, check_text, invalid};
 use crate::store;
 
 const MAX_PROVIDER: usize = 50;
@@ -33,8 +32,7 @@ pub fn update_profile(
         return user(conn, app_id, user_id);
     }
     let user = store::users::update_profile(conn, app_id, user_id, update)?.ok_or(UsersError::UserNotFound)?;
-    let public = user.clone().public();
-    append(conn, app_id, events::USER_UPDATED, user_id, &events::UserChanged { user: &public })?;
+    publish(conn, app_id, &UsersEvent::Updated { user: &user })?;
     Ok(user)
 }
 
@@ -44,16 +42,14 @@ pub fn block(conn: &mut DbConnection, app_id: &str, blocker: &str, blocked: &str
     }
     user(conn, app_id, blocked)?;
     if store::blocks::insert(conn, app_id, blocker, blocked)? {
-        let event = events::BlockChanged { user_id: blocker, blocked_user_id: blocked };
-        append(conn, app_id, events::USER_BLOCKED, blocker, &event)?;
+        publish(conn, app_id, &UsersEvent::Blocked { blocker, blocked })?;
     }
     Ok(())
 }
 
 pub fn unblock(conn: &mut DbConnection, app_id: &str, blocker: &str, blocked: &str) -> Result<(), UsersError> {
     if store::blocks::delete(conn, blocker, blocked)? {
-        let event = events::BlockChanged { user_id: blocker, blocked_user_id: blocked };
-        append(conn, app_id, events::USER_UNBLOCKED, blocker, &event)?;
+        publish(conn, app_id, &UsersEvent::Unblocked { blocker, blocked })?;
     }
     Ok(())
 }
@@ -67,8 +63,8 @@ pub fn ban(conn: &mut DbConnection, app_id: &str, user_id: &str, reason: Option<
     let user = store::users::set_ban(conn, app_id, user_id, Some(reason))?.ok_or(UsersError::UserNotFound)?;
     store::sessions::revoke_user(conn, user_id)?;
     if !was_banned {
-        let event = events::UserRef { user_id, reason: Some(reason).filter(|r| !r.is_empty()) };
-        append(conn, app_id, events::USER_BANNED, user_id, &event)?;
+        let reason = Some(reason).filter(|r| !r.is_empty());
+        publish(conn, app_id, &UsersEvent::Banned { user_id, reason })?;
     }
     Ok(user)
 }
@@ -77,13 +73,13 @@ pub fn unban(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Result<Use
     let was_banned = user(conn, app_id, user_id)?.banned;
     let user = store::users::set_ban(conn, app_id, user_id, None)?.ok_or(UsersError::UserNotFound)?;
     if was_banned {
-        append(conn, app_id, events::USER_UNBANNED, user_id, &events::UserRef { user_id, reason: None })?;
+        publish(conn, app_id, &UsersEvent::Unbanned { user_id })?;
     }
     Ok(user)
 }
 
 /// A third-party identity linked to a user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
     /// Such as `google`, `apple` or `facebook`.
     pub provider: String,
@@ -153,7 +149,7 @@ fn validate_provider(provider: &str) -> Result<(), UsersError> {
 }
 
 /// Everything the users service keeps about one user (GDPR export).
-#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct PersonalData {
     pub user: User,
     pub identities: Vec<Identity>,
@@ -163,7 +159,8 @@ pub struct PersonalData {
     pub exported_at: chrono::DateTime<chrono::Utc>,
 }
 
-#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+/// A device the user opened sessions from.
+#[derive(Debug, Clone)]
 pub struct ExportedDevice {
     pub device_id: String,
     pub first_seen_at: chrono::DateTime<chrono::Utc>,
@@ -187,7 +184,7 @@ pub fn erase(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Result<(),
     if !store::users::delete(conn, app_id, user_id)? {
         return Err(UsersError::UserNotFound);
     }
-    append(conn, app_id, events::USER_DELETED, user_id, &events::UserRef { user_id, reason: None })?;
+    publish(conn, app_id, &UsersEvent::Deleted { user_id })?;
     // The profile must not outlive the person in the event log: the events that carried it go.
     // (Readers page by id, so the gaps are never noticed; `user.deleted` stays and says why.)
     for event_type in [events::USER_CREATED, events::USER_UPDATED] {

@@ -1,0 +1,424 @@
+//! The wire forms of what the notifications service talks about: the request and response
+//! bodies its spec publishes, and their conversions to and from the domain's types. Names,
+//! docs and attributes here are the contract (utoipa names each schema after its type).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::model as domain;
+
+/// The kind of device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DevicePlatform {
+    Ios,
+    Android,
+    Web,
+}
+
+impl From<DevicePlatform> for domain::DevicePlatform {
+    fn from(platform: DevicePlatform) -> Self {
+        match platform {
+            DevicePlatform::Ios => Self::Ios,
+            DevicePlatform::Android => Self::Android,
+            DevicePlatform::Web => Self::Web,
+        }
+    }
+}
+
+/// The push service that reaches the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PushProvider {
+    /// Apple Push Notification service.
+    Apns,
+    /// Firebase Cloud Messaging (HTTP v1).
+    Fcm,
+    /// Web Push (RFC 8030).
+    Webpush,
+}
+
+impl From<PushProvider> for domain::PushProvider {
+    fn from(provider: PushProvider) -> Self {
+        match provider {
+            PushProvider::Apns => Self::Apns,
+            PushProvider::Fcm => Self::Fcm,
+            PushProvider::Webpush => Self::Webpush,
+        }
+    }
+}
+
+/// A push device of the caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Device {
+    pub id: String,
+    #[schema(value_type = DevicePlatform)]
+    pub platform: String,
+    #[schema(value_type = PushProvider)]
+    pub provider: String,
+    /// The provider's push token for this device.
+    pub token: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<domain::Device> for Device {
+    fn from(device: domain::Device) -> Self {
+        let domain::Device { id, platform, provider, token, created_at } = device;
+        Self { id, platform, provider, token, created_at }
+    }
+}
+
+/// What `POST /v1/devices` registers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDevice {
+    pub platform: DevicePlatform,
+    pub provider: PushProvider,
+    /// The provider's push token for the device (1 to 4,096 characters).
+    #[schema(min_length = 1, max_length = 4096, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
+    pub token: String,
+}
+
+impl From<NewDevice> for domain::NewDevice {
+    fn from(new: NewDevice) -> Self {
+        Self { platform: new.platform.into(), provider: new.provider.into(), token: new.token }
+    }
+}
+
+/// What a subscription hears of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionKind {
+    /// Every new comment on the entity, replies included.
+    NewComments,
+    /// Only replies, on the entity.
+    Replies,
+}
+
+impl From<domain::SubscriptionKind> for SubscriptionKind {
+    fn from(kind: domain::SubscriptionKind) -> Self {
+        match kind {
+            domain::SubscriptionKind::NewComments => Self::NewComments,
+            domain::SubscriptionKind::Replies => Self::Replies,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Subscription {
+    pub entity_key: String,
+    pub kind: SubscriptionKind,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<domain::Subscription> for Subscription {
+    fn from(subscription: domain::Subscription) -> Self {
+        let domain::Subscription { entity_key, kind, created_at } = subscription;
+        Self { entity_key, kind: kind.into(), created_at }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    /// A new comment on an entity the user subscribed to.
+    NewComment,
+    /// A reply to the user's comment.
+    Reply,
+    /// A message the app sent.
+    Broadcast,
+}
+
+impl From<domain::NotificationKind> for NotificationKind {
+    fn from(kind: domain::NotificationKind) -> Self {
+        match kind {
+            domain::NotificationKind::NewComment => Self::NewComment,
+            domain::NotificationKind::Reply => Self::Reply,
+            domain::NotificationKind::Broadcast => Self::Broadcast,
+        }
+    }
+}
+
+/// One notification in a user's inbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Notification {
+    pub id: String,
+    pub kind: NotificationKind,
+    pub title: String,
+    /// The start of the comment; null once its author is erased.
+    pub body: Option<String>,
+    pub entity_key: Option<String>,
+    /// Who caused it.
+    pub actor_id: Option<String>,
+    /// The comment it is about.
+    pub action_id: Option<String>,
+    /// Where a broadcast points.
+    pub url: Option<String>,
+    pub read: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<domain::Notification> for Notification {
+    fn from(notification: domain::Notification) -> Self {
+        let domain::Notification { id, kind, title, body, entity_key, actor_id, action_id, url, read, created_at } =
+            notification;
+        Self { id, kind: kind.into(), title, body, entity_key, actor_id, action_id, url, read, created_at }
+    }
+}
+
+/// The events a webhook can receive: the notifications service's own, and the actions events it
+/// follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+pub enum WebhookEventType {
+    #[serde(rename = "notification.created")]
+    NotificationCreated,
+    #[serde(rename = "action.created")]
+    ActionCreated,
+    #[serde(rename = "action.deleted")]
+    ActionDeleted,
+    #[serde(rename = "entity.updated")]
+    EntityUpdated,
+    #[serde(rename = "comment.flagged")]
+    CommentFlagged,
+}
+
+impl From<WebhookEventType> for domain::WebhookEventType {
+    fn from(event_type: WebhookEventType) -> Self {
+        match event_type {
+            WebhookEventType::NotificationCreated => Self::NotificationCreated,
+            WebhookEventType::ActionCreated => Self::ActionCreated,
+            WebhookEventType::ActionDeleted => Self::ActionDeleted,
+            WebhookEventType::EntityUpdated => Self::EntityUpdated,
+            WebhookEventType::CommentFlagged => Self::CommentFlagged,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Webhook {
+    pub id: String,
+    pub url: String,
+    #[schema(value_type = Vec<WebhookEventType>)]
+    pub event_types: Vec<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<domain::Webhook> for Webhook {
+    fn from(webhook: domain::Webhook) -> Self {
+        let domain::Webhook { id, url, event_types, created_at } = webhook;
+        Self { id, url, event_types, created_at }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    /// Every attempt failed; retry it by hand.
+    Dead,
+}
+
+impl From<domain::DeliveryStatus> for DeliveryStatus {
+    fn from(status: domain::DeliveryStatus) -> Self {
+        match status {
+            domain::DeliveryStatus::Pending => Self::Pending,
+            domain::DeliveryStatus::Delivered => Self::Delivered,
+            domain::DeliveryStatus::Dead => Self::Dead,
+        }
+    }
+}
+
+impl From<DeliveryStatus> for domain::DeliveryStatus {
+    fn from(status: DeliveryStatus) -> Self {
+        match status {
+            DeliveryStatus::Pending => Self::Pending,
+            DeliveryStatus::Delivered => Self::Delivered,
+            DeliveryStatus::Dead => Self::Dead,
+        }
+    }
+}
+
+/// One event's delivery to one webhook, with its attempts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Delivery {
+    pub id: String,
+    pub webhook_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub status: DeliveryStatus,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    /// The HTTP status of the last attempt, if it got one.
+    pub last_status: Option<i32>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+impl From<domain::Delivery> for Delivery {
+    fn from(delivery: domain::Delivery) -> Self {
+        let domain::Delivery {
+            id,
+            webhook_id,
+            event_id,
+            event_type,
+            status,
+            attempts,
+            next_attempt_at,
+            last_status,
+            last_error,
+            created_at,
+            delivered_at,
+        } = delivery;
+        Self {
+            id,
+            webhook_id,
+            event_id,
+            event_type,
+            status: status.into(),
+            attempts,
+            next_attempt_at,
+            last_status,
+            last_error,
+            created_at,
+            delivered_at,
+        }
+    }
+}
+
+/// Who a broadcast reaches. Banned users never do. (Also part of responses, so the schema stays
+/// open: a request's unknown members here are ignored.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Audience {
+    /// These users (1 to 1,000); ids not of the app are skipped.
+    Users {
+        #[schema(min_items = 1, max_items = 1000)]
+        user_ids: Vec<String>,
+    },
+    /// Everyone subscribed to the entity, for any kind.
+    Subscribers {
+        /// 1 to 2,048 characters.
+        #[schema(min_length = 1, max_length = 2048, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
+        entity_key: String,
+    },
+    /// Every user of the app.
+    Everyone,
+}
+
+impl From<domain::Audience> for Audience {
+    fn from(audience: domain::Audience) -> Self {
+        match audience {
+            domain::Audience::Users { user_ids } => Self::Users { user_ids },
+            domain::Audience::Subscribers { entity_key } => Self::Subscribers { entity_key },
+            domain::Audience::Everyone => Self::Everyone,
+        }
+    }
+}
+
+impl From<Audience> for domain::Audience {
+    fn from(audience: Audience) -> Self {
+        match audience {
+            Audience::Users { user_ids } => Self::Users { user_ids },
+            Audience::Subscribers { entity_key } => Self::Subscribers { entity_key },
+            Audience::Everyone => Self::Everyone,
+        }
+    }
+}
+
+/// What `POST /v1/broadcasts` sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewBroadcast {
+    /// 1 to 200 characters, not blank.
+    #[schema(min_length = 1, max_length = 200, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
+    pub title: String,
+    /// At most 2,000 characters.
+    #[schema(max_length = 2000, pattern = r"^[^\u0000]*$")]
+    pub body: Option<String>,
+    /// An http or https URL with a host name (at most 2,048 characters) the notification opens.
+    #[schema(
+        max_length = 2048,
+        pattern = r"^https?://(([A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*|(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3})(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?([/?#][^\s\u0000]*)?$"
+    )]
+    pub url: Option<String>,
+    /// An entity the notification is about (1 to 2,048 characters).
+    #[schema(min_length = 1, max_length = 2048, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
+    pub entity_key: Option<String>,
+    pub audience: Audience,
+}
+
+impl From<NewBroadcast> for domain::NewBroadcast {
+    fn from(new: NewBroadcast) -> Self {
+        let NewBroadcast { title, body, url, entity_key, audience } = new;
+        Self { title, body, url, entity_key, audience: audience.into() }
+    }
+}
+
+/// A sent broadcast.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Broadcast {
+    pub id: String,
+    pub title: String,
+    pub body: Option<String>,
+    pub url: Option<String>,
+    pub entity_key: Option<String>,
+    pub audience: Audience,
+    /// How many inboxes it reached.
+    pub recipients: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<domain::Broadcast> for Broadcast {
+    fn from(broadcast: domain::Broadcast) -> Self {
+        let domain::Broadcast { id, title, body, url, entity_key, audience, recipients, created_at } = broadcast;
+        Self { id, title, body, url, entity_key, audience: audience.into(), recipients, created_at }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_enum_values_are_refused() {
+        assert!(serde_json::from_str::<DevicePlatform>("\"palm\"").is_err());
+        assert!(serde_json::from_str::<WebhookEventType>("\"user.created\"").is_err());
+    }
+
+    #[test]
+    fn wire_enums_name_what_the_domain_stores() {
+        // The store writes the domain's `as_str`; responses must show the same names.
+        let as_json = |value: serde_json::Value| value.as_str().unwrap_or_default().to_owned();
+        for kind in [domain::SubscriptionKind::NewComments, domain::SubscriptionKind::Replies] {
+            assert_eq!(as_json(serde_json::json!(SubscriptionKind::from(kind))), kind.as_str());
+        }
+        for status in [domain::DeliveryStatus::Pending, domain::DeliveryStatus::Delivered, domain::DeliveryStatus::Dead]
+        {
+            assert_eq!(as_json(serde_json::json!(DeliveryStatus::from(status))), status.as_str());
+        }
+        for kind in
+            [domain::NotificationKind::NewComment, domain::NotificationKind::Reply, domain::NotificationKind::Broadcast]
+        {
+            assert_eq!(as_json(serde_json::json!(NotificationKind::from(kind))), kind.as_str());
+        }
+        for platform in [DevicePlatform::Ios, DevicePlatform::Android, DevicePlatform::Web] {
+            assert_eq!(as_json(serde_json::json!(platform)), domain::DevicePlatform::from(platform).as_str());
+        }
+        for provider in [PushProvider::Apns, PushProvider::Fcm, PushProvider::Webpush] {
+            assert_eq!(as_json(serde_json::json!(provider)), domain::PushProvider::from(provider).as_str());
+        }
+        let event_types = [
+            WebhookEventType::NotificationCreated,
+            WebhookEventType::ActionCreated,
+            WebhookEventType::ActionDeleted,
+            WebhookEventType::EntityUpdated,
+            WebhookEventType::CommentFlagged,
+        ];
+        for event_type in event_types {
+            assert_eq!(as_json(serde_json::json!(event_type)), domain::WebhookEventType::from(event_type).as_str());
+        }
+    }
+}
