@@ -19,6 +19,8 @@ use std::sync::{Arc, RwLock};
 use utoipa::ToSchema;
 
 use crate::problem::Problem;
+use crate::rate_limit::{OperationClass, QuotaState, RateLimits};
+use crate::revocation::Revocations;
 use crate::secrets;
 
 /// The issuer every Chorus token names.
@@ -66,6 +68,8 @@ pub enum AuthError {
     WrongIssuer,
     #[error("the signing keys could not be fetched")]
     KeysUnavailable,
+    #[error("the token's user was erased")]
+    Revoked,
 }
 
 impl From<AuthError> for Problem {
@@ -184,6 +188,16 @@ impl KeyRing {
         true
     }
 
+    /// Makes `jwks` the whole ring: keys no longer published stop verifying. Keys that do not
+    /// decode are skipped; returns how many are trusted now.
+    pub fn replace(&self, jwks: &[Jwk]) -> usize {
+        let keys: HashMap<String, VerifyingKey> =
+            jwks.iter().filter_map(|jwk| Some((jwk.kid.clone(), decode_jwk(jwk)?))).collect();
+        let trusted = keys.len();
+        *self.keys.write().expect("key ring lock") = keys;
+        trusted
+    }
+
     pub fn contains(&self, kid: &str) -> bool {
         self.keys.read().expect("key ring lock").contains_key(kid)
     }
@@ -242,11 +256,36 @@ fn decode_jwk(jwk: &Jwk) -> Option<VerifyingKey> {
 }
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+/// A boxed future that may move between threads, for background work.
+pub type SendBoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Turns a bearer token into claims. The users service checks its own keys; the other services
 /// check the keys they fetched from the users service's JWKS, refreshing on an unknown `kid`.
 pub trait TokenVerifier: Send + Sync + 'static {
     fn verify<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Claims, AuthError>>;
+
+    /// Fetches the whole key set again, dropping withdrawn keys. The kit calls it on a schedule
+    /// (`auth.jwks_refresh_secs`); verifiers with fixed keys need not.
+    fn refresh_keys(&self) -> SendBoxFuture<'_, Result<(), AuthError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// Refreshes `verifier`'s keys every `interval` until shutdown, so a key the users service
+/// withdrew stops verifying everywhere within that interval.
+pub async fn refresh_keys_on_schedule(
+    verifier: Arc<dyn TokenVerifier>,
+    interval: std::time::Duration,
+    shutdown: crate::shutdown::Shutdown,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = shutdown.fired() => return,
+        }
+        // A failure is logged by the verifier; the keys it had stay until the next success.
+        let _ = verifier.refresh_keys().await;
+    }
 }
 
 impl TokenVerifier for KeyRing {
@@ -259,13 +298,16 @@ impl TokenVerifier for KeyRing {
 pub struct Authenticator {
     verifier: Arc<dyn TokenVerifier>,
     operator_digest: Option<String>,
+    revocations: Arc<Revocations>,
 }
 
 impl Authenticator {
-    pub fn new(verifier: Arc<dyn TokenVerifier>, operator_token: Option<&str>) -> Self {
-        Self { verifier, operator_digest: operator_token.map(secrets::digest) }
+    pub fn new(verifier: Arc<dyn TokenVerifier>, operator_token: Option<&str>, revocations: Arc<Revocations>) -> Self {
+        Self { verifier, operator_digest: operator_token.map(secrets::digest), revocations }
     }
 
+    /// The principal a bearer token names. A user token whose user was erased is refused
+    /// ([`AuthError::Revoked`]) for every operation, however long it has left to live.
     pub async fn authenticate(&self, bearer: &str) -> Result<Principal, AuthError> {
         if let Some(expected) = &self.operator_digest
             && secrets::verify(bearer, expected)
@@ -273,7 +315,13 @@ impl Authenticator {
             return Ok(Principal::Operator);
         }
         let claims = self.verifier.verify(bearer).await?;
-        Principal::from_claims(claims)
+        let principal = Principal::from_claims(claims)?;
+        if let Principal::User { user_id, .. } = &principal
+            && self.revocations.is_revoked(user_id)
+        {
+            return Err(AuthError::Revoked);
+        }
+        Ok(principal)
     }
 }
 
@@ -355,8 +403,42 @@ impl FromRequest for Principal {
                 // For the usage counts: which app this call was made for.
                 req.extensions_mut().insert(Consumer(app_id.to_owned()));
             }
+            take_quota(&req, &principal)?;
             Ok(principal)
         })
+    }
+}
+
+/// Takes one request from the caller's budget: per user for a user token, per app for an app
+/// token. Operators and services (feed followers among them) are exempt. The state is left on
+/// the request for the response headers, once per request.
+fn take_quota(req: &HttpRequest, principal: &Principal) -> Result<(), Problem> {
+    let key = match principal {
+        Principal::User { .. } | Principal::App { .. } => principal.label(),
+        Principal::Service { .. } | Principal::Operator => return Ok(()),
+    };
+    let Some(limits) = req.app_data::<web::Data<RateLimits>>() else { return Ok(()) };
+    if req.extensions().get::<QuotaState>().is_some() {
+        return Ok(());
+    }
+    take_quota_of(req, limits, OperationClass::of_method(req.method()), &key)
+}
+
+/// Takes one request of `class` from `key`'s budget, leaving the state on the request for the
+/// response headers; a refusal is the 429. Handlers call it for budgets not keyed by a token
+/// (the credential exchanges, keyed by API key).
+pub fn take_quota_of(req: &HttpRequest, limits: &RateLimits, class: OperationClass, key: &str) -> Result<(), Problem> {
+    match limits.check(class, key) {
+        Ok(Some(state)) => {
+            req.extensions_mut().insert(state);
+            Ok(())
+        }
+        Ok(None) => Ok(()),
+        Err(refused) => {
+            let problem = refused.problem();
+            req.extensions_mut().insert(refused);
+            Err(problem)
+        }
     }
 }
 
@@ -472,8 +554,9 @@ mod tests {
 /// Fetches the current signing keys (through the users client, in practice).
 pub type KeyFetch = Box<dyn Fn() -> Pin<Box<dyn Future<Output = Result<Vec<Jwk>, String>> + Send>> + Send + Sync>;
 
-/// Verifies tokens against the users service's published keys, fetched once and again only when
-/// a token names an unknown `kid` (at most every few seconds), so there is no call per request.
+/// Verifies tokens against the users service's published keys: fetched once, again when a token
+/// names an unknown `kid` (at most every few seconds), and in full on the kit's schedule, when
+/// keys that are no longer published are dropped. There is no call per request.
 pub struct JwksVerifier {
     ring: KeyRing,
     fetch: KeyFetch,
@@ -518,6 +601,24 @@ impl TokenVerifier for JwksVerifier {
             self.ring.verify(token, chrono::Utc::now().timestamp())
         })
     }
+
+    fn refresh_keys(&self) -> SendBoxFuture<'_, Result<(), AuthError>> {
+        Box::pin(async move {
+            // Not stamped as an unknown-`kid` fetch: that throttle is for bursts of strangers,
+            // and must not hold off the first sight of a key published since.
+            let keys = (self.fetch)().await.map_err(|error| {
+                tracing::warn!(%error, "refreshing the signing keys failed; keeping the ones known");
+                AuthError::KeysUnavailable
+            })?;
+            // An empty answer is a broken publisher, not a withdrawal of every key.
+            if keys.is_empty() {
+                tracing::warn!("the key set came back empty; keeping the keys known");
+                return Err(AuthError::KeysUnavailable);
+            }
+            self.ring.replace(&keys);
+            Ok(())
+        })
+    }
 }
 
 #[cfg(test)]
@@ -559,6 +660,34 @@ mod jwks_tests {
         let stranger = TokenSigner::generate().sign(&claims);
         assert_eq!(TokenVerifier::verify(&verifier, &stranger).await, Err(AuthError::UnknownKey));
         assert_eq!(fetches.load(Ordering::SeqCst), 1, "a second fetch waits for the interval");
+    }
+
+    #[tokio::test]
+    async fn a_scheduled_refresh_drops_withdrawn_keys_and_keeps_them_on_failure() {
+        let (old, new) = (TokenSigner::generate(), TokenSigner::generate());
+        let published = Arc::new(std::sync::Mutex::new(Some(vec![old.jwk(), new.jwk()])));
+        let source = published.clone();
+        let verifier = JwksVerifier::new(Box::new(move || {
+            let keys = source.lock().unwrap().clone();
+            Box::pin(async move { keys.ok_or_else(|| "users is down".to_owned()) })
+        }));
+        let claims = user_claims();
+        let (old_token, new_token) = (old.sign(&claims), new.sign(&claims));
+        verifier.refresh_keys().await.unwrap();
+        assert!(TokenVerifier::verify(&verifier, &old_token).await.is_ok());
+
+        // Users withdraws the old key.
+        *published.lock().unwrap() = Some(vec![new.jwk()]);
+        verifier.refresh_keys().await.unwrap();
+        assert_eq!(TokenVerifier::verify(&verifier, &old_token).await, Err(AuthError::UnknownKey));
+        assert!(TokenVerifier::verify(&verifier, &new_token).await.is_ok());
+
+        // A failed or empty answer is no withdrawal: the known keys stay.
+        *published.lock().unwrap() = None;
+        assert_eq!(verifier.refresh_keys().await, Err(AuthError::KeysUnavailable));
+        *published.lock().unwrap() = Some(vec![]);
+        assert_eq!(verifier.refresh_keys().await, Err(AuthError::KeysUnavailable));
+        assert!(TokenVerifier::verify(&verifier, &new_token).await.is_ok());
     }
 
     #[tokio::test]

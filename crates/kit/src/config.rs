@@ -33,6 +33,9 @@ pub trait ServiceConfig: DeserializeOwned + Clone + Send + Sync + 'static {
     fn auth_mut(&mut self) -> &mut AuthSettings;
     /// The event log: every service keeps one, and the kit prunes it.
     fn events(&self) -> &EventSettings;
+    /// Rate limits per caller and class of operation (`[rate_limits]`, defaults when absent).
+    fn rate_limits(&self) -> &crate::rate_limit::RateLimitSettings;
+    fn rate_limits_mut(&mut self) -> &mut crate::rate_limit::RateLimitSettings;
 
     /// Service-specific checks, run after the common ones.
     fn validate_service(&self) -> Result<(), ConfigError> {
@@ -44,12 +47,14 @@ pub trait ServiceConfig: DeserializeOwned + Clone + Send + Sync + 'static {
         self.database().validate()?;
         self.telemetry().validate()?;
         self.events().validate()?;
+        self.auth().validate()?;
+        self.rate_limits().validate()?;
         self.validate_service()
     }
 }
 
 /// Implements the [`ServiceConfig`] accessors for a config struct with the usual `http`,
-/// `database`, `telemetry`, `auth` and `events` fields. Use it inside the `impl ServiceConfig` block.
+/// `database`, `telemetry`, `auth`, `events` and `rate_limits` fields. Use it inside the `impl ServiceConfig` block.
 #[macro_export]
 macro_rules! common_settings_accessors {
     () => {
@@ -76,6 +81,12 @@ macro_rules! common_settings_accessors {
         }
         fn events(&self) -> &$crate::config::EventSettings {
             &self.events
+        }
+        fn rate_limits(&self) -> &$crate::rate_limit::RateLimitSettings {
+            &self.rate_limits
+        }
+        fn rate_limits_mut(&mut self) -> &mut $crate::rate_limit::RateLimitSettings {
+            &mut self.rate_limits
         }
     };
 }
@@ -278,12 +289,34 @@ impl EventSettings {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct AuthSettings {
     /// The operator's bearer token. Without one, operator endpoints refuse every call.
-    #[serde(default, deserialize_with = "non_empty_secret")]
+    #[serde(deserialize_with = "non_empty_secret")]
     pub operator_token: Option<Secret>,
+    /// How often the signing keys are fetched again from the users service's JWKS (besides on
+    /// an unknown `kid`), so a withdrawn key stops verifying within this many seconds.
+    pub jwks_refresh_secs: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self { operator_token: None, jwks_refresh_secs: 300 }
+    }
+}
+
+impl AuthSettings {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=3600).contains(&self.jwks_refresh_secs) {
+            return Err(ConfigError::invalid("auth.jwks_refresh_secs", "must be between 1 and 3600"));
+        }
+        Ok(())
+    }
+
+    pub fn jwks_refresh_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.jwks_refresh_secs)
+    }
 }
 
 /// An empty value (as an unset environment variable often is) means "not configured".
@@ -304,6 +337,8 @@ mod tests {
         #[serde(default)]
         auth: AuthSettings,
         events: EventSettings,
+        #[serde(default)]
+        rate_limits: crate::rate_limit::RateLimitSettings,
     }
 
     impl ServiceConfig for TestConfig {

@@ -62,6 +62,9 @@ impl Modify for Conventions {
         ] {
             components.responses.insert(name.to_owned(), response);
         }
+        if let Some(utoipa::openapi::RefOr::T(rate_limited)) = components.responses.get_mut("RateLimited") {
+            declare_rate_limit_headers(rate_limited);
+        }
         // Four kinds of caller, each a bearer token; an operation names the ones it accepts.
         for (name, description) in [
             ("user", "A user's session token (`POST /v1/sessions`), bound to one app."),
@@ -78,6 +81,34 @@ impl Modify for Conventions {
             components.add_security_scheme(name, SecurityScheme::Http(scheme.build()));
         }
         declare_generic_statuses(openapi);
+    }
+}
+
+/// The headers of a 429: `Retry-After` (RFC 9110, section 10.2.3) and the quota in `RateLimit`
+/// and `RateLimit-Policy` (draft-ietf-httpapi-ratelimit-headers-09), as [`crate::rate_limit`]
+/// writes them. Answers under the limit carry the two `RateLimit` headers too.
+fn declare_rate_limit_headers(response: &mut utoipa::openapi::Response) {
+    use utoipa::openapi::header::HeaderBuilder;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+
+    let integer = || ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).build();
+    let text = || ObjectBuilder::new().schema_type(Type::String).build();
+    let headers = [
+        ("Retry-After", integer(), "Seconds until the caller may try again."),
+        (
+            "RateLimit",
+            text(),
+            "The quota left, such as `\"writes\";r=0;t=5`: `r` requests remain, and the bucket is full again in `t` seconds.",
+        ),
+        (
+            "RateLimit-Policy",
+            text(),
+            "The budget, such as `\"writes\";q=100;w=5`: `q` requests at once, refilled over `w` seconds.",
+        ),
+    ];
+    for (name, schema, description) in headers {
+        let header = HeaderBuilder::new().schema(Some(schema)).description(Some(description)).build();
+        response.headers.insert(name.to_owned(), utoipa::openapi::RefOr::T(header));
     }
 }
 

@@ -15,6 +15,7 @@ use crate::auth::Consumer;
 use crate::lifecycle::{Deprecation, DeprecationHeaders, LifecycleError};
 use crate::metrics::Metrics;
 use crate::problem::{Problem, ProblemType};
+use crate::rate_limit::QuotaState;
 use crate::telemetry::{REQUEST_ID_HEADER, RequestContext, TRACEPARENT_HEADER};
 use crate::usage::UsageCounter;
 
@@ -153,6 +154,10 @@ pub async fn observe(
     }
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+    }
+    let quota = response.request().extensions().get::<QuotaState>().cloned();
+    if let Some(quota) = quota {
+        quota.write_headers(response.headers_mut());
     }
     span.record("operation", operation.as_str());
     span.in_scope(|| {

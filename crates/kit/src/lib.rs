@@ -2,7 +2,7 @@
 //!
 //! A service crate holds its domain and nothing generic. It implements [`server::Service`] and
 //! gets config loading, telemetry, metrics, health, problem+json errors, the database pool and
-//! migrations, auth extractors, pagination, idempotency, the event feed, graceful shutdown and a
+//! migrations, auth extractors (with revoked subjects and rate limits), pagination, idempotency, the event feed, graceful shutdown and a
 //! test harness from here.
 
 pub mod auth;
@@ -22,8 +22,11 @@ pub mod idempotency;
 pub mod lifecycle;
 pub mod metrics;
 pub mod mirror;
+pub mod outbound;
 pub mod pagination;
 pub mod problem;
+pub mod rate_limit;
+pub mod revocation;
 pub mod schema;
 pub mod secrets;
 pub mod server;

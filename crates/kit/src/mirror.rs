@@ -70,15 +70,19 @@ pub fn blockers_among(conn: &mut DbConnection, author: &str, users: &[String]) -
         .collect())
 }
 
-/// Remembers an erased user, so their still-valid tokens cannot act again, and forgets their
-/// bans and blocks, by them or of them.
+/// Remembers an erased user, so their still-valid tokens are refused (every process picks the
+/// row up, see [`crate::revocation`]), and forgets their bans and blocks, by them or of them.
 pub fn erase(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Result<(), DbError> {
     let blocks_of_them = chorus_user_blocks::blocker_id.eq(user_id).or(chorus_user_blocks::blocked_id.eq(user_id));
     diesel::delete(chorus_user_blocks::table.filter(blocks_of_them)).execute(conn)?;
     diesel::delete(chorus_user_bans::table.find(user_id)).execute(conn)?;
     insert_once(conn, |conn| {
         diesel::insert_into(chorus_erased_users::table)
-            .values((chorus_erased_users::user_id.eq(user_id), chorus_erased_users::app_id.eq(app_id)))
+            .values((
+                chorus_erased_users::user_id.eq(user_id),
+                chorus_erased_users::app_id.eq(app_id),
+                chorus_erased_users::erased_at.eq(crate::db::now()),
+            ))
             .execute(conn)
     })?;
     Ok(())

@@ -66,5 +66,6 @@ diesel::table! {
     chorus_erased_users (user_id) {
         user_id -> Text,
         app_id -> Text,
+        erased_at -> Timestamp,
     }
 }

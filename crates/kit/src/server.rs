@@ -16,6 +16,8 @@ use crate::health;
 use crate::http::{self, Operations};
 use crate::lifecycle::{self, Deprecation, LifecycleError};
 use crate::metrics::{self, Metrics};
+use crate::rate_limit::RateLimits;
+use crate::revocation::Revocations;
 use crate::shutdown::{self, Shutdown, ShutdownTrigger};
 use crate::usage::UsageCounter;
 
@@ -52,6 +54,10 @@ pub struct MountContext<C> {
     /// Fires once the HTTP server has drained, so background tasks outlive every request.
     pub shutdown: Shutdown,
     pub metrics: web::Data<Metrics>,
+    /// The users whose tokens this process refuses. The kit keeps it current from the
+    /// `chorus_erased_users` table; a service that erases users itself also revokes them here at
+    /// once, after commit.
+    pub revocations: Arc<Revocations>,
 }
 
 pub type Routes = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
@@ -119,19 +125,37 @@ pub async fn start<S: Service>(config: S::Config) -> anyhow::Result<Running> {
     let metrics = web::Data::new(Metrics::new(S::NAME));
     let http_settings = config.http().clone();
     let operator_token = config.auth().operator_token.clone();
+    // Loaded before the first request is served, so a restart never forgets an erasure.
+    let revocations = Arc::new(Revocations::default());
+    let loading = revocations.clone();
+    db.read(move |conn| loading.refresh(conn)).await?;
     let mount = S::mount(MountContext {
         config: config.clone(),
         db: db.clone(),
         shutdown: shutdown.clone(),
         metrics: metrics.clone(),
+        revocations: revocations.clone(),
     })
     .await?;
 
     let spec = spec::<S>()?;
     let spec_text = web::Data::new(SpecText(docs::spec_json(&spec)));
     let operations = web::Data::new(Operations::new(&spec, S::deprecations())?);
-    let authenticator =
-        web::Data::new(Authenticator::new(mount.verifier.clone(), operator_token.as_ref().map(|t| t.expose())));
+    let authenticator = web::Data::new(Authenticator::new(
+        mount.verifier.clone(),
+        operator_token.as_ref().map(|t| t.expose()),
+        revocations.clone(),
+    ));
+    let revocations_task = tokio::spawn(crate::revocation::follow(revocations, db.clone(), shutdown.clone()));
+    let keys_task = tokio::spawn(crate::auth::refresh_keys_on_schedule(
+        mount.verifier.clone(),
+        config.auth().jwks_refresh_interval(),
+        shutdown.clone(),
+    ));
+    // One set of buckets for every worker of the process.
+    let rate_limits = Arc::new(RateLimits::new(config.rate_limits()));
+    let rate_limits_task = tokio::spawn(crate::rate_limit::housekeeping(rate_limits.clone(), shutdown.clone()));
+    let rate_limits = web::Data::from(rate_limits);
     let db_data = web::Data::new(db.clone());
     let usage = web::Data::new(UsageCounter::default());
     let usage_task = tokio::spawn(crate::usage::flusher(usage.clone(), db.clone(), shutdown.clone()));
@@ -154,6 +178,7 @@ pub async fn start<S: Service>(config: S::Config) -> anyhow::Result<Running> {
             .app_data(shutdown_data.clone())
             .app_data(hub.clone())
             .app_data(usage.clone())
+            .app_data(rate_limits.clone())
             .app_data(spec_text.clone())
             .app_data(BodyLimit(max_body))
             .app_data(extract::path_config())
@@ -180,5 +205,6 @@ pub async fn start<S: Service>(config: S::Config) -> anyhow::Result<Running> {
     tasks.push(hub_task);
     tasks.push(usage_task);
     tasks.push(housekeeping_task);
+    tasks.extend([revocations_task, keys_task, rate_limits_task]);
     Ok(Running { name: S::NAME, port, db, handle, server: tokio::spawn(server), streams, background, tasks })
 }

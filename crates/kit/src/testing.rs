@@ -64,6 +64,20 @@ impl TestDatabase {
     pub fn is_postgres(&self) -> bool {
         self.postgres.is_some()
     }
+
+    /// A small pool on this database, with the kit's and `migrations`' migrations applied: for
+    /// tests of the kit's machinery without a whole service.
+    pub async fn migrated(&self, migrations: crate::db::Migrations) -> crate::db::Db {
+        let settings = crate::config::DatabaseSettings {
+            url: Secret::new(self.url.clone()),
+            pool_size: 2,
+            migrate_on_start: true,
+            connect_timeout_secs: 5,
+        };
+        let db = crate::db::Db::connect(&settings).expect("the test database connects");
+        db.migrate(migrations).await.expect("the test database migrates");
+        db
+    }
 }
 
 impl Drop for TestDatabase {
@@ -134,6 +148,11 @@ impl<C> TestService<C> {
         format!("{}{path}", self.base_url)
     }
 
+    /// The service's database, to check what a test's requests stored (or did not).
+    pub fn db(&self) -> &crate::db::Db {
+        &self.running.as_ref().expect("the service is running").db
+    }
+
     /// Stops the service gracefully, as SIGTERM would.
     pub async fn stop(mut self) -> TestDatabase {
         if let Some(running) = self.running.take() {
@@ -144,7 +163,9 @@ impl<C> TestService<C> {
 }
 
 /// The service's embedded defaults, set up for a test: loopback, port 0, one worker, a fresh
-/// database, the test operator token.
+/// database, the test operator token, signing keys refreshed every second, and rate limits far
+/// above what a test sends (still on, so their headers are there; a test of the limits sets its
+/// own).
 pub fn test_config<S: Service>(database: &TestDatabase) -> S::Config {
     let mut config: S::Config = config::defaults(S::DEFAULT_CONFIG).expect("the embedded defaults parse");
     let http = config.http_mut();
@@ -155,6 +176,10 @@ pub fn test_config<S: Service>(database: &TestDatabase) -> S::Config {
     config.database_mut().url = Secret::new(database.url.clone());
     config.database_mut().pool_size = 4;
     config.auth_mut().operator_token = Some(Secret::new(OPERATOR_TOKEN));
+    config.auth_mut().jwks_refresh_secs = 1;
+    let roomy = crate::rate_limit::Limit { per_second: 100_000, burst: 100_000 };
+    let limits = config.rate_limits_mut();
+    (limits.read, limits.write, limits.session, limits.ingest) = (roomy, roomy, roomy, roomy);
     config
 }
 

@@ -2,8 +2,7 @@
 //! known type that does not parse, without losing it.
 
 use actix_web::web;
-use chorus_kit::config::{DatabaseSettings, Secret};
-use chorus_kit::db::{Db, DbConnection, Migrations};
+use chorus_kit::db::{DbConnection, Migrations};
 use chorus_kit::follower::{ApplyError, FeedBatch, FeedItem, Follower, cursor};
 use chorus_kit::metrics::Metrics;
 use chorus_kit::testing::{TestDatabase, eventually};
@@ -35,14 +34,7 @@ fn producer_feed() -> Vec<(i64, FeedItem<Liked>)> {
 #[tokio::test]
 async fn unknown_types_are_skipped_and_a_malformed_event_stops_the_follower() {
     let database = TestDatabase::create();
-    let settings = DatabaseSettings {
-        url: Secret::new(database.url.clone()),
-        pool_size: 2,
-        migrate_on_start: true,
-        connect_timeout_secs: 5,
-    };
-    let db = Db::connect(&settings).unwrap();
-    db.migrate(Migrations { sqlite: SQLITE, postgres: POSTGRES }).await.unwrap();
+    let db = database.migrated(Migrations { sqlite: SQLITE, postgres: POSTGRES }).await;
     let metrics = web::Data::new(Metrics::new("consumer"));
     let (trigger, shutdown) = chorus_kit::shutdown::channel();
     let follower = Follower {

@@ -20,6 +20,8 @@ struct DemoConfig {
     #[serde(default)]
     auth: AuthSettings,
     events: EventSettings,
+    #[serde(default)]
+    rate_limits: chorus_kit::rate_limit::RateLimitSettings,
 }
 
 impl ServiceConfig for DemoConfig {

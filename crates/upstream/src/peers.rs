@@ -74,6 +74,24 @@ impl UsersPeer {
         banned.expect("the users service bans the user");
     }
 
+    /// The user erases themselves (`DELETE /v1/users/me`).
+    pub async fn erase_self(&self, user: &PeerUser) {
+        let erased = self.client(Some(&user.token)).erase_me().send().await;
+        erased.expect("the users service erases the user");
+    }
+
+    /// The operator rotates the signing key; returns the new key's `kid`.
+    pub async fn rotate_signing_key(&self) -> String {
+        let rotated = self.client(Some(&self.operator_token)).rotate_signing_key().send().await;
+        rotated.expect("the users service rotates its signing key").into_inner().kid
+    }
+
+    /// The operator withdraws the signing key `kid`.
+    pub async fn withdraw_signing_key(&self, kid: &str) {
+        let withdrawn = self.client(Some(&self.operator_token)).withdraw_signing_key().kid(kid).send().await;
+        withdrawn.expect("the users service withdraws the key");
+    }
+
     /// The app (by its token) erases the user `user_id`.
     pub async fn erase(&self, app_token: &str, user_id: &str) {
         let erased = self.client(Some(app_token)).erase_user().user_id(user_id).send().await;

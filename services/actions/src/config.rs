@@ -4,6 +4,7 @@
 use chorus_kit::config::{
     AuthSettings, ConfigError, DatabaseSettings, EventSettings, HttpSettings, ServiceConfig, TelemetrySettings,
 };
+use chorus_kit::rate_limit::RateLimitSettings;
 use chorus_upstream::UsersLink;
 use serde::Deserialize;
 
@@ -17,6 +18,8 @@ pub struct Config {
     pub auth: AuthSettings,
     pub users: UsersLink,
     pub events: EventSettings,
+    #[serde(default)]
+    pub rate_limits: RateLimitSettings,
     pub views: ViewSettings,
 }
 

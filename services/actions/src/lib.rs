@@ -45,7 +45,7 @@ impl Service for Actions {
     }
 
     async fn mount(context: MountContext<config::Config>) -> anyhow::Result<Mount> {
-        let MountContext { config, db, shutdown, metrics } = context;
+        let MountContext { config, db, shutdown, metrics, .. } = context;
         let users = Upstream::new(&config.users);
         let verifier = Arc::new(JwksVerifier::new(users.key_fetch()));
         let window = Duration::from_millis(config.views.batch_window_ms);

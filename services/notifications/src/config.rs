@@ -4,6 +4,7 @@
 use chorus_kit::config::{
     AuthSettings, ConfigError, DatabaseSettings, EventSettings, HttpSettings, Secret, ServiceConfig, TelemetrySettings,
 };
+use chorus_kit::rate_limit::RateLimitSettings;
 use chorus_upstream::UsersLink;
 use serde::Deserialize;
 
@@ -18,6 +19,8 @@ pub struct Config {
     pub users: UsersLink,
     pub actions: ActionsLink,
     pub events: EventSettings,
+    #[serde(default)]
+    pub rate_limits: RateLimitSettings,
     pub broadcasts: BroadcastSettings,
     pub webhooks: WebhookSettings,
 }
@@ -38,6 +41,11 @@ pub struct WebhookSettings {
     /// Sends every delivery through this HTTP proxy (an egress gateway), when set.
     #[serde(default)]
     pub proxy_url: Option<String>,
+    /// Lets webhooks target loopback, private and link-local addresses. Off by default, since
+    /// such a target reaches inside the platform's network; on only for local development and
+    /// tests, whose receivers listen on loopback.
+    #[serde(default)]
+    pub allow_private_targets: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -45,7 +45,7 @@ impl Service for Notifications {
     }
 
     async fn mount(context: MountContext<config::Config>) -> anyhow::Result<Mount> {
-        let MountContext { config, db, shutdown, metrics } = context;
+        let MountContext { config, db, shutdown, metrics, .. } = context;
         let upstream = Upstream::new(&config.users);
         let webhook_key =
             WebhookKey::new(config.webhooks.signing_key.as_ref().map(|key| key.expose()).unwrap_or_default());
@@ -54,6 +54,7 @@ impl Service for Notifications {
             base_backoff: Duration::from_millis(config.webhooks.base_backoff_ms),
             timeout: Duration::from_secs(config.webhooks.timeout_secs),
             proxy_url: config.webhooks.proxy_url.clone(),
+            allow_private_targets: config.webhooks.allow_private_targets,
         };
         let users_follower = Follower {
             feed: "users",
@@ -78,6 +79,7 @@ impl Service for Notifications {
         ];
         let state = actix_web::web::Data::new(api::NotificationsState {
             daily_broadcast_quota: config.broadcasts.daily_quota,
+            allow_private_targets: config.webhooks.allow_private_targets,
             webhook_key,
         });
         Ok(Mount {

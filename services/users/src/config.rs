@@ -4,6 +4,7 @@
 use chorus_kit::config::{
     AuthSettings, ConfigError, DatabaseSettings, EventSettings, HttpSettings, Secret, ServiceConfig, TelemetrySettings,
 };
+use chorus_kit::rate_limit::RateLimitSettings;
 use serde::Deserialize;
 
 pub use crate::domain::sessions::ServiceAccount;
@@ -19,6 +20,8 @@ pub struct Config {
     pub tokens: TokenSettings,
     pub events: EventSettings,
     #[serde(default)]
+    pub rate_limits: RateLimitSettings,
+    #[serde(default)]
     pub service_accounts: Vec<ServiceAccount>,
 }
 
@@ -30,6 +33,15 @@ pub struct TokenSettings {
     pub signing_key: Option<Secret>,
     pub app_token_ttl_secs: u32,
     pub service_token_ttl_secs: u32,
+    /// How long a rotated-in key is published before it signs, so every service has fetched it
+    /// first: keep it above the services' `auth.jwks_refresh_secs` (at most 3600; 0 signs at
+    /// once, relying on the verifiers' fetch on an unknown `kid`).
+    #[serde(default = "default_rotation_lead_secs")]
+    pub rotation_lead_secs: u32,
+}
+
+fn default_rotation_lead_secs() -> u32 {
+    360
 }
 
 impl ServiceConfig for Config {
@@ -48,6 +60,9 @@ impl ServiceConfig for Config {
             if !(60..=86_400).contains(&ttl) {
                 return Err(ConfigError::invalid(field, "must be between 60 and 86400"));
             }
+        }
+        if self.tokens.rotation_lead_secs > 3_600 {
+            return Err(ConfigError::invalid("tokens.rotation_lead_secs", "must be at most 3600"));
         }
         for (index, account) in self.service_accounts.iter().enumerate() {
             let digest = &account.secret_sha256;

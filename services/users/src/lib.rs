@@ -43,22 +43,32 @@ impl Service for Users {
     }
 
     async fn mount(context: MountContext<config::Config>) -> anyhow::Result<Mount> {
-        let MountContext { config, db, .. } = context;
+        let MountContext { config, db, shutdown, revocations, .. } = context;
         let configured_key = config.tokens.signing_key.as_ref().map(|key| key.expose().to_owned());
-        let active = db.write(move |conn| domain::sessions::load_signing_key(conn, configured_key.as_deref())).await?;
-        let issuer = TokenIssuer::new(active, config.tokens.app_token_ttl_secs, config.tokens.service_token_ttl_secs);
+        let active = db.write(move |conn| domain::keys::load_signing_key(conn, configured_key.as_deref())).await?;
+        let issuer =
+            Arc::new(TokenIssuer::new(active, config.tokens.app_token_ttl_secs, config.tokens.service_token_ttl_secs));
+        let signing_key_task = tokio::spawn(domain::keys::follow_signing_key(db.clone(), issuer.clone(), shutdown));
         // Users checks its own tokens the way every service does, against the published keys, so
         // a key another replica generated or a rotation added is picked up on first sight.
         let keys_db = db.clone();
         let verifier = Arc::new(JwksVerifier::new(Box::new(move || {
             let db = keys_db.clone();
             Box::pin(async move {
-                let jwks = db.read(domain::sessions::published_keys).await.map_err(|e| e.to_string())?;
+                let jwks = db.read(domain::keys::published_keys).await.map_err(|e| e.to_string())?;
                 Ok(jwks.keys)
             })
         })));
-        let state =
-            actix_web::web::Data::new(api::UsersState { issuer, service_accounts: config.service_accounts.clone() });
-        Ok(Mount { routes: Arc::new(move |cfg| api::routes(cfg, state.clone())), verifier, tasks: Vec::new() })
+        let state = actix_web::web::Data::new(api::UsersState {
+            issuer,
+            service_accounts: config.service_accounts.clone(),
+            revocations,
+            rotation_lead: chrono::TimeDelta::seconds(config.tokens.rotation_lead_secs.into()),
+        });
+        Ok(Mount {
+            routes: Arc::new(move |cfg| api::routes(cfg, state.clone())),
+            verifier,
+            tasks: vec![signing_key_task],
+        })
     }
 }

@@ -24,6 +24,8 @@ pub struct NotificationsState {
     pub daily_broadcast_quota: u32,
     /// What webhook secrets are derived from.
     pub webhook_key: crate::domain::webhooks::WebhookKey,
+    /// Whether webhooks may target private addresses (`webhooks.allow_private_targets`).
+    pub allow_private_targets: bool,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<NotificationsState>) {

@@ -77,6 +77,10 @@ pub struct DeliveryQuery {
 /// Chorus POSTs each chosen event to the URL as JSON, signed in `Chorus-Signature`
 /// (`t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the secret>`), and retries failures
 /// with backoff. The secret is shown here; an `Idempotency-Key` replay shows it again.
+///
+/// The URL's host must be, and resolve only to, public addresses: loopback, private,
+/// link-local, unspecified, multicast and broadcast targets get 400 naming `url` (server-side
+/// request forgery; the operator can allow them for local development).
 #[utoipa::path(
     post, path = "/v1/webhooks", tag = "webhooks", operation_id = "register_webhook",
     params(chorus_kit::idempotency::IdempotencyKeyHeader),
@@ -101,7 +105,9 @@ pub async fn register_webhook(
     let new = body.into_inner();
     let key = state.webhook_key.clone();
     let request = IdempotentRequest::new(idempotency, &format!("app:{}", app.app_id), "register_webhook", &new);
-    let new = new.into();
+    let new: webhooks::NewWebhook = new.into();
+    new.validate()?;
+    webhooks::check_target(&new.url, state.allow_private_targets).await?;
     let created = db
         .write(move |conn| {
             // The stored response is the webhook alone; its secret is derived again, never stored.

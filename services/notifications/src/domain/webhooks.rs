@@ -7,6 +7,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chorus_kit::db::{Db, DbConnection};
+use chorus_kit::outbound;
 use chorus_kit::shutdown::Shutdown;
 use chorus_kit::validation::{self, Invalid};
 use chrono::{TimeDelta, Utc};
@@ -127,6 +128,14 @@ pub struct DeliveryPolicy {
     pub timeout: Duration,
     /// An HTTP proxy every delivery goes through (an egress gateway), if any.
     pub proxy_url: Option<String>,
+    /// Whether targets on private addresses are allowed (local development and tests only).
+    pub allow_private_targets: bool,
+}
+
+/// Refuses a target inside the platform's network (see [`chorus_kit::outbound`]) with a 400
+/// that names `url` and says why. Called at registration; delivery checks again.
+pub async fn check_target(url: &str, allow_private: bool) -> Result<(), NotificationsError> {
+    outbound::check_target(url, allow_private).await.map_err(|refused| Invalid::new("url", refused.to_string()).into())
 }
 
 /// Delay before attempt `attempts + 1`: exponential, capped, with ±25% jitter.
@@ -139,11 +148,16 @@ pub fn backoff(policy: &DeliveryPolicy, attempts: i32) -> Duration {
 
 /// Sends due deliveries until shutdown; several replicas can run one each.
 pub async fn dispatch(db: Db, key: WebhookKey, policy: DeliveryPolicy, shutdown: Shutdown) {
-    let mut builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).timeout(policy.timeout);
-    if let Some(proxy) = policy.proxy_url.as_deref().and_then(|url| reqwest::Proxy::all(url).ok()) {
-        builder = builder.proxy(proxy);
-    }
-    let http = builder.build().unwrap_or_default();
+    // Connects only to public addresses, checked as it connects (DNS rebinding), and follows no
+    // redirects; the proxy is validated at startup.
+    let http = match outbound::client(policy.allow_private_targets, policy.proxy_url.as_deref(), policy.timeout) {
+        Ok(http) => http,
+        Err(error) => {
+            tracing::error!(%error, "the webhook client could not be built; deliveries wait");
+            shutdown.fired().await;
+            return;
+        }
+    };
     loop {
         if shutdown.is_fired() {
             return;
@@ -171,6 +185,22 @@ pub async fn dispatch(db: Db, key: WebhookKey, policy: DeliveryPolicy, shutdown:
 async fn attempt(db: &Db, http: &reqwest::Client, key: &WebhookKey, policy: &DeliveryPolicy, delivery: Claimed) {
     let timestamp = Utc::now().timestamp();
     let secret = key.secret_for(&delivery.webhook_id);
+    // A literal address never passes through the client's resolver, so it is judged here. A
+    // refused target never becomes reachable by retrying: the delivery goes dead at once.
+    if let Err(refused) = outbound::check_literal(&delivery.url, policy.allow_private_targets) {
+        let error = format!("the target was refused: {refused}");
+        tracing::warn!(delivery_id = %delivery.id, webhook_id = %delivery.webhook_id, %error, "webhook delivery is dead");
+        let id = delivery.id.clone();
+        let recorded = db
+            .write(move |conn| {
+                store::webhooks::record_attempt(conn, &id, DeliveryStatus::Dead, None, None, Some(&error))
+            })
+            .await;
+        if let Err(error) = recorded {
+            tracing::warn!(%error, "recording a webhook attempt failed; it will be retried after its lease");
+        }
+        return;
+    }
     let sent = http
         .post(&delivery.url)
         .header("content-type", "application/json")
@@ -231,6 +261,7 @@ mod tests {
             base_backoff: Duration::from_secs(1),
             timeout: Duration::from_secs(1),
             proxy_url: None,
+            allow_private_targets: false,
         };
         assert!(backoff(&policy, 0) <= Duration::from_millis(1_250));
         assert!(backoff(&policy, 4) >= Duration::from_secs(12));

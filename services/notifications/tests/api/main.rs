@@ -13,6 +13,7 @@ mod broadcasts;
 mod devices;
 mod fanout;
 mod inbox;
+mod trust;
 mod webhooks;
 
 const SECRET: &str = "notifications-test-secret";
@@ -53,6 +54,9 @@ impl Stack {
                     scopes: vec![chorus_kit::events::READ_SCOPE.into()],
                 })
                 .collect();
+            // A rotated-in key signs two seconds later: past the verifiers' refresh (a second
+            // in tests), as the defaults keep it past theirs.
+            config.tokens.rotation_lead_secs = 2;
         })
         .await;
         let users_url = users.base_url.clone();
@@ -71,6 +75,8 @@ impl Stack {
             config.webhooks.base_backoff_ms = 50;
             config.webhooks.max_attempts = 3;
             config.webhooks.timeout_secs = 2;
+            // The tests' webhook receivers listen on loopback.
+            config.webhooks.allow_private_targets = true;
             customize(config);
         })
         .await;

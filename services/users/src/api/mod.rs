@@ -5,7 +5,7 @@
 
 mod apps;
 pub mod events;
-mod jwks;
+mod keys;
 pub mod model;
 mod sessions;
 mod users;
@@ -15,18 +15,28 @@ use chorus_kit::Problem;
 use chorus_kit::docs::Conventions;
 use chorus_kit::problem::ProblemType;
 
+use chorus_kit::revocation::Revocations;
+use std::sync::Arc;
+
 use crate::domain::UsersError;
 use crate::domain::sessions::{ServiceAccount, TokenIssuer};
 
 /// Shared state of the users handlers.
 pub struct UsersState {
-    pub issuer: TokenIssuer,
+    pub issuer: Arc<TokenIssuer>,
     pub service_accounts: Vec<ServiceAccount>,
+    /// The users this process refuses; erasure adds to it at once.
+    pub revocations: Arc<Revocations>,
+    /// How long a rotated-in key is published before it signs.
+    pub rotation_lead: chrono::TimeDelta,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<UsersState>) {
     cfg.app_data(state)
-        .route("/.well-known/jwks.json", web::get().to(jwks::get_jwks))
+        .route("/.well-known/jwks.json", web::get().to(keys::get_jwks))
+        .route("/v1/admin/signing-keys", web::get().to(keys::list_signing_keys))
+        .route("/v1/admin/signing-keys", web::post().to(keys::rotate_signing_key))
+        .route("/v1/admin/signing-keys/{kid}", web::delete().to(keys::withdraw_signing_key))
         .route("/v1/apps", web::post().to(apps::create_app))
         .route("/v1/apps/{app_id}", web::get().to(apps::get_app))
         .route("/v1/apps/{app_id}", web::patch().to(apps::update_app))
@@ -69,7 +79,10 @@ impl From<UsersError> for Problem {
             UsersError::SignInRequired | UsersError::InvalidRefreshToken | UsersError::RefreshTokenReused => {
                 Problem::unauthenticated(error.to_string())
             }
-            UsersError::ProviderAlreadyLinked(_) => Problem::new(ProblemType::Conflict).with_detail(error.to_string()),
+            UsersError::ProviderAlreadyLinked(_) | UsersError::SigningKeyInUse => {
+                Problem::new(ProblemType::Conflict).with_detail(error.to_string())
+            }
+            UsersError::SigningKeyNotFound => Problem::not_found(error.to_string()),
             UsersError::Db(db) => Problem::from(db),
         }
     }
@@ -86,7 +99,10 @@ impl From<UsersError> for Problem {
             and user.unblocked on its feed."
     ),
     paths(
-        jwks::get_jwks,
+        keys::get_jwks,
+        keys::list_signing_keys,
+        keys::rotate_signing_key,
+        keys::withdraw_signing_key,
         apps::create_app,
         apps::get_app,
         apps::update_app,

@@ -1,9 +1,11 @@
 //! Sessions (the SDK's first call, and refresh) and tokens for apps and services.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chorus_kit::Problem;
+use chorus_kit::auth::take_quota_of;
 use chorus_kit::db::Db;
 use chorus_kit::extract::Json;
+use chorus_kit::rate_limit::{OperationClass, RateLimits};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -103,11 +105,14 @@ fn access_token(issued: sessions::IssuedToken) -> AccessToken {
     )
 )]
 pub async fn start_session(
+    req: HttpRequest,
+    limits: web::Data<RateLimits>,
     state: web::Data<UsersState>,
     db: web::Data<Db>,
     body: Json<StartSession>,
 ) -> Result<HttpResponse, Problem> {
     let StartSession { api_key, device_id } = body.into_inner();
+    take_quota_of(&req, &limits, OperationClass::Session, &format!("api-key:{api_key}"))?;
     let opened = db.write(move |conn| sessions::start(conn, &api_key, &device_id)).await?;
     let created = opened.created;
     let session = session(&state, opened);
@@ -159,11 +164,15 @@ pub async fn refresh_session(
     )
 )]
 pub async fn create_app_token(
+    req: HttpRequest,
+    limits: web::Data<RateLimits>,
     state: web::Data<UsersState>,
     db: web::Data<Db>,
     body: Json<AppCredentialsRequest>,
 ) -> Result<web::Json<AccessToken>, Problem> {
     let AppCredentialsRequest { api_key, api_secret } = body.into_inner();
+    // Per API key, so guessing an app's secret is as slow as the sessions budget allows.
+    take_quota_of(&req, &limits, OperationClass::Session, &format!("api-key:{api_key}"))?;
     let app = db.read(move |conn| sessions::authenticate_app(conn, &api_key, &api_secret)).await?;
     Ok(web::Json(access_token(state.issuer.app_token(&app.id))))
 }

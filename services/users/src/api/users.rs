@@ -235,8 +235,14 @@ pub async fn update_me(
     ),
     security(("user" = []))
 )]
-pub async fn erase_me(me: UserPrincipal, db: web::Data<Db>) -> Result<HttpResponse, Problem> {
+pub async fn erase_me(
+    me: UserPrincipal,
+    db: web::Data<Db>,
+    state: web::Data<UsersState>,
+) -> Result<HttpResponse, Problem> {
+    let user_id = me.user_id.clone();
     db.write(move |conn| ops::erase(conn, &me.app_id, &me.user_id)).await?;
+    state.revocations.revoke(&user_id);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -435,10 +441,13 @@ pub async fn get_user(
 pub async fn erase_user(
     app: AppPrincipal,
     db: web::Data<Db>,
+    state: web::Data<UsersState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
     let user_id = path.into_inner();
+    let erased = user_id.clone();
     db.write(move |conn| ops::erase(conn, &app.app_id, &user_id)).await?;
+    state.revocations.revoke(&erased);
     Ok(HttpResponse::NoContent().finish())
 }
 

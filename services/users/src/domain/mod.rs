@@ -4,6 +4,7 @@
 
 pub mod apps;
 pub mod events;
+pub mod keys;
 pub mod profile;
 pub mod sessions;
 pub mod users;
@@ -38,6 +39,10 @@ pub enum UsersError {
     SelfBlock,
     #[error("the user already has an identity from provider `{0}`")]
     ProviderAlreadyLinked(String),
+    #[error("no signing key has this kid")]
+    SigningKeyNotFound,
+    #[error("this key signs tokens now; rotate first, and withdraw it once the new key signs")]
+    SigningKeyInUse,
     #[error(transparent)]
     Db(#[from] DbError),
 }

@@ -1,10 +1,11 @@
 //! Sessions and tokens: the SDK's first call, refresh-token rotation, app and service tokens.
 
-use chorus_kit::auth::{Claims, ISSUER, Jwks, TokenKind, TokenSigner};
+use chorus_kit::auth::{Claims, ISSUER, TokenKind, TokenSigner};
 use chorus_kit::db::DbConnection;
 use chorus_kit::secrets;
 use chrono::TimeDelta;
 use serde::Deserialize;
+use std::sync::RwLock;
 
 use super::apps::App;
 use super::events::UsersEvent;
@@ -14,9 +15,10 @@ use crate::store;
 
 const MAX_DEVICE_ID: usize = 200;
 
-/// Signs access tokens for users, apps and services.
+/// Signs access tokens for users, apps and services, with the key that signs now (it changes
+/// when a rotation's new key activates; see [`super::keys`]).
 pub struct TokenIssuer {
-    signer: TokenSigner,
+    signer: RwLock<TokenSigner>,
     app_ttl_secs: i64,
     service_ttl_secs: i64,
 }
@@ -30,7 +32,25 @@ pub struct IssuedToken {
 
 impl TokenIssuer {
     pub fn new(signer: TokenSigner, app_ttl_secs: u32, service_ttl_secs: u32) -> Self {
-        Self { signer, app_ttl_secs: app_ttl_secs.into(), service_ttl_secs: service_ttl_secs.into() }
+        Self {
+            signer: RwLock::new(signer),
+            app_ttl_secs: app_ttl_secs.into(),
+            service_ttl_secs: service_ttl_secs.into(),
+        }
+    }
+
+    /// The `kid` tokens are signed with now.
+    pub fn kid(&self) -> String {
+        self.signer.read().expect("signer lock").kid().to_owned()
+    }
+
+    /// Signs with `signer` from now on (a no-op when it already does).
+    pub fn sign_with(&self, signer: TokenSigner) {
+        let mut current = self.signer.write().expect("signer lock");
+        if current.kid() != signer.kid() {
+            tracing::info!(kid = signer.kid(), "signing tokens with a new key");
+            *current = signer;
+        }
     }
 
     fn issue(&self, kind: TokenKind, sub: &str, app: Option<&str>, scope: Vec<String>, ttl: i64) -> IssuedToken {
@@ -44,7 +64,7 @@ impl TokenIssuer {
             app: app.map(str::to_owned),
             scope,
         };
-        IssuedToken { token: self.signer.sign(&claims), expires_in: ttl }
+        IssuedToken { token: self.signer.read().expect("signer lock").sign(&claims), expires_in: ttl }
     }
 
     pub fn user_token(&self, app_id: &str, user_id: &str, ttl_secs: u32) -> IssuedToken {
@@ -183,35 +203,4 @@ fn issue_refresh_token(
     let expires_at = chorus_kit::db::now() + TimeDelta::days(app.settings.refresh_token_ttl_days.into());
     store::sessions::insert_refresh_token(conn, &secrets::digest(&token), family_id, user_id, &app.id, expires_at)?;
     Ok(token)
-}
-
-/// The key tokens are signed with: from config, else the first one in the database, else a new
-/// one stored there. A configured key is stored too, so after a rotation the old key stays
-/// published and the tokens it signed keep verifying until they expire.
-pub fn load_signing_key(conn: &mut DbConnection, configured: Option<&str>) -> Result<TokenSigner, UsersError> {
-    let stored: Vec<TokenSigner> =
-        store::keys::all(conn)?.iter().filter_map(|(_, seed)| TokenSigner::from_encoded_seed(seed)).collect();
-    let active = match configured {
-        Some(seed) => TokenSigner::from_encoded_seed(seed)
-            .ok_or_else(|| super::invalid("tokens.signing_key", "is not a base64url 32-byte seed"))?,
-        None => match stored.first() {
-            Some(signer) => return Ok(signer.clone()),
-            None => TokenSigner::generate(),
-        },
-    };
-    if !stored.iter().any(|signer| signer.kid() == active.kid()) {
-        store::keys::insert(conn, active.kid(), &active.encoded_seed())?;
-    }
-    Ok(active)
-}
-
-/// Every stored key, as published at `/.well-known/jwks.json`. Read from the database each time,
-/// so every replica publishes (and accepts) the keys any replica signs with.
-pub fn published_keys(conn: &mut DbConnection) -> Result<Jwks, UsersError> {
-    let keys = store::keys::all(conn)?
-        .iter()
-        .filter_map(|(_, seed)| TokenSigner::from_encoded_seed(seed))
-        .map(|signer| signer.jwk())
-        .collect();
-    Ok(Jwks { keys })
 }

@@ -28,8 +28,13 @@ pub fn update_profile(
     update: &ProfileUpdate,
 ) -> Result<User, UsersError> {
     update.validate()?;
+    let current = user(conn, app_id, user_id)?;
+    // A profile is public content: a banned user can no longer publish one.
+    if current.banned {
+        return Err(UsersError::Banned);
+    }
     if update.is_empty() {
-        return user(conn, app_id, user_id);
+        return Ok(current);
     }
     let user = store::users::update_profile(conn, app_id, user_id, update)?.ok_or(UsersError::UserNotFound)?;
     publish(conn, app_id, &UsersEvent::Updated { user: &user })?;
@@ -185,6 +190,9 @@ pub fn erase(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Result<(),
         return Err(UsersError::UserNotFound);
     }
     publish(conn, app_id, &UsersEvent::Deleted { user_id })?;
+    // Their tokens outlive them; every replica refuses them once this commits (the kit's
+    // revocations read this table). Other services learn it from `user.deleted`.
+    chorus_kit::mirror::erase(conn, app_id, user_id)?;
     // The profile must not outlive the person in the event log: the events that carried it go.
     // (Readers page by id, so the gaps are never noticed; `user.deleted` stays and says why.)
     for event_type in [events::USER_CREATED, events::USER_UPDATED] {

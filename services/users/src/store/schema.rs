@@ -78,6 +78,7 @@ diesel::table! {
         kid -> Text,
         seed -> Text,
         created_at -> Timestamp,
+        activates_at -> Timestamp,
     }
 }
 

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 mod apps;
 mod contract;
 mod feed;
+mod limits;
 mod operations;
 mod sessions;
 mod tokens;
@@ -27,6 +28,10 @@ struct Harness {
 
 impl Harness {
     async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    async fn start_with(customize: impl FnOnce(&mut Config)) -> Self {
         let service = testing::spawn_with::<Users>(|config| {
             config.tokens.signing_key = Some(chorus_kit::config::Secret::new(SIGNING_SEED));
             config.service_accounts = vec![chorus_users::config::ServiceAccount {
@@ -34,6 +39,7 @@ impl Harness {
                 secret_sha256: chorus_kit::secrets::digest("actions-secret"),
                 scopes: vec!["events:read".into()],
             }];
+            customize(config);
         })
         .await;
         let api = Api::new(service.base_url.clone());
