@@ -36,6 +36,8 @@ pub struct EventPage<E> {
     pub next_after: i64,
     /// The newest event id of the feed.
     pub last_id: i64,
+    /// Events after `next_after` not yet read (counted up to 10,000); 0 once caught up.
+    pub behind: i64,
 }
 
 #[derive(Deserialize)]
@@ -43,6 +45,8 @@ struct RawPage {
     items: Vec<serde_json::Value>,
     next_after: i64,
     last_id: i64,
+    #[serde(default)]
+    behind: i64,
 }
 
 impl<'de, E: DeserializeOwned + EventTypes> Deserialize<'de> for EventPage<E> {
@@ -50,8 +54,29 @@ impl<'de, E: DeserializeOwned + EventTypes> Deserialize<'de> for EventPage<E> {
         let raw = RawPage::deserialize(deserializer)?;
         let items = raw.items.into_iter().map(parse_item::<E>).collect::<Result<Vec<_>, String>>();
         let items = items.map_err(serde::de::Error::custom)?;
-        Ok(Self { items, next_after: raw.next_after, last_id: raw.last_id })
+        Ok(Self { items, next_after: raw.next_after, last_id: raw.last_id, behind: raw.behind })
     }
+}
+
+/// The events of a feed's server-sent-event stream (`/v1/events/stream`), parsed like a page's
+/// items, in order. Keepalive comments are skipped; a frame that is not an event, or a broken
+/// connection, ends the stream with an error, so the reader resumes from its last applied id.
+pub fn event_frames<E, S, B, X>(body: S) -> impl futures_util::Stream<Item = Result<(i64, FeedItem<E>), String>>
+where
+    E: DeserializeOwned + EventTypes,
+    S: futures_util::Stream<Item = Result<B, X>>,
+    B: AsRef<[u8]>,
+    X: std::fmt::Display,
+{
+    use eventsource_stream::Eventsource;
+    use futures_util::StreamExt;
+
+    body.eventsource().map(|frame| {
+        let frame = frame.map_err(|error| format!("the event stream broke: {error}"))?;
+        let value: serde_json::Value =
+            serde_json::from_str(&frame.data).map_err(|error| format!("an event frame is not JSON: {error}"))?;
+        parse_item::<E>(value)
+    })
 }
 
 /// Parses one event; fails only when even its `id` is unreadable, since then the consumer could

@@ -1,6 +1,24 @@
 //! The event log: a service appends events to its `chorus_events` table in the same transaction
 //! as the change, so the table is both the outbox and the log. This module is its store (append,
 //! read, prune, erase); [`crate::feed`] serves it over HTTP and [`crate::hub`] keeps streams live.
+//!
+//! # Positions without a global lock
+//!
+//! Readers page by id (`after`), so ids must grow in the order events become visible, and an
+//! event that commits late must never land behind a cursor that has moved on. Writers must not
+//! queue behind each other to get there, or the database's group commit has nothing to group.
+//!
+//! - **PostgreSQL:** an event's id is its transaction's id (`pg_current_xact_id()`) shifted left
+//!   by [`TX_SHIFT`] bits, plus its rank within the transaction. Writers take no lock. Readers
+//!   return only ids below the *visibility horizon*: the oldest transaction still running
+//!   (`pg_snapshot_xmin(pg_current_snapshot())`), shifted the same way. Every transaction below it
+//!   has finished, so nothing can appear there later: a transaction that started earlier and
+//!   commits later holds the horizon back until it commits, and its events are then delivered in
+//!   their place, once. Ids therefore increase in commit-visibility order but are not
+//!   consecutive, and a long-running writing transaction on the server delays every feed until
+//!   it ends.
+//! - **SQLite** has one writer at a time, so a counter row (`chorus_event_sequence`) hands out
+//!   consecutive ids in commit order at no cost.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -18,7 +36,7 @@ pub const READ_SCOPE: &str = "events:read";
 /// One event of a feed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Event {
-    /// Increases by one per event, in commit order. Pass it as `after` to continue.
+    /// Increases in commit order (not necessarily by one). Pass it as `after` to continue.
     pub id: i64,
     /// What happened, such as `user.created`.
     #[serde(rename = "type")]
@@ -102,11 +120,7 @@ fn insert(
     subject: &str,
     data: &serde_json::Value,
 ) -> Result<(i64, chrono::NaiveDateTime), DbError> {
-    // The sequence row is locked until commit, so ids are handed out in commit order.
-    diesel::update(chorus_event_sequence::table.find(1))
-        .set(chorus_event_sequence::last_id.eq(chorus_event_sequence::last_id + 1))
-        .execute(conn)?;
-    let id: i64 = chorus_event_sequence::table.find(1).select(chorus_event_sequence::last_id).first(conn)?;
+    let id = next_id(conn)?;
     let occurred_at = crate::db::now();
     diesel::insert_into(chorus_events::table)
         .values((
@@ -130,9 +144,80 @@ pub struct EventFilter {
     pub subject: Option<String>,
 }
 
-/// The newest event id, 0 for an empty log.
+/// On PostgreSQL, an event id is `transaction id << TX_SHIFT` plus its rank in the transaction,
+/// so one transaction may append up to 2^20 events, and ids stay below 2^53 (exact in every JSON
+/// reader) for 2^33 transactions.
+pub const TX_SHIFT: u32 = 20;
+
+#[derive(QueryableByName)]
+struct Position {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
+/// The id for the next event of the caller's transaction.
+fn next_id(conn: &mut DbConnection) -> Result<i64, DbError> {
+    match conn {
+        // `pg_current_xact_id()` gives the transaction its id before the event exists, and the
+        // transaction's own earlier events are the only ones in its range.
+        DbConnection::Postgresql(pg) => Ok(diesel::sql_query(
+            "SELECT COALESCE(MAX(e.id) + 1, x.base) AS id \
+             FROM (SELECT pg_current_xact_id()::text::bigint << 20 AS base) x \
+             LEFT JOIN chorus_events e ON e.id >= x.base AND e.id < x.base + (1::bigint << 20) \
+             GROUP BY x.base",
+        )
+        .get_result::<Position>(pg)?
+        .id),
+        // One writer at a time: the counter row's lock costs nothing, and ids stay consecutive.
+        DbConnection::Sqlite(_) => {
+            diesel::update(chorus_event_sequence::table.find(1))
+                .set(chorus_event_sequence::last_id.eq(chorus_event_sequence::last_id + 1))
+                .execute(conn)?;
+            Ok(chorus_event_sequence::table.find(1).select(chorus_event_sequence::last_id).first(conn)?)
+        }
+    }
+}
+
+/// The lowest id a reader may not see yet (PostgreSQL): events of transactions still running,
+/// or not yet started, are at or above it. `None` on SQLite, where every committed event is final.
+fn horizon(conn: &mut DbConnection) -> Result<Option<i64>, DbError> {
+    match conn {
+        DbConnection::Postgresql(pg) => Ok(Some(
+            diesel::sql_query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20 AS id")
+                .get_result::<Position>(pg)?
+                .id,
+        )),
+        DbConnection::Sqlite(_) => Ok(None),
+    }
+}
+
+/// The newest event id readers can see, 0 for an empty log.
 pub fn last_id(conn: &mut DbConnection) -> Result<i64, DbError> {
-    Ok(chorus_event_sequence::table.find(1).select(chorus_event_sequence::last_id).first(conn)?)
+    match horizon(conn)? {
+        Some(horizon) => Ok(chorus_events::table
+            .filter(chorus_events::id.lt(horizon))
+            .select(diesel::dsl::max(chorus_events::id))
+            .first::<Option<i64>>(conn)?
+            .unwrap_or(0)),
+        None => Ok(chorus_event_sequence::table.find(1).select(chorus_event_sequence::last_id).first(conn)?),
+    }
+}
+
+/// True when every committed event is visible to readers: nothing committed sits at or above the
+/// horizon (always on SQLite). Tests use it to read the feed after their writes.
+pub fn all_visible(conn: &mut DbConnection) -> Result<bool, DbError> {
+    let Some(horizon) = horizon(conn)? else { return Ok(true) };
+    let newest: Option<i64> = chorus_events::table.select(diesel::dsl::max(chorus_events::id)).first(conn)?;
+    Ok(newest.is_none_or(|newest| newest < horizon))
+}
+
+/// How many events a reader at `after` has yet to read, counted up to `cap`.
+pub fn behind(conn: &mut DbConnection, after: i64, cap: i64) -> Result<i64, DbError> {
+    let mut query = chorus_events::table.filter(chorus_events::id.gt(after)).select(chorus_events::id).into_boxed();
+    if let Some(horizon) = horizon(conn)? {
+        query = query.filter(chorus_events::id.lt(horizon));
+    }
+    Ok(query.limit(cap).load::<i64>(conn)?.len() as i64)
 }
 
 /// Why events could not be read.
@@ -164,6 +249,10 @@ pub fn read_filtered(
         .order(chorus_events::id.asc())
         .limit(i64::from(limit))
         .into_boxed();
+    // Only below the horizon: nothing can commit there any more.
+    if let Some(horizon) = horizon(conn)? {
+        query = query.filter(chorus_events::id.lt(horizon));
+    }
     if let Some(app_id) = &filter.app_id {
         query = query.filter(chorus_events::app_id.eq(app_id.clone()));
     }

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Principal;
 use crate::db::Db;
-use crate::events::{Event, EventFilter, READ_SCOPE, ReadError, last_id, read, read_filtered};
+use crate::events::{Event, EventFilter, READ_SCOPE, ReadError, behind, last_id, read, read_filtered};
 use crate::extract::Query;
 use crate::hub::{EventHub, LiveStream};
 use crate::problem::{Problem, ProblemType};
@@ -38,9 +38,16 @@ pub struct EventPage {
     pub items: Vec<Event>,
     /// The `after` value for the next request: the last id returned, or the `after` given.
     pub next_after: i64,
-    /// The newest event id in the log; `last_id - next_after` is how far the reader is behind.
+    /// The newest event id readers can see.
     pub last_id: i64,
+    /// How many events after `next_after` the reader has yet to read, counted up to 10,000; 0
+    /// when it has caught up. (Ids are not consecutive, so `last_id - next_after` is not a count.)
+    #[schema(minimum = 0, maximum = 10000)]
+    pub behind: i64,
 }
+
+/// The most events [`EventPage::behind`] counts.
+const BEHIND_CAP: i64 = 10_000;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -127,14 +134,15 @@ pub async fn list_events(
     authorize(&principal)?;
     let after = parse_after(query.after)?;
     let limit = query.page_size()?;
-    let (items, last_id) = db
+    let page = db
         .read(move |conn| {
             let items = read(conn, after, limit)?;
-            Ok::<_, ReadError>((items, last_id(conn)?))
+            let next_after = items.last().map_or(after, |event| event.id);
+            let behind = behind(conn, next_after, BEHIND_CAP)?;
+            Ok::<_, ReadError>(EventPage { items, next_after, last_id: last_id(conn)?, behind })
         })
         .await?;
-    let next_after = items.last().map_or(after, |event| event.id);
-    Ok(web::Json(EventPage { items, next_after, last_id }))
+    Ok(web::Json(page))
 }
 
 fn parse_after(after: Option<i64>) -> Result<i64, Problem> {

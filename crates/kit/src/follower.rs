@@ -4,6 +4,12 @@
 //! once even though delivery is at least once. When the producer is down it retries with backoff;
 //! its lag is a metric; it stops between batches on shutdown.
 //!
+//! Events are pushed, not polled: the follower pages `GET /v1/events` until it has caught up,
+//! then subscribes to the producer's server-sent events (`/v1/events/stream` from its cursor, as
+//! `Last-Event-ID`) and applies each event as it arrives. When the stream ends or fails it pages
+//! again to close any gap, and subscribes anew, with backoff while the producer is away. An idle
+//! platform therefore sends no requests: the stream stays open, with the producer's keepalives.
+//!
 //! An event of a type the consumer's client does not know is skipped on purpose (a new event
 //! type is a compatible change) and counted. A known type that does not parse is never skipped:
 //! the follower stops before it, counts it in `chorus_feed_malformed_events_total` (which the
@@ -30,8 +36,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone)]
 pub struct FeedBatch<E> {
     pub events: Vec<(i64, FeedItem<E>)>,
-    /// The producer's newest event id, for the lag metric.
-    pub last_id: i64,
+    /// Events after this page the producer has yet to deliver, for the lag metric.
+    pub behind: i64,
 }
 
 /// Why a fetch failed.
@@ -47,6 +53,11 @@ pub enum FetchError {
 /// Reads the page of the feed after a cursor.
 pub type Fetch<E> =
     Box<dyn Fn(i64) -> Pin<Box<dyn Future<Output = Result<FeedBatch<E>, FetchError>> + Send>> + Send + Sync>;
+/// The live events after a cursor, in order, each with its id, as the producer pushes them.
+pub type EventStream<E> = Pin<Box<dyn futures_util::Stream<Item = Result<(i64, FeedItem<E>), FetchError>> + Send>>;
+/// Opens the producer's event stream after a cursor.
+pub type Subscribe<E> =
+    Box<dyn Fn(i64) -> Pin<Box<dyn Future<Output = Result<EventStream<E>, FetchError>> + Send>> + Send + Sync>;
 /// Applies one typed event inside the follower's transaction.
 pub type Apply<E> = fn(&mut DbConnection, &E) -> Result<(), ApplyError>;
 
@@ -67,6 +78,8 @@ pub struct Follower<E> {
     pub metrics: web::Data<Metrics>,
     pub shutdown: Shutdown,
     pub fetch: Fetch<E>,
+    /// The producer's live stream; without one, the follower polls `fetch`.
+    pub subscribe: Option<Subscribe<E>>,
     /// Applies one event inside its own transaction, with the cursor.
     pub apply: Apply<E>,
 }
@@ -124,27 +137,85 @@ impl<E: Send + Sync + 'static> Follower<E> {
                 // A fetch can hang on a stalled connection; shutdown must not wait for it.
                 _ = self.shutdown.fired() => return,
             };
-            let pause = match step {
-                Ok(true) => {
-                    failures = 0;
-                    Duration::ZERO
-                }
-                Ok(false) => {
-                    failures = 0;
-                    IDLE_POLL
-                }
+            let caught_up = match step {
+                Ok(more) => !more,
                 Err(error) => {
                     self.metrics.count_feed_error(self.feed);
                     failures = failures.saturating_add(1);
                     let pause = backoff(failures);
                     tracing::warn!(feed = self.feed, %error, retry_in_ms = pause.as_millis() as u64, "feed follower failed");
-                    pause
+                    if !self.pause(pause).await {
+                        return;
+                    }
+                    continue;
                 }
             };
-            if !pause.is_zero() {
-                tokio::select! {
-                    _ = tokio::time::sleep(pause) => {}
-                    _ = self.shutdown.fired() => return,
+            if !caught_up {
+                failures = 0;
+                continue;
+            }
+            let pause = match &self.subscribe {
+                None => {
+                    failures = 0;
+                    IDLE_POLL
+                }
+                Some(subscribe) => match self.follow_stream(subscribe).await {
+                    // Ended cleanly (the producer restarted, say): page, then subscribe again.
+                    Ok(applied) => {
+                        failures = if applied > 0 { 0 } else { failures.saturating_add(1) };
+                        if failures == 0 { Duration::ZERO } else { backoff(failures) }
+                    }
+                    Err(error) => {
+                        self.metrics.count_feed_error(self.feed);
+                        failures = failures.saturating_add(1);
+                        let pause = backoff(failures);
+                        tracing::warn!(feed = self.feed, %error, retry_in_ms = pause.as_millis() as u64, "feed stream failed");
+                        pause
+                    }
+                },
+            };
+            if !self.pause(pause).await {
+                return;
+            }
+        }
+    }
+
+    /// Sleeps for `pause`; false when shutdown came first.
+    async fn pause(&self, pause: Duration) -> bool {
+        if pause.is_zero() {
+            return !self.shutdown.is_fired();
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => true,
+            _ = self.shutdown.fired() => false,
+        }
+    }
+
+    /// Applies events from the producer's stream as they arrive, until it ends, fails, or
+    /// shutdown; returns how many it applied.
+    async fn follow_stream(&self, subscribe: &Subscribe<E>) -> Result<usize, String> {
+        use futures_util::StreamExt;
+
+        let feed = self.feed;
+        let after = self.db.read(move |conn| cursor(conn, feed)).await.map_err(|e| e.to_string())?;
+        let mut stream = tokio::select! {
+            opened = subscribe(after) => opened.map_err(|e| e.to_string())?,
+            _ = self.shutdown.fired() => return Ok(0),
+        };
+        self.metrics.set_feed_lag(feed, 0);
+        let mut applied = 0;
+        loop {
+            let next = tokio::select! {
+                next = stream.next() => next,
+                _ = self.shutdown.fired() => return Ok(applied),
+            };
+            match next {
+                None => return Ok(applied),
+                Some(Err(error)) => return Err(error.to_string()),
+                Some(Ok((id, item))) => {
+                    self.apply_one(id, item).await?;
+                    self.metrics.set_feed_position(feed, id);
+                    applied += 1;
                 }
             }
         }
@@ -166,50 +237,57 @@ impl<E: Send + Sync + 'static> Follower<E> {
             other => other.to_string(),
         })?;
         let Some(newest) = batch.events.last().map(|(id, _)| *id) else {
-            self.metrics.set_feed_lag(feed, batch.last_id - after);
+            self.metrics.set_feed_lag(feed, batch.behind);
             self.metrics.set_feed_position(feed, after);
             return Ok(false);
         };
         // One transaction per event: an event may touch many rows (an erasure does), and a short
         // transaction that appends its own events last keeps lock order simple for the service.
         for (id, item) in batch.events {
-            let event = match item {
-                FeedItem::Known(event) => Some(event),
-                FeedItem::Unknown { event_type, .. } => {
-                    tracing::debug!(feed, id, event_type, "skipped an event type this client does not know");
-                    self.metrics.count_feed_skipped(feed, &event_type);
-                    None
-                }
-                FeedItem::Malformed { event_type, error, .. } => {
-                    self.metrics.count_feed_malformed(feed);
-                    tracing::error!(
-                        feed,
-                        id,
-                        event_type,
-                        error,
-                        "an event of a known type does not match its schema; stopped before it"
-                    );
-                    return Err(format!("event {id} ({event_type}) does not parse: {error}"));
-                }
-            };
-            let apply = self.apply;
-            self.db
-                .write(move |conn| {
-                    let applied_through = lock_cursor(conn, feed)?;
-                    if id > applied_through {
-                        if let Some(event) = &event {
-                            apply(conn, event)?;
-                        }
-                        store_cursor(conn, feed, id)?;
-                    }
-                    Ok::<_, ApplyError>(())
-                })
-                .await
-                .map_err(|e| format!("applying event {id}: {e}"))?;
+            self.apply_one(id, item).await?;
         }
-        self.metrics.set_feed_lag(feed, (batch.last_id - newest).max(0));
+        self.metrics.set_feed_lag(feed, batch.behind);
         self.metrics.set_feed_position(feed, newest);
-        Ok(true)
+        Ok(batch.behind > 0)
+    }
+
+    /// Applies one event in its own transaction, with the cursor, unless a replica already did.
+    /// An unknown type is skipped on purpose; a malformed known one stops the follower before it.
+    async fn apply_one(&self, id: i64, item: FeedItem<E>) -> Result<(), String> {
+        let feed = self.feed;
+        let event = match item {
+            FeedItem::Known(event) => Some(event),
+            FeedItem::Unknown { event_type, .. } => {
+                tracing::debug!(feed, id, event_type, "skipped an event type this client does not know");
+                self.metrics.count_feed_skipped(feed, &event_type);
+                None
+            }
+            FeedItem::Malformed { event_type, error, .. } => {
+                self.metrics.count_feed_malformed(feed);
+                tracing::error!(
+                    feed,
+                    id,
+                    event_type,
+                    error,
+                    "an event of a known type does not match its schema; stopped before it"
+                );
+                return Err(format!("event {id} ({event_type}) does not parse: {error}"));
+            }
+        };
+        let apply = self.apply;
+        self.db
+            .write(move |conn| {
+                let applied_through = lock_cursor(conn, feed)?;
+                if id > applied_through {
+                    if let Some(event) = &event {
+                        apply(conn, event)?;
+                    }
+                    store_cursor(conn, feed, id)?;
+                }
+                Ok::<_, ApplyError>(())
+            })
+            .await
+            .map_err(|e| format!("applying event {id}: {e}"))
     }
 }
 

@@ -164,11 +164,21 @@ pub async fn observe(
         let millis = elapsed * 1000.0;
         if status >= 500 {
             tracing::error!(status, millis, "request failed");
+        } else if is_background_traffic(&operation) {
+            tracing::debug!(status, millis, "request served");
         } else {
             tracing::info!(status, millis, "request served");
         }
     });
     Ok(response)
+}
+
+/// Operations the platform calls on itself all the time (feeds, keys, health, metrics): logged
+/// at DEBUG, so an idle platform's log stays quiet and real requests stand out.
+fn is_background_traffic(operation: &str) -> bool {
+    const BACKGROUND: [&str; 6] =
+        ["list_events", "stream_events", "get_jwks", "/health/live", "/health/ready", "/metrics"];
+    BACKGROUND.contains(&operation)
 }
 
 fn segments(path: &str) -> Vec<String> {

@@ -293,6 +293,16 @@ impl Reply {
     }
 }
 
+/// Waits until every event `db` has committed is visible to feed readers. On PostgreSQL a feed
+/// shows an event once every transaction older than it has finished, server-wide, which other
+/// tests' transactions may delay a little.
+pub async fn feed_settled(db: &crate::db::Db) {
+    eventually("the feed shows every committed event", async || {
+        db.read(crate::events::all_visible).await.unwrap_or(false)
+    })
+    .await;
+}
+
 /// Polls `check` until it returns true, for effects that cross services through a feed.
 pub async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);

@@ -45,9 +45,10 @@ async fn unknown_types_are_skipped_and_a_malformed_event_stops_the_follower() {
         fetch: Box::new(|after| {
             Box::pin(async move {
                 let events = producer_feed().into_iter().filter(|(id, _)| *id > after).collect();
-                Ok(FeedBatch { events, last_id: 5 })
+                Ok(FeedBatch { events, behind: 0 })
             })
         }),
+        subscribe: None,
         apply,
     };
     let task = tokio::spawn(follower.run());

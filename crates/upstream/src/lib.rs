@@ -4,8 +4,9 @@
 
 use chorus_kit::auth::{Jwk, KeyFetch};
 use chorus_kit::config::{self, ConfigError, Secret};
-use chorus_kit::follower::{FeedBatch, Fetch, FetchError};
+use chorus_kit::follower::{EventStream, FeedBatch, Fetch, FetchError, Subscribe};
 use chorus_kit::telemetry::outgoing_headers;
+use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
 use users_client::ServiceTokens;
@@ -37,12 +38,33 @@ impl UsersLink {
     }
 }
 
+/// Opens a producer's event stream through its client crate `$client` (each generates its own
+/// types, so this is written once as a macro rather than per client).
+macro_rules! open_stream {
+    ($client:ident, $upstream:expr, $url:expr, $after:expr) => {{
+        let token = $upstream.token().await?;
+        let client = $client::Client::new_with_client($url, $upstream.streams.clone(), propagation(Some(token)));
+        let resume = resume_point::<$client::types::StreamEventsLastEventId>($after)?;
+        match client.stream_events().last_event_id(resume).send().await {
+            Ok(response) => Ok(frames(response.into_inner())),
+            Err($client::Error::ErrorResponse(problem)) => Err($upstream.refused(problem.status()).await),
+            Err(error) => Err(FetchError::Unavailable(error.to_string())),
+        }
+    }};
+}
+
 /// The links from one service to the others.
 pub struct Upstream {
     http: reqwest::Client,
+    /// For event streams, which stay open: no overall timeout, but a read that waits longer
+    /// than a few keepalive intervals means the connection is dead.
+    streams: reqwest::Client,
     users_url: String,
     tokens: ServiceTokens,
 }
+
+/// The producers send a keepalive every 15 s; three missed ones end the stream.
+const STREAM_READ_TIMEOUT: Duration = Duration::from_secs(45);
 
 /// Headers for one outgoing call: propagation, and a bearer token when given. (Every client
 /// re-exports the same `Propagation`.)
@@ -70,9 +92,14 @@ impl Upstream {
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap_or_default();
+        let streams = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .read_timeout(STREAM_READ_TIMEOUT)
+            .build()
+            .unwrap_or_default();
         let users = users_client::Client::new_with_client(users_url, http.clone(), propagation(None));
         let tokens = ServiceTokens::new(users, service_name, service_secret);
-        Arc::new(Self { http, users_url: users_url.to_owned(), tokens })
+        Arc::new(Self { http, streams, users_url: users_url.to_owned(), tokens })
     }
 
     fn users(&self, bearer: Option<String>) -> users_client::Client {
@@ -105,6 +132,25 @@ impl Upstream {
                     Err(error) => Err(FetchError::Unavailable(error.to_string())),
                 }
             })
+        })
+    }
+
+    /// The users feed's live stream after a cursor, as users-client's typed events.
+    pub fn users_stream(self: &Arc<Self>) -> Subscribe<users_client::types::Event> {
+        let upstream = self.clone();
+        Box::new(move |after| {
+            let upstream = upstream.clone();
+            Box::pin(async move { open_stream!(users_client, upstream, &upstream.users_url, after) })
+        })
+    }
+
+    /// The actions feed's live stream at `actions_url` after a cursor, as actions-client's typed
+    /// events.
+    pub fn actions_stream(self: &Arc<Self>, actions_url: &str) -> Subscribe<actions_client::types::Event> {
+        let (upstream, actions_url) = (self.clone(), actions_url.to_owned());
+        Box::new(move |after| {
+            let (upstream, actions_url) = (upstream.clone(), actions_url.clone());
+            Box::pin(async move { open_stream!(actions_client, upstream, &actions_url, after) })
         })
     }
 
@@ -146,7 +192,23 @@ impl Upstream {
     }
 }
 
+/// A cursor as the `Last-Event-ID` the stream resumes after.
+fn resume_point<T: std::str::FromStr>(after: i64) -> Result<T, FetchError> {
+    after.to_string().parse().map_err(|_| FetchError::Unavailable(format!("{after} is no event id to resume after")))
+}
+
+/// A stream's body as a follower's typed events.
+fn frames<E>(body: progenitor_client::ByteStream) -> EventStream<E>
+where
+    E: serde::de::DeserializeOwned + chorus_client_support::EventTypes + Send + 'static,
+{
+    Box::pin(
+        chorus_client_support::feed::event_frames::<E, _, _, _>(body.into_inner())
+            .map(|item| item.map_err(FetchError::Unavailable)),
+    )
+}
+
 /// A client's feed page, as a follower's batch.
 fn batch<E>(page: chorus_client_support::EventPage<E>) -> FeedBatch<E> {
-    FeedBatch { events: page.items, last_id: page.last_id }
+    FeedBatch { events: page.items, behind: page.behind }
 }

@@ -56,6 +56,7 @@ impl Service for Actions {
             metrics,
             shutdown: shutdown.clone(),
             fetch: users.users_feed(),
+            subscribe: Some(users.users_stream()),
             apply: domain::users_feed::apply,
         };
         let tasks = vec![tokio::spawn(follower.run()), views_task];

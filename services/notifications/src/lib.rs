@@ -62,6 +62,7 @@ impl Service for Notifications {
             metrics: metrics.clone(),
             shutdown: shutdown.clone(),
             fetch: upstream.users_feed(),
+            subscribe: Some(upstream.users_stream()),
             apply: domain::users_feed::apply,
         };
         let actions_follower = Follower {
@@ -70,6 +71,7 @@ impl Service for Notifications {
             metrics: metrics.clone(),
             shutdown: shutdown.clone(),
             fetch: upstream.actions_feed(&config.actions.url),
+            subscribe: Some(upstream.actions_stream(&config.actions.url)),
             apply: domain::fanout::apply,
         };
         let tasks = vec![

@@ -239,7 +239,8 @@ pub async fn list_entities(
 ///
 /// Server-sent events for an open action bar: every action.created, action.deleted,
 /// entity.viewed and entity.updated of this entity as it happens, each with the new counts.
-/// Starts with what happens next, or resumes after `Last-Event-ID`.
+/// Starts with what happens next (possibly with events that committed just before it opened), or
+/// resumes after `Last-Event-ID`.
 #[utoipa::path(
     get, path = "/v1/entities/{key}/stream", tag = "entities", operation_id = "stream_entity",
     params(

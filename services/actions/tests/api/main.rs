@@ -80,7 +80,9 @@ impl Stack {
         reply.body
     }
 
+    /// The feed, once it shows every event committed so far.
     async fn events(&self) -> Vec<Value> {
+        testing::feed_settled(self.actions.db()).await;
         let reply = self.api.get("/v1/events?after=0&limit=500", OPERATOR_TOKEN).await;
         assert_eq!(reply.status, 200, "{}", reply.body);
         reply.body["items"].as_array().unwrap().clone()

@@ -9,6 +9,7 @@ async fn apps_broadcast_to_listed_users_subscribers_or_everyone_within_a_quota()
     let (ada, bob, cid) =
         (s.person(&api_key, "ada").await, s.person(&api_key, "bob").await, s.person(&api_key, "cid").await);
     s.peer.ban(&app, &cid.id).await;
+    testing::feed_settled(s._users.db()).await;
     let newest = s.users.get("/v1/events?after=0&limit=1", OPERATOR_TOKEN).await.body["last_id"].as_i64().unwrap();
     eventually("notifications knows the app's users", async || s.feed_position("users").await >= newest).await;
 

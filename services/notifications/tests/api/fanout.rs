@@ -61,6 +61,7 @@ async fn nobody_hears_from_someone_they_blocked_and_erasure_cleans_up() {
     s.subscribe(&cid, "thread", "new_comments").await;
     s.peer.block(&ada, &bob.id).await;
     // Wait until notifications has applied the users feed up to the block, then let Bob speak.
+    testing::feed_settled(s._users.db()).await;
     let block_id = s.users.get("/v1/events?after=0&limit=1", OPERATOR_TOKEN).await.body["last_id"].as_i64().unwrap();
     eventually("the block reaches notifications", async || s.feed_position("users").await >= block_id).await;
     s.comment(&bob, "thread", "Bob was here", None).await;

@@ -54,3 +54,35 @@ async fn the_inbox_stream_shows_new_notifications_live() {
     let quiet = tokio::time::timeout(std::time::Duration::from_millis(1_500), bobs.chunk()).await;
     assert!(quiet.is_err(), "bob got {quiet:?}");
 }
+
+/// Requests the producers served to feed readers (`GET /v1/events`), from their metrics.
+async fn feed_page_reads(api: &Api) -> u64 {
+    let metrics = reqwest::get(api.url("/metrics")).await.unwrap().text().await.unwrap();
+    metrics
+        .lines()
+        .filter(|line| line.starts_with("chorus_http_requests_total{") && line.contains("operation=\"list_events\""))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+#[tokio::test]
+async fn feeds_are_pushed_so_an_idle_platform_sends_no_requests() {
+    let s = Stack::start().await;
+    let (api_key, _) = s.app().await;
+    let (ada, bob) = (s.person(&api_key, "ada").await, s.person(&api_key, "bob").await);
+    s.subscribe(&ada, "pushed", "new_comments").await;
+    let mut stream =
+        s.api.http.get(s.api.url("/v1/notifications/stream")).bearer_auth(&ada.token).send().await.unwrap();
+    // The comment reaches Ada's inbox stream through the actions feed, pushed at each hop.
+    s.comment(&bob, "pushed", "straight through", None).await;
+    let chunk =
+        tokio::time::timeout(std::time::Duration::from_secs(15), stream.chunk()).await.unwrap().unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&chunk).contains("straight through"));
+
+    // Once caught up, the followers (actions and notifications on users; notifications on
+    // actions) hold their streams open and page no more.
+    let before = (feed_page_reads(&s.users).await, feed_page_reads(&s.actions).await);
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let after = (feed_page_reads(&s.users).await, feed_page_reads(&s.actions).await);
+    assert_eq!(before, after, "an idle follower paged the feed");
+}

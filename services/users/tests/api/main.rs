@@ -100,7 +100,9 @@ impl Harness {
         s(&reply.body["access_token"])
     }
 
+    /// The feed, once it shows every event committed so far.
     async fn events(&self, token: &str) -> Vec<Value> {
+        testing::feed_settled(self.service.db()).await;
         let reply = self.call(Method::GET, "/v1/events?after=0&limit=500", Some(token), None).await;
         assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
         reply.body["items"].as_array().unwrap().clone()

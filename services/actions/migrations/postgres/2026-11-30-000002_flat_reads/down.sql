@@ -1,0 +1,2 @@
+DROP INDEX actions_thread;
+DROP INDEX actions_by_entity_user;
