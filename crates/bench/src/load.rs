@@ -45,6 +45,38 @@ pub async fn saturate(workers: usize, duration: Duration, op: Op) -> Stats {
     Stats::new(latencies, errors, started.elapsed())
 }
 
+/// Runs exactly `total` requests with `workers` clients (seeding), as fast as they go.
+pub async fn count(workers: usize, total: usize, op: Op) -> Stats {
+    let started = Instant::now();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..workers {
+        let (op, next) = (op.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut latencies, mut errors) = (Vec::new(), 0);
+            loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if n >= total {
+                    return (latencies, errors);
+                }
+                let sent = Instant::now();
+                if op(n).await {
+                    latencies.push(sent.elapsed());
+                } else {
+                    errors += 1;
+                }
+            }
+        }));
+    }
+    let (mut latencies, mut errors) = (Vec::new(), 0);
+    for task in tasks {
+        let (l, e) = task.await.expect("a load worker panicked");
+        latencies.extend(l);
+        errors += e;
+    }
+    Stats::new(latencies, errors, started.elapsed())
+}
+
 pub async fn fixed_rate(rate: f64, duration: Duration, op: Op) -> Stats {
     let started = tokio::time::Instant::now();
     let total = (rate * duration.as_secs_f64()) as usize;

@@ -1,10 +1,15 @@
 //! `cargo xtask bench`: the SDK's request mix against the whole platform, at saturation and at a
 //! fixed rate, and the same operations against a bare baseline, all in one run on this machine.
 //! Results are ratios measured side by side, since absolute numbers vary from run to run.
+//!
+//! Two modes: by default the platform, a bare baseline and this loader run in one process on
+//! SQLite; with `--users-url` this is only the loader, against services running as their own
+//! processes (`cargo xtask bench --db postgres` starts them), and it writes its figures to `--out`.
 
 mod baseline;
 mod load;
 mod mix;
+mod remote;
 mod stats;
 
 use clap::Parser;
@@ -28,11 +33,45 @@ struct Cli {
     /// The fixed rate, as a fraction of the mix's saturation throughput.
     #[arg(long, default_value_t = 0.5)]
     rate_fraction: f64,
+    /// Load services already running here, instead of starting the platform in-process.
+    #[arg(long, requires_all = ["actions_url", "operator_token", "out"])]
+    users_url: Option<String>,
+    #[arg(long)]
+    actions_url: Option<String>,
+    #[arg(long)]
+    operator_token: Option<String>,
+    /// Comments the hot entity gets before the runs.
+    #[arg(long, default_value_t = 20_000)]
+    hot_actions: usize,
+    /// Where the loader writes its figures as JSON.
+    #[arg(long)]
+    out: Option<std::path::PathBuf>,
+    /// Only the runs whose names contain this (repeatable; all by default).
+    #[arg(long)]
+    only: Vec<String>,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let (Some(users_url), Some(actions_url), Some(operator_token), Some(out)) =
+        (cli.users_url.clone(), cli.actions_url.clone(), cli.operator_token.clone(), cli.out.clone())
+    {
+        let remote = remote::Remote {
+            users_url,
+            actions_url,
+            operator_token,
+            seconds: cli.seconds,
+            workers: cli.workers,
+            population: Population { users: cli.users, entities: cli.entities },
+            hot_actions: cli.hot_actions,
+            rate_fraction: cli.rate_fraction,
+            only: cli.only.clone(),
+        };
+        let figures = remote.run().await?;
+        std::fs::write(out, serde_json::to_vec_pretty(&figures)?)?;
+        return Ok(());
+    }
     let dir = tempfile::tempdir()?;
     let mut options = chorus::Options::new(dir.path().join("platform"));
     options.any_port = true;
@@ -42,7 +81,7 @@ async fn main() -> anyhow::Result<()> {
     let target = Target::prepare(
         platform.users_url.clone(),
         platform.actions_url.clone(),
-        baseline_url,
+        Some(baseline_url),
         platform.credentials.demo_app.api_key.clone(),
         &population,
     )

@@ -18,7 +18,8 @@ pub struct Target {
     http: Client,
     users_url: String,
     actions_url: String,
-    baseline_url: String,
+    /// The bare baseline, when this run has one.
+    baseline_url: Option<String>,
     api_key: String,
     user_ids: Vec<String>,
     tokens: Vec<String>,
@@ -34,7 +35,7 @@ impl Target {
     pub async fn prepare(
         users_url: String,
         actions_url: String,
-        baseline_url: String,
+        baseline_url: Option<String>,
         api_key: String,
         population: &Population,
     ) -> anyhow::Result<Arc<Self>> {
@@ -59,9 +60,11 @@ impl Target {
                 .send()
                 .await?
                 .error_for_status()?;
-            let like = format!("{baseline_url}/like/{}/{}", key(entity), user_ids[0]);
-            http.post(&like).send().await?.error_for_status()?;
-            http.delete(&like).send().await?.error_for_status()?;
+            if let Some(baseline_url) = &baseline_url {
+                let like = format!("{baseline_url}/like/{}/{}", key(entity), user_ids[0]);
+                http.post(&like).send().await?.error_for_status()?;
+                http.delete(&like).send().await?.error_for_status()?;
+            }
         }
         Ok(Arc::new(Self {
             http,
@@ -75,8 +78,13 @@ impl Target {
         }))
     }
 
+    /// The user and entity of request `n`. Consecutive requests go to different users and
+    /// entities 31 apart, so concurrent writers rarely meet on one entity's row (as pgbench's
+    /// random entities do not); over `users × entities` requests each pair comes up once.
     fn pick(&self, n: usize) -> (usize, String) {
-        (n % self.tokens.len(), key((n / self.tokens.len()) % self.entities))
+        let users = self.tokens.len();
+        let (user, round) = (n % users, n / users);
+        (user, key((round + user * 31) % self.entities))
     }
 
     /// Likes on even rounds over the user × entity pairs, unlikes on odd ones: every request writes.
@@ -109,15 +117,54 @@ impl Target {
         self.send(self.like_method(n), url, Some(&self.tokens[user]), None).await
     }
 
+    fn baseline(&self) -> &str {
+        self.baseline_url.as_deref().expect("this run has a baseline")
+    }
+
     pub async fn baseline_bar(&self, n: usize) -> bool {
         let (user, key) = self.pick(n);
-        self.send(Method::GET, format!("{}/bar/{key}/{}", self.baseline_url, self.user_ids[user]), None, None).await
+        self.send(Method::GET, format!("{}/bar/{key}/{}", self.baseline(), self.user_ids[user]), None, None).await
     }
 
     pub async fn baseline_toggle_like(&self, n: usize) -> bool {
         let (user, key) = self.pick(n);
-        let url = format!("{}/like/{key}/{}", self.baseline_url, self.user_ids[user]);
+        let url = format!("{}/like/{key}/{}", self.baseline(), self.user_ids[user]);
         self.send(self.like_method(n), url, None, None).await
+    }
+
+    /// A new comment on one of the entities: the write path's typical transaction (the action,
+    /// the entity's counts, the event).
+    pub async fn comment(&self, n: usize) -> bool {
+        let (user, key) = self.pick(n);
+        let body = json!({ "text": format!("bench comment {n}") });
+        let url = format!("{}/v1/entities/{key}/comments", self.actions_url);
+        self.send(Method::POST, url, Some(&self.tokens[user]), Some(body)).await
+    }
+
+    /// Creates (or renames) the entity `key`.
+    pub async fn upsert(&self, key: &str) -> bool {
+        let url = format!("{}/v1/entities/{key}", self.actions_url);
+        self.send(Method::PUT, url, Some(&self.tokens[0]), Some(json!({ "name": key }))).await
+    }
+
+    /// A comment by user `n` on `key` (seeding a busy entity).
+    pub async fn comment_on(&self, key: &str, n: usize) -> bool {
+        let body = json!({ "text": format!("seed {n}") });
+        let url = format!("{}/v1/entities/{key}/comments", self.actions_url);
+        self.send(Method::POST, url, Some(&self.tokens[n % self.tokens.len()]), Some(body)).await
+    }
+
+    /// A view of one of the entities (committed in groups).
+    pub async fn view(&self, n: usize) -> bool {
+        let (user, key) = self.pick(n);
+        let url = format!("{}/v1/entities/{key}/views", self.actions_url);
+        self.send(Method::POST, url, Some(&self.tokens[user]), None).await
+    }
+
+    /// The action bar of `key`, read by user `n`.
+    pub async fn read_bar_of(&self, key: &str, n: usize) -> bool {
+        let token = &self.tokens[n % self.tokens.len()];
+        self.send(Method::GET, format!("{}/v1/entities/{key}", self.actions_url), Some(token), None).await
     }
 
     /// The SDK's mix, per 20 requests: 1 session, 8 action-bar reads, 5 views, 2 likes or

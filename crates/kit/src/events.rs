@@ -120,8 +120,27 @@ fn insert(
     subject: &str,
     data: &serde_json::Value,
 ) -> Result<(i64, chrono::NaiveDateTime), DbError> {
-    let id = next_id(conn)?;
+    use diesel::sql_types::{Text, Timestamp};
+
     let occurred_at = crate::db::now();
+    if let DbConnection::Postgresql(pg) = conn {
+        // One round trip: the id (see [`next_id`]) is computed in the insert itself.
+        let inserted = diesel::sql_query(
+            "INSERT INTO chorus_events (id, app_id, event_type, subject, data, occurred_at) \
+             SELECT COALESCE(MAX(e.id) + 1, x.base), $1, $2, $3, $4, $5 \
+             FROM (SELECT pg_current_xact_id()::text::bigint << 20 AS base) x \
+             LEFT JOIN chorus_events e ON e.id >= x.base AND e.id < x.base + (1::bigint << 20) \
+             GROUP BY x.base RETURNING id",
+        )
+        .bind::<Text, _>(app_id)
+        .bind::<Text, _>(event_type)
+        .bind::<Text, _>(subject)
+        .bind::<Text, _>(data.to_string())
+        .bind::<Timestamp, _>(occurred_at)
+        .get_result::<Position>(pg)?;
+        return Ok((inserted.id, occurred_at));
+    }
+    let id = next_id(conn)?;
     diesel::insert_into(chorus_events::table)
         .values((
             chorus_events::id.eq(id),
@@ -155,27 +174,16 @@ struct Position {
     id: i64,
 }
 
-/// The id for the next event of the caller's transaction.
+/// The id for the next event of the caller's transaction on SQLite. (On PostgreSQL, [`insert`]
+/// computes it in the insert: the transaction's id, from `pg_current_xact_id()`, which gives the
+/// transaction its id before the event exists, plus one more than its own latest event, the only
+/// ones in its range.)
 fn next_id(conn: &mut DbConnection) -> Result<i64, DbError> {
-    match conn {
-        // `pg_current_xact_id()` gives the transaction its id before the event exists, and the
-        // transaction's own earlier events are the only ones in its range.
-        DbConnection::Postgresql(pg) => Ok(diesel::sql_query(
-            "SELECT COALESCE(MAX(e.id) + 1, x.base) AS id \
-             FROM (SELECT pg_current_xact_id()::text::bigint << 20 AS base) x \
-             LEFT JOIN chorus_events e ON e.id >= x.base AND e.id < x.base + (1::bigint << 20) \
-             GROUP BY x.base",
-        )
-        .get_result::<Position>(pg)?
-        .id),
-        // One writer at a time: the counter row's lock costs nothing, and ids stay consecutive.
-        DbConnection::Sqlite(_) => {
-            diesel::update(chorus_event_sequence::table.find(1))
-                .set(chorus_event_sequence::last_id.eq(chorus_event_sequence::last_id + 1))
-                .execute(conn)?;
-            Ok(chorus_event_sequence::table.find(1).select(chorus_event_sequence::last_id).first(conn)?)
-        }
-    }
+    // One writer at a time: the counter row's lock costs nothing, and ids stay consecutive.
+    diesel::update(chorus_event_sequence::table.find(1))
+        .set(chorus_event_sequence::last_id.eq(chorus_event_sequence::last_id + 1))
+        .execute(conn)?;
+    Ok(chorus_event_sequence::table.find(1).select(chorus_event_sequence::last_id).first(conn)?)
 }
 
 /// The lowest id a reader may not see yet (PostgreSQL): events of transactions still running,

@@ -88,6 +88,28 @@ pub fn erase(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Result<(),
     Ok(())
 }
 
+/// Whether a user may act, as the users feed has told this service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    InGoodStanding,
+    Banned,
+    Erased,
+}
+
+/// The user's standing, in one query (it is on every write's path).
+pub fn standing(conn: &mut DbConnection, user_id: &str) -> Result<Standing, DbError> {
+    let (banned, erased): (bool, bool) = diesel::select((
+        diesel::dsl::exists(chorus_user_bans::table.find(user_id)),
+        diesel::dsl::exists(chorus_erased_users::table.find(user_id)),
+    ))
+    .get_result(conn)?;
+    Ok(match (banned, erased) {
+        (_, true) => Standing::Erased,
+        (true, false) => Standing::Banned,
+        (false, false) => Standing::InGoodStanding,
+    })
+}
+
 pub fn is_erased(conn: &mut DbConnection, user_id: &str) -> Result<bool, DbError> {
     Ok(chorus_erased_users::table.find(user_id).count().get_result::<i64>(conn)? > 0)
 }

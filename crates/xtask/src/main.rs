@@ -7,8 +7,10 @@
 //! - `test`  runs the whole suite on SQLite, then on a throwaway PostgreSQL.
 //! - `fuzz`  runs schemathesis with every check against each service's spec, on a platform it
 //!   starts on loopback, and fails on any finding.
-//! - `bench`  measures the platform against a bare baseline, in one run (release build).
+//! - `bench`  measures the platform against its ceilings, in one run (release build; `--db postgres` runs
+//!   the services as separate processes beside pgbench).
 
+mod bench;
 mod diff;
 mod fuzz;
 mod openapi;
@@ -51,8 +53,11 @@ enum Command {
         #[arg(long = "service")]
         services: Vec<String>,
     },
-    /// Measure the SDK's request mix and a bare baseline in one run (release build).
+    /// Measure the platform in one run (release build), against its ceilings: on SQLite in one
+    /// process with a bare baseline; on PostgreSQL as separate processes beside pgbench.
     Bench {
+        #[arg(long, value_enum, default_value = "sqlite")]
+        db: bench::BenchDb,
         /// Arguments for the load generator, such as `--seconds 20` (after `--`).
         #[arg(last = true)]
         bench_args: Vec<String>,
@@ -72,17 +77,6 @@ enum OpenapiAction {
     },
 }
 
-fn bench(args: &[String]) -> anyhow::Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = std::process::Command::new(cargo)
-        .current_dir(openapi::workspace_root())
-        .args(["run", "--quiet", "--release", "--package", "chorus-bench", "--"])
-        .args(args)
-        .status()?;
-    anyhow::ensure!(status.success(), "the bench failed");
-    Ok(())
-}
-
 fn main() -> ExitCode {
     let outcome = match Cli::parse().command {
         Command::Openapi { action: OpenapiAction::Write } => openapi::write(),
@@ -90,7 +84,7 @@ fn main() -> ExitCode {
         Command::Openapi { action: OpenapiAction::Diff { base } } => diff::run(&base),
         Command::Test { sqlite_only, cargo_args } => test::run(sqlite_only, &cargo_args),
         Command::Fuzz { examples, services } => fuzz::run(examples, &services),
-        Command::Bench { bench_args } => bench(&bench_args),
+        Command::Bench { db, bench_args } => bench::run(db, &bench_args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

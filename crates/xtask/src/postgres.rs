@@ -17,8 +17,21 @@ pub struct ThrowawayPostgres {
 /// initdb refuses to run as root, so as root the server runs as the `postgres` system user.
 const UNPRIVILEGED_USER: &str = "postgres";
 
+/// How a throwaway server treats commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// fsync off: tests want speed, not crash safety.
+    Fast,
+    /// Every commit is flushed, as in production, so group commit has work to do (benchmarks).
+    Durable,
+}
+
 impl ThrowawayPostgres {
     pub fn start() -> anyhow::Result<Self> {
+        Self::start_with(Durability::Fast)
+    }
+
+    pub fn start_with(durability: Durability) -> anyhow::Result<Self> {
         let bin = find_bin_dir().context(
             "PostgreSQL server binaries (initdb, pg_ctl) were not found on PATH or under \
              /usr/lib/postgresql/*/bin; install them (Debian: apt-get install -y postgresql)",
@@ -33,14 +46,49 @@ impl ThrowawayPostgres {
         let mut server = Self { bin, data_dir, run_as, _dir: dir, url: String::new() };
         server.pg("initdb", &["-D", &server.path_arg(), "-U", "chorus", "--auth=trust", "-E", "UTF8", "--no-sync"])?;
         let socket_dir = server._dir.path().to_string_lossy().into_owned();
-        let options = format!(
-            "-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off \
-             -c synchronous_commit=off -c full_page_writes=off -c max_connections=400"
-        );
+        let commits = match durability {
+            Durability::Fast => "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+            Durability::Durable => "-c shared_buffers=256MB",
+        };
+        let options =
+            format!("-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 {commits} -c max_connections=400");
         let log = server._dir.path().join("server.log").to_string_lossy().into_owned();
         server.pg("pg_ctl", &["-D", &server.path_arg(), "-o", &options, "-l", &log, "-w", "-t", "60", "start"])?;
         server.url = format!("postgres://chorus@127.0.0.1:{port}/postgres");
         Ok(server)
+    }
+
+    /// A client tool of this server's release (`psql`, `pgbench`): beside its `initdb` when
+    /// there, else in a versioned install directory, else on `PATH`.
+    pub fn tool(&self, name: &str) -> PathBuf {
+        let beside = self.bin.join(name);
+        if beside.is_file() {
+            return beside;
+        }
+        let versioned = std::fs::read_dir("/usr/lib/postgresql")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path().join("bin").join(name))
+            .find(|path| path.is_file());
+        versioned.unwrap_or_else(|| PathBuf::from(name))
+    }
+
+    /// The URL of database `name` on this server.
+    pub fn database_url(&self, name: &str) -> String {
+        self.url.replace("/postgres", &format!("/{name}"))
+    }
+
+    /// Runs `psql` with `args` against this server as its superuser.
+    pub fn psql(&self, database: &str, sql: &str) -> anyhow::Result<String> {
+        let output = Command::new(self.tool("psql"))
+            .args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-d", &self.database_url(database), "-c", sql])
+            .output()
+            .context("running psql")?;
+        if !output.status.success() {
+            bail!("psql failed: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
     fn path_arg(&self) -> String {
@@ -109,6 +157,6 @@ fn is_root() -> bool {
     Command::new("id").arg("-u").output().is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }

@@ -82,13 +82,12 @@ pub fn get_entity(
 
 /// Banned and erased users cannot act.
 pub fn ensure_can_act(conn: &mut DbConnection, user_id: &str) -> Result<(), ActionsError> {
-    if chorus_kit::mirror::is_banned(conn, user_id)? {
-        return Err(ActionsError::Banned);
+    use chorus_kit::mirror::Standing;
+    match chorus_kit::mirror::standing(conn, user_id)? {
+        Standing::InGoodStanding => Ok(()),
+        Standing::Banned => Err(ActionsError::Banned),
+        Standing::Erased => Err(ActionsError::Erased),
     }
-    if chorus_kit::mirror::is_erased(conn, user_id)? {
-        return Err(ActionsError::Erased);
-    }
-    Ok(())
 }
 
 /// Counts a new action on its entity and publishes it.
@@ -175,7 +174,7 @@ pub fn comment(
         medium: None,
         parent_id,
     };
-    let action = store::actions::insert(conn, &new_id(), &new)?;
+    let action = store::actions::insert_new(conn, &new_id(), &new, &entity.key)?;
     announce(conn, app_id, &entity, action, CountDelta { comments: 1, ..Default::default() })
 }
 
@@ -228,7 +227,7 @@ pub fn share(
         medium: Some(medium.as_str()),
         parent_id: None,
     };
-    let action = store::actions::insert(conn, &new_id(), &new)?;
+    let action = store::actions::insert_new(conn, &new_id(), &new, &entity.key)?;
     announce(conn, app_id, &entity, action, CountDelta { shares: 1, ..Default::default() })
 }
 

@@ -1,7 +1,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use chorus_kit::db::{DbError, written};
+use chorus_kit::db::DbError;
 
 use super::DbConnection;
 use super::schema::{actions, entities};
@@ -63,8 +63,35 @@ pub struct NewAction<'a> {
     pub parent_id: Option<&'a str>,
 }
 
-pub fn insert(conn: &mut DbConnection, id: &str, new: &NewAction<'_>) -> Result<Action, DbError> {
-    written(insert_unless_duplicate(conn, id, new)?)
+/// Inserts an action no unique constraint can refuse (a comment or share), and returns it as
+/// written, without reading it back.
+pub fn insert_new(conn: &mut DbConnection, id: &str, new: &NewAction<'_>, entity_key: &str) -> Result<Action, DbError> {
+    let created_at = chorus_kit::db::now();
+    diesel::insert_into(actions::table)
+        .values((
+            actions::id.eq(id),
+            actions::app_id.eq(new.app_id),
+            actions::entity_id.eq(new.entity_id),
+            actions::user_id.eq(new.user_id),
+            actions::kind.eq(new.kind.as_str()),
+            actions::body.eq(new.body),
+            actions::medium.eq(new.medium),
+            actions::parent_id.eq(new.parent_id),
+            actions::created_at.eq(created_at),
+        ))
+        .execute(conn)?;
+    Ok(Action {
+        id: id.to_owned(),
+        kind: new.kind,
+        entity_id: new.entity_id.to_owned(),
+        entity_key: entity_key.to_owned(),
+        user_id: new.user_id.to_owned(),
+        text: new.body.map(str::to_owned),
+        medium: new.medium.map(str::to_owned),
+        parent_id: new.parent_id.map(str::to_owned),
+        deleted: false,
+        created_at: created_at.and_utc(),
+    })
 }
 
 /// Inserts the action, unless a unique constraint refuses it (a like the user already has, made

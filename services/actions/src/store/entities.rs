@@ -159,8 +159,10 @@ pub fn bump(conn: &mut DbConnection, entity_id: &str, delta: CountDelta) -> Resu
             entities::total.eq(entities::total + delta.total()),
             entities::last_activity_at.eq(chorus_kit::db::now()),
         ))
-        .execute(conn)?;
-    counts(conn, entity_id)
+        .returning((entities::likes, entities::comments, entities::shares, entities::views, entities::total))
+        .get_result::<(i64, i64, i64, i64, i64)>(conn)
+        .map(|(likes, comments, shares, views, total)| Counts { likes, comments, shares, views, total })
+        .map_err(DbError::from)
 }
 
 pub fn counts(conn: &mut DbConnection, entity_id: &str) -> Result<Counts, DbError> {

@@ -1,0 +1,312 @@
+//! `cargo xtask bench --db sqlite|postgres`: measurements, as ratios from one run.
+//!
+//! - `sqlite` runs the platform, a bare baseline and the loader in one process (`chorus-bench`).
+//! - `postgres` runs it as ops would: a durable throwaway PostgreSQL server (the test code's,
+//!   with fsync on), the three services as separate release binaries, and the loader as its own
+//!   process, pinned to one core with `taskset` where available. Beside it, in the same run,
+//!   `pgbench` runs a comment's statements (insert the action, bump the entity's counts, insert
+//!   the event) on tables of the same shape at the same concurrency: the database's ceiling for
+//!   the write path. The report (stdout and `target/bench/report.json`) gives each run's
+//!   throughput and latency, the ratio of comments to that ceiling, and each service's peak
+//!   resident memory.
+//!
+//! Rate limits are off in both modes: the loader sends far more per token than any client.
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::openapi::workspace_root;
+use crate::postgres::{Durability, ThrowawayPostgres, free_port};
+
+/// Where the database of a bench run lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchDb {
+    Sqlite,
+    Postgres,
+}
+
+const SERVICES: [&str; 3] = ["users", "actions", "notifications"];
+const OPERATOR_TOKEN: &str = "bench-operator-token-0123456789";
+const SERVICE_SECRET: &str = "bench-service-secret-0123456789";
+
+pub fn run(db: BenchDb, args: &[String]) -> anyhow::Result<()> {
+    match db {
+        BenchDb::Sqlite => in_process(args),
+        BenchDb::Postgres => postgres(args),
+    }
+}
+
+fn cargo() -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.current_dir(workspace_root());
+    command
+}
+
+fn rate_limits_off(command: &mut Command) {
+    for service in SERVICES {
+        command.env(format!("CHORUS_{}__RATE_LIMITS__ENABLED", service.to_uppercase()), "false");
+    }
+}
+
+fn in_process(args: &[String]) -> anyhow::Result<()> {
+    let mut command = cargo();
+    command.args(["run", "--quiet", "--release", "--package", "chorus-bench", "--"]).args(args);
+    rate_limits_off(&mut command);
+    anyhow::ensure!(command.status()?.success(), "the bench failed");
+    Ok(())
+}
+
+/// One service process; killed when dropped.
+struct Running {
+    name: &'static str,
+    child: Child,
+    url: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Running {
+    /// The process's peak resident set in MiB (VmHWM), where /proc provides it.
+    fn peak_rss_mib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+        line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kib| kib / 1024)
+    }
+
+    /// The process's resident set now, in MiB (VmRSS).
+    fn rss_mib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+        line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kib| kib / 1024)
+    }
+}
+
+fn postgres(args: &[String]) -> anyhow::Result<()> {
+    let root = workspace_root();
+    println!("== building the services and the loader (release)");
+    let mut build = cargo();
+    build.args(["build", "--quiet", "--release"]);
+    for package in ["chorus-users", "chorus-actions", "chorus-notifications", "chorus-bench"] {
+        build.args(["--package", package]);
+    }
+    anyhow::ensure!(build.status()?.success(), "the release build failed");
+    let release = root.join("target/release");
+
+    println!("== starting a durable throwaway PostgreSQL");
+    let server = ThrowawayPostgres::start_with(Durability::Durable)?;
+    for service in SERVICES {
+        server.psql("postgres", &format!("CREATE DATABASE {service}"))?;
+    }
+    let dir = tempfile::Builder::new().prefix("chorus-bench-").tempdir()?;
+    let users_config = dir.path().join("users.toml");
+    let digest = chorus_kit::secrets::digest(SERVICE_SECRET);
+    let accounts: String = ["actions", "notifications"]
+        .iter()
+        .map(|name| {
+            format!(
+                "[[service_accounts]]\nname = \"{name}\"\nsecret_sha256 = \"{digest}\"\nscopes = [\"events:read\"]\n"
+            )
+        })
+        .collect();
+    std::fs::write(&users_config, accounts)?;
+
+    println!("== starting the services");
+    let users = spawn(&release, "users", &server, &[], Some(&users_config))?;
+    let actions = spawn(&release, "actions", &server, &[("USERS__URL", users.url.clone())], None)?;
+    let notifications = spawn(
+        &release,
+        "notifications",
+        &server,
+        &[
+            ("USERS__URL", users.url.clone()),
+            ("ACTIONS__URL", actions.url.clone()),
+            ("WEBHOOKS__SIGNING_KEY", "bench-webhook-signing-key-0123456789abcdef".into()),
+        ],
+        None,
+    )?;
+    let running = [&users, &actions, &notifications];
+    for service in running {
+        wait_ready(service)?;
+    }
+    let idle_rss: Vec<Value> =
+        running.iter().map(|service| json!({ "service": service.name, "rss_mib": service.rss_mib() })).collect();
+
+    println!("== the write path's ceiling: pgbench on a comment's statements");
+    let workers = arg_value(args, "--workers").unwrap_or(32);
+    let seconds = arg_value(args, "--seconds").unwrap_or(10);
+    let pgbench_tps = pgbench(&server, dir.path(), workers, seconds)?;
+    println!("pgbench: {pgbench_tps:.0} comment transactions/s at {workers} clients");
+
+    println!("== load");
+    let figures_path = dir.path().join("loader.json");
+    let mut loader = loader_command(&release.join("chorus-bench"));
+    loader
+        .args(["--users-url", &users.url, "--actions-url", &actions.url, "--operator-token", OPERATOR_TOKEN])
+        .arg("--out")
+        .arg(&figures_path)
+        .args(args);
+    anyhow::ensure!(loader.status()?.success(), "the loader failed");
+    let loader_figures: Value = serde_json::from_slice(&std::fs::read(&figures_path)?)?;
+
+    let peak_rss: Vec<Value> = running
+        .iter()
+        .map(|service| json!({ "service": service.name, "peak_rss_mib": service.peak_rss_mib() }))
+        .collect();
+    let comment = loader_figures["runs"]
+        .as_array()
+        .and_then(|runs| runs.iter().find(|run| run["name"] == "comment"))
+        .and_then(|run| run["throughput"].as_f64())
+        .unwrap_or(0.0);
+    let report = json!({
+        "database": "postgres",
+        "machine": machine(),
+        "loader": loader_figures,
+        "pgbench_comment_tps": pgbench_tps,
+        "comment_to_pgbench": comment / pgbench_tps.max(f64::EPSILON),
+        "idle_rss": idle_rss,
+        "peak_rss": peak_rss,
+    });
+    println!();
+    println!("comments / pgbench on the same statements: {:.2}", comment / pgbench_tps.max(f64::EPSILON));
+    for (idle, peak) in idle_rss.iter().zip(&peak_rss) {
+        println!("{}: idle {} MiB, peak {} MiB", idle["service"], idle["rss_mib"], peak["peak_rss_mib"]);
+    }
+    let out = root.join("target/bench");
+    std::fs::create_dir_all(&out)?;
+    std::fs::write(out.join("report.json"), serde_json::to_vec_pretty(&report)?)?;
+    println!("== report: target/bench/report.json");
+    Ok(())
+}
+
+/// Starts one service's release binary on a free port, on its own database on `server`.
+fn spawn(
+    release: &Path,
+    name: &'static str,
+    server: &ThrowawayPostgres,
+    settings: &[(&str, String)],
+    config: Option<&PathBuf>,
+) -> anyhow::Result<Running> {
+    let port = free_port()?;
+    let prefix = format!("CHORUS_{}", name.to_uppercase());
+    let mut command = Command::new(release.join(format!("chorus-{name}")));
+    command.arg("serve");
+    if let Some(config) = config {
+        command.arg("--config").arg(config);
+    }
+    let common = [
+        ("HTTP__HOST", "127.0.0.1".to_owned()),
+        ("HTTP__PORT", port.to_string()),
+        ("DATABASE__URL", server.database_url(name)),
+        ("DATABASE__POOL_SIZE", "16".into()),
+        ("AUTH__OPERATOR_TOKEN", OPERATOR_TOKEN.into()),
+        ("RATE_LIMITS__ENABLED", "false".into()),
+        ("TELEMETRY__LOG_LEVEL", "warn".into()),
+        ("USERS__SERVICE_SECRET", SERVICE_SECRET.into()),
+    ];
+    for (key, value) in common.iter().chain(settings) {
+        // Users has no [users] section: its link settings are for the other services only.
+        if name == "users" && key.starts_with("USERS__") {
+            continue;
+        }
+        command.env(format!("{prefix}__{key}"), value);
+    }
+    command.stdout(Stdio::null());
+    let child = command.spawn().with_context(|| format!("starting chorus-{name}"))?;
+    Ok(Running { name, child, url: format!("http://127.0.0.1:{port}") })
+}
+
+fn wait_ready(service: &Running) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let address = service.url.trim_start_matches("http://").to_owned();
+    while Instant::now() < deadline {
+        if is_ready(&address) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    bail!("chorus-{} did not become ready", service.name)
+}
+
+/// True when `GET /health/ready` at `address` answers 200 (plain HTTP/1.0, no client needed).
+fn is_ready(address: &str) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(address) else { return false };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream.write_all(b"GET /health/ready HTTP/1.0\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.ends_with(b"200")
+}
+
+/// The loader, pinned to the last core when `taskset` is there, so it competes with the
+/// services for one core only.
+fn loader_command(binary: &Path) -> Command {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let has_taskset = Command::new("taskset").arg("-V").output().is_ok_and(|out| out.status.success());
+    if has_taskset && cores > 1 {
+        let mut command = Command::new("taskset");
+        command.args(["-c", &(cores - 1).to_string()]).arg(binary);
+        command
+    } else {
+        Command::new(binary)
+    }
+}
+
+/// The statements of a comment, on tables shaped like the actions service's (same columns and
+/// indexes), run by pgbench at the loader's concurrency: transactions per second.
+fn pgbench(server: &ThrowawayPostgres, dir: &Path, clients: u64, seconds: u64) -> anyhow::Result<f64> {
+    server.psql(
+        "actions",
+        "CREATE TABLE pgb_entities (LIKE entities INCLUDING ALL); \
+         CREATE TABLE pgb_actions (LIKE actions INCLUDING ALL); \
+         CREATE TABLE pgb_events (LIKE chorus_events INCLUDING ALL); \
+         INSERT INTO pgb_entities SELECT 'e' || g, 'app', 'key' || g, md5(g::text), 'Entity', NULL, '{}', \
+           0, 0, 0, 0, 0, now(), now(), now() FROM generate_series(1, 1000) g;",
+    )?;
+    let script = dir.join("comment.sql");
+    std::fs::write(
+        &script,
+        "\\set e random(1, 1000)\n\
+         BEGIN;\n\
+         INSERT INTO pgb_actions (id, app_id, entity_id, user_id, kind, body, created_at) \
+           VALUES (gen_random_uuid()::text, 'app', 'e' || :e, 'u' || :e, 'comment', 'a comment from the bench', now());\n\
+         UPDATE pgb_entities SET comments = comments + 1, total = total + 1, updated_at = now(), last_activity_at = now() \
+           WHERE id = 'e' || :e;\n\
+         INSERT INTO pgb_events (id, app_id, event_type, subject, data, occurred_at) \
+           VALUES ((pg_current_xact_id()::text::bigint << 20), 'app', 'action.created', 'e' || :e, '{\"action\": {}}', now());\n\
+         COMMIT;\n",
+    )?;
+    let output = Command::new(server.tool("pgbench"))
+        .args(["-n", "-c", &clients.to_string(), "-j", "2", "-T", &seconds.to_string(), "-f"])
+        .arg(&script)
+        .arg(server.database_url("actions"))
+        .output()
+        .context("running pgbench")?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    anyhow::ensure!(output.status.success(), "pgbench failed: {}", String::from_utf8_lossy(&output.stderr));
+    text.lines()
+        .find_map(|line| line.strip_prefix("tps = ")?.split_whitespace().next()?.parse().ok())
+        .context("pgbench printed no tps")
+}
+
+/// A numeric `--name value` from the loader's arguments.
+fn arg_value(args: &[String], name: &str) -> Option<u64> {
+    args.iter().position(|arg| arg == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok())
+}
+
+/// Cores and CPU model, where /proc says.
+fn machine() -> Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|info| {
+        info.lines().find(|l| l.starts_with("model name"))?.split(':').nth(1).map(|m| m.trim().to_owned())
+    });
+    json!({ "cores": std::thread::available_parallelism().map_or(1, usize::from), "cpu": cpu })
+}
