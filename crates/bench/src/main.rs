@@ -38,6 +38,9 @@ struct Cli {
     users_url: Option<String>,
     #[arg(long)]
     actions_url: Option<String>,
+    /// With it, the propagation run: a comment's 2xx to the subscriber's inbox frame.
+    #[arg(long)]
+    notifications_url: Option<String>,
     #[arg(long)]
     operator_token: Option<String>,
     /// Comments the hot entity gets before the runs.
@@ -60,6 +63,7 @@ async fn main() -> anyhow::Result<()> {
         let remote = remote::Remote {
             users_url,
             actions_url,
+            notifications_url: cli.notifications_url.clone(),
             operator_token,
             seconds: cli.seconds,
             workers: cli.workers,

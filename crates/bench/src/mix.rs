@@ -141,6 +141,15 @@ impl Target {
         self.send(Method::POST, url, Some(&self.tokens[user]), Some(body)).await
     }
 
+    /// User `n`'s session token.
+    pub fn token(&self, n: usize) -> String {
+        self.tokens[n % self.tokens.len()].clone()
+    }
+
+    pub fn actions_url(&self) -> &str {
+        &self.actions_url
+    }
+
     /// Creates (or renames) the entity `key`.
     pub async fn upsert(&self, key: &str) -> bool {
         let url = format!("{}/v1/entities/{key}", self.actions_url);

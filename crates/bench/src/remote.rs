@@ -13,6 +13,8 @@ use crate::stats::Stats;
 pub struct Remote {
     pub users_url: String,
     pub actions_url: String,
+    /// For the propagation run: a comment's 2xx to the subscriber's inbox frame.
+    pub notifications_url: Option<String>,
     pub operator_token: String,
     pub seconds: u64,
     pub workers: usize,
@@ -93,7 +95,17 @@ impl Remote {
                 runs.push(figures(&format!("sdk mix at {mix_rate:.0}/s"), &fixed));
             }
         }
+        let propagation = match &self.notifications_url {
+            Some(url) if self.only.is_empty() || self.only.iter().any(|only| "propagation".contains(only.as_str())) => {
+                let rate = if mix_rate > 0.0 { mix_rate } else { 500.0 };
+                let background = op(&target, |t, n| async move { t.sdk_mix(n).await });
+                let stats = propagation(&target, url, background, rate, duration).await?;
+                Some(figures(&format!("comment to subscriber's stream, mix at {rate:.0}/s"), &stats))
+            }
+            _ => None,
+        };
         Ok(json!({
+            "propagation": propagation,
             "workers": workers,
             "seconds": self.seconds,
             "users": self.population.users,
@@ -103,4 +115,83 @@ impl Remote {
             "runs": runs,
         }))
     }
+}
+
+/// A comment's 2xx to the frame that brings it to a subscriber's inbox stream, measured every
+/// 20 ms while `background` runs at `rate`: the latency of the whole pushed path (actions' feed,
+/// notifications' follower, the inbox stream).
+async fn propagation(
+    target: &std::sync::Arc<Target>,
+    notifications_url: &str,
+    background: load::Op,
+    rate: f64,
+    duration: Duration,
+) -> anyhow::Result<Stats> {
+    use futures_util::StreamExt;
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+
+    const KEY: &str = "propagation-entity";
+    anyhow::ensure!(target.upsert(KEY).await, "creating the propagation entity failed");
+    let subscriber = target.token(0);
+    let http = reqwest::Client::new();
+    http.put(format!("{notifications_url}/v1/entities/{KEY}/subscriptions/new_comments"))
+        .bearer_auth(&subscriber)
+        .send()
+        .await?
+        .error_for_status()?;
+    let stream =
+        http.get(format!("{notifications_url}/v1/notifications/stream")).bearer_auth(&subscriber).send().await?;
+    let stream = stream.error_for_status()?;
+
+    // Acknowledged comments by text, and the latencies of those that arrived.
+    let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let arrived: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let reader = {
+        let (sent, arrived) = (sent.clone(), arrived.clone());
+        tokio::spawn(async move {
+            let mut body = stream.bytes_stream();
+            let mut buffer = String::new();
+            while let Some(Ok(chunk)) = body.next().await {
+                let now = Instant::now();
+                buffer.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(end) = buffer.find("\n\n") {
+                    let frame: String = buffer.drain(..end + 2).collect();
+                    let Some(marker) = frame.split("probe-").nth(1) else { continue };
+                    let id: String = marker.chars().take_while(char::is_ascii_digit).collect();
+                    if let Some(at) = sent.lock().unwrap().remove(&id) {
+                        arrived.lock().unwrap().push(now - at);
+                    }
+                }
+            }
+        })
+    };
+    let load = tokio::spawn(load::fixed_rate(rate, duration, background));
+    let (started, mut probes, mut errors) = (Instant::now(), 0usize, 0usize);
+    while started.elapsed() < duration {
+        let author = target.token(1 + probes % 10);
+        let text = format!("probe-{probes}");
+        let response = http
+            .post(format!("{}/v1/entities/{KEY}/comments", target.actions_url()))
+            .bearer_auth(&author)
+            .json(&json!({ "text": text }))
+            .send()
+            .await;
+        match response {
+            Ok(response) if response.status().is_success() => {
+                sent.lock().unwrap().insert(probes.to_string(), Instant::now());
+            }
+            _ => errors += 1,
+        }
+        probes += 1;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = load.await;
+    // Stragglers get a few seconds; whatever never arrives counts as an error.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    reader.abort();
+    let lost = sent.lock().unwrap().len();
+    let latencies = std::mem::take(&mut *arrived.lock().unwrap());
+    Ok(Stats::new(latencies, errors + lost, started.elapsed()))
 }

@@ -150,6 +150,7 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
     let mut loader = loader_command(&release.join("chorus-bench"));
     loader
         .args(["--users-url", &users.url, "--actions-url", &actions.url, "--operator-token", OPERATOR_TOKEN])
+        .args(["--notifications-url", &notifications.url])
         .arg("--out")
         .arg(&figures_path)
         .args(args);
