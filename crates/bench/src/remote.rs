@@ -28,6 +28,9 @@ pub struct Remote {
 
 const HOT_KEY: &str = "hot-entity";
 
+/// The longest the loader waits for notifications to catch up with the actions feed.
+const DRAIN_LIMIT: Duration = Duration::from_secs(300);
+
 fn figures(name: &str, stats: &Stats) -> Value {
     println!("{}", stats.row(name));
     json!({
@@ -42,6 +45,33 @@ fn figures(name: &str, stats: &Stats) -> Value {
 }
 
 impl Remote {
+    /// Waits until notifications has applied every event of the actions feed; returns the
+    /// seconds it took.
+    async fn drain(&self, notifications_url: &str) -> anyhow::Result<f64> {
+        let http = reqwest::Client::new();
+        let started = std::time::Instant::now();
+        while started.elapsed() < DRAIN_LIMIT {
+            let metrics = http.get(format!("{notifications_url}/metrics")).send().await?.text().await?;
+            let position = metrics
+                .lines()
+                .find(|line| line.starts_with("chorus_feed_position{feed=\"actions\""))
+                .and_then(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+                .unwrap_or(0.0) as i64;
+            let page: Value = http
+                .get(format!("{}/v1/events?after={position}&limit=1", self.actions_url))
+                .bearer_auth(&self.operator_token)
+                .send()
+                .await?
+                .json()
+                .await?;
+            if page["items"].as_array().is_some_and(Vec::is_empty) {
+                return Ok(started.elapsed().as_secs_f64());
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        anyhow::bail!("notifications did not catch up with the actions feed within {DRAIN_LIMIT:?}")
+    }
+
     pub async fn run(self) -> anyhow::Result<Value> {
         let http = reqwest::Client::new();
         let app: Value = http
@@ -95,6 +125,15 @@ impl Remote {
                 runs.push(figures(&format!("sdk mix at {mix_rate:.0}/s"), &fixed));
             }
         }
+        // Every comment reaches notifications; how long its follower needs to drain what the
+        // runs above produced is the consumer's side of the write path.
+        let drained_secs = match &self.notifications_url {
+            Some(url) => Some(self.drain(url).await?),
+            None => None,
+        };
+        if let Some(secs) = drained_secs {
+            println!("notifications applied the actions feed's backlog {secs:.1} s after the runs");
+        }
         let propagation = match &self.notifications_url {
             Some(url) if self.only.is_empty() || self.only.iter().any(|only| "propagation".contains(only.as_str())) => {
                 let rate = if mix_rate > 0.0 { mix_rate } else { 500.0 };
@@ -105,6 +144,7 @@ impl Remote {
             _ => None,
         };
         Ok(json!({
+            "notifications_drain_secs": drained_secs,
             "propagation": propagation,
             "workers": workers,
             "seconds": self.seconds,

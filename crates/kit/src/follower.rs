@@ -30,6 +30,10 @@ use crate::schema::chorus_feed_cursors;
 use crate::shutdown::Shutdown;
 
 const IDLE_POLL: Duration = Duration::from_millis(500);
+/// The most events one transaction applies. Under load a follower commits many events at once,
+/// so the consumer's fsyncs do not grow with the producer's traffic; an erasure, which touches
+/// many rows, still shares a transaction with at most this many others.
+const MAX_BATCH: usize = 64;
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// One page of a producer's feed: each event's id, and the event as the client could read it.
@@ -194,7 +198,7 @@ impl<E: Send + Sync + 'static> Follower<E> {
     /// Applies events from the producer's stream as they arrive, until it ends, fails, or
     /// shutdown; returns how many it applied.
     async fn follow_stream(&self, subscribe: &Subscribe<E>) -> Result<usize, String> {
-        use futures_util::StreamExt;
+        use futures_util::{FutureExt, StreamExt};
 
         let feed = self.feed;
         let after = self.db.read(move |conn| cursor(conn, feed)).await.map_err(|e| e.to_string())?;
@@ -209,14 +213,30 @@ impl<E: Send + Sync + 'static> Follower<E> {
                 next = stream.next() => next,
                 _ = self.shutdown.fired() => return Ok(applied),
             };
-            match next {
+            let first = match next {
                 None => return Ok(applied),
                 Some(Err(error)) => return Err(error.to_string()),
-                Some(Ok((id, item))) => {
-                    self.apply_one(id, item).await?;
-                    self.metrics.set_feed_position(feed, id);
-                    applied += 1;
+                Some(Ok(item)) => item,
+            };
+            // Whatever else has already arrived joins this transaction: under load one commit
+            // carries many events; when quiet, each event is applied as it comes.
+            let mut batch = vec![first];
+            let mut broken = None;
+            while batch.len() < MAX_BATCH {
+                match stream.next().now_or_never() {
+                    Some(Some(Ok(item))) => batch.push(item),
+                    Some(Some(Err(error))) => {
+                        broken = Some(error.to_string());
+                        break;
+                    }
+                    Some(None) | None => break,
                 }
+            }
+            let newest = batch.last().map_or(0, |(id, _)| *id);
+            applied += self.apply_batch(batch).await?;
+            self.metrics.set_feed_position(feed, newest);
+            if let Some(error) = broken {
+                return Err(error);
             }
         }
     }
@@ -241,53 +261,72 @@ impl<E: Send + Sync + 'static> Follower<E> {
             self.metrics.set_feed_position(feed, after);
             return Ok(false);
         };
-        // One transaction per event: an event may touch many rows (an erasure does), and a short
-        // transaction that appends its own events last keeps lock order simple for the service.
-        for (id, item) in batch.events {
-            self.apply_one(id, item).await?;
+        let mut events = batch.events.into_iter().peekable();
+        while events.peek().is_some() {
+            self.apply_batch(events.by_ref().take(MAX_BATCH).collect()).await?;
         }
         self.metrics.set_feed_lag(feed, batch.behind);
         self.metrics.set_feed_position(feed, newest);
         Ok(batch.behind > 0)
     }
 
-    /// Applies one event in its own transaction, with the cursor, unless a replica already did.
-    /// An unknown type is skipped on purpose; a malformed known one stops the follower before it.
-    async fn apply_one(&self, id: i64, item: FeedItem<E>) -> Result<(), String> {
+    /// Applies `items` in one transaction, with the cursor, skipping those a replica already
+    /// applied; returns how many were new. An unknown type is skipped on purpose; a malformed
+    /// known one stops the follower before it (the events before it are applied).
+    async fn apply_batch(&self, items: Vec<(i64, FeedItem<E>)>) -> Result<usize, String> {
         let feed = self.feed;
-        let event = match item {
-            FeedItem::Known(event) => Some(event),
-            FeedItem::Unknown { event_type, .. } => {
-                tracing::debug!(feed, id, event_type, "skipped an event type this client does not know");
-                self.metrics.count_feed_skipped(feed, &event_type);
-                None
-            }
-            FeedItem::Malformed { event_type, error, .. } => {
-                self.metrics.count_feed_malformed(feed);
-                tracing::error!(
-                    feed,
-                    id,
-                    event_type,
-                    error,
-                    "an event of a known type does not match its schema; stopped before it"
-                );
-                return Err(format!("event {id} ({event_type}) does not parse: {error}"));
-            }
-        };
-        let apply = self.apply;
-        self.db
-            .write(move |conn| {
-                let applied_through = lock_cursor(conn, feed)?;
-                if id > applied_through {
-                    if let Some(event) = &event {
-                        apply(conn, event)?;
-                    }
-                    store_cursor(conn, feed, id)?;
+        let mut events = Vec::with_capacity(items.len());
+        let mut malformed = None;
+        for (id, item) in items {
+            match item {
+                FeedItem::Known(event) => events.push((id, Some(event))),
+                FeedItem::Unknown { event_type, .. } => {
+                    tracing::debug!(feed, id, event_type, "skipped an event type this client does not know");
+                    self.metrics.count_feed_skipped(feed, &event_type);
+                    events.push((id, None));
                 }
-                Ok::<_, ApplyError>(())
-            })
-            .await
-            .map_err(|e| format!("applying event {id}: {e}"))
+                FeedItem::Malformed { event_type, error, .. } => {
+                    self.metrics.count_feed_malformed(feed);
+                    tracing::error!(
+                        feed,
+                        id,
+                        event_type,
+                        error,
+                        "an event of a known type does not match its schema; stopped before it"
+                    );
+                    malformed = Some(format!("event {id} ({event_type}) does not parse: {error}"));
+                    break;
+                }
+            }
+        }
+        let apply = self.apply;
+        let applied = if events.is_empty() {
+            0
+        } else {
+            self.db
+                .write(move |conn| {
+                    let applied_through = lock_cursor(conn, feed)?;
+                    let mut applied = 0;
+                    let mut newest = applied_through;
+                    for (id, event) in events.iter().filter(|(id, _)| *id > applied_through) {
+                        if let Some(event) = event {
+                            apply(conn, event)?;
+                        }
+                        newest = *id;
+                        applied += 1;
+                    }
+                    if newest > applied_through {
+                        store_cursor(conn, feed, newest)?;
+                    }
+                    Ok::<_, ApplyError>(applied)
+                })
+                .await
+                .map_err(|e| format!("applying events of {feed}: {e}"))?
+        };
+        match malformed {
+            Some(error) => Err(error),
+            None => Ok(applied),
+        }
     }
 }
 

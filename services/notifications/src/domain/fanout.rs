@@ -43,9 +43,6 @@ fn fan_out(conn: &mut DbConnection, app_id: &str, created: &ActionEvent) -> Resu
     let comment = &created.action;
     let author = comment.user_id.as_str();
     store::mirror::remember_author(conn, &comment.id, author)?;
-    if chorus_kit::mirror::is_banned(conn, author)? {
-        return Ok(());
-    }
     let key = created.entity.key.as_str();
     let parent_author = match &comment.parent_id {
         Some(parent) => store::mirror::author_of(conn, parent)?,
@@ -66,6 +63,10 @@ fn fan_out(conn: &mut DbConnection, app_id: &str, created: &ActionEvent) -> Resu
         recipients.push((parent_author, NotificationKind::Reply));
     }
     recipients.retain(|(user, _)| user != author);
+    // Most comments reach nobody; only those that reach someone pay for the author's checks.
+    if recipients.is_empty() || chorus_kit::mirror::is_banned(conn, author)? {
+        return Ok(());
+    }
     let users: Vec<String> = recipients.iter().map(|(user, _)| user.clone()).collect();
     let silenced = store::mirror::silenced(conn, author, &users)?;
     recipients.retain(|(user, _)| !silenced.contains(user));
