@@ -46,6 +46,9 @@ pub enum DbError {
     Migration(String),
     #[error("database task panicked or was cancelled")]
     Task,
+    /// A group of writes could not commit; none of it took effect.
+    #[error("commit: {0}")]
+    Commit(String),
 }
 
 impl DbError {
@@ -118,8 +121,57 @@ pub struct Db {
     /// SQLite allows one writer at a time; funnelling writes through a one-connection pool makes
     /// them queue here instead of failing with SQLITE_BUSY. PostgreSQL shares the reader pool.
     writer: Pool,
+    /// SQLite only: the writer thread that commits queued writes in groups.
+    group_commit: Option<std::sync::mpsc::Sender<WriteJob>>,
     backend: Arc<Backend>,
     changes: Arc<Notify>,
+}
+
+/// One queued write for the group-commit thread: it runs in the group's transaction, inside
+/// its own savepoint, and returns what to do once the group's commit is known (`Err` holds why
+/// the commit failed).
+type WriteJob = Box<dyn FnOnce(&mut DbConnection) -> Box<dyn FnOnce(Result<(), String>) + Send> + Send>;
+
+/// The most writes one SQLite commit carries.
+const MAX_GROUP: usize = 128;
+
+/// SQLite's one writer, committing in groups: it takes every write already queued (up to
+/// [`MAX_GROUP`]), runs each in its own savepoint of one transaction, so a failed write rolls
+/// back alone, commits once (one fsync for the group) and only then answers each request. Under
+/// load, requests share commits; when quiet, a write commits on its own at once.
+fn group_commit_thread(writer: Pool, jobs: std::sync::mpsc::Receiver<WriteJob>) {
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP
+            && let Ok(job) = jobs.try_recv()
+        {
+            group.push(job);
+        }
+        let mut conn = match writer.get() {
+            Ok(conn) => conn,
+            Err(error) => {
+                // Dropping the jobs unrun answers each request with an error.
+                tracing::error!(%error, writes = group.len(), "no connection for the writer; a group of writes failed");
+                continue;
+            }
+        };
+        let mut completions = Vec::with_capacity(group.len());
+        let committed = conn.transaction::<_, DieselError, _>(|conn| {
+            for job in group {
+                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(conn))) {
+                    Ok(complete) => completions.push(complete),
+                    // A write panicked: the group does not commit (the writes not yet run are
+                    // dropped, which answers them with an error), and the thread lives on.
+                    Err(_) => return Err(DieselError::RollbackTransaction),
+                }
+            }
+            Ok(())
+        });
+        let outcome = committed.map_err(|error| error.to_string());
+        for complete in completions {
+            complete(outcome.clone());
+        }
+    }
 }
 
 impl Db {
@@ -140,11 +192,20 @@ impl Db {
                 .map_err(|error| DbError::Connect(error.to_string()))
         };
         let readers = build(settings.pool_size)?;
-        let writer = match backend {
-            Backend::Sqlite(_) => build(1)?,
-            Backend::Postgres(_) => readers.clone(),
+        let (writer, group_commit) = match backend {
+            Backend::Sqlite(_) => {
+                let writer = build(1)?;
+                let (jobs, queue) = std::sync::mpsc::channel();
+                let thread_writer = writer.clone();
+                std::thread::Builder::new()
+                    .name("chorus-sqlite-writer".into())
+                    .spawn(move || group_commit_thread(thread_writer, queue))
+                    .map_err(|error| DbError::Connect(error.to_string()))?;
+                (writer, Some(jobs))
+            }
+            Backend::Postgres(_) => (readers.clone(), None),
         };
-        Ok(Self { readers, writer, backend: Arc::new(backend), changes: Arc::new(Notify::new()) })
+        Ok(Self { readers, writer, group_commit, backend: Arc::new(backend), changes: Arc::new(Notify::new()) })
     }
 
     pub fn backend(&self) -> &Backend {
@@ -173,19 +234,50 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        let pool = self.writer.clone();
-        let result = run_blocking(move || {
-            let mut conn = pool.get().map_err(DbError::PoolTimeout)?;
-            conn.transaction(|conn| f(conn).map_err(TxError::Inner)).map_err(|error| match error {
-                TxError::Inner(inner) => inner,
-                TxError::Db(db) => E::from(DbError::Query(db)),
-            })
-        })
-        .await;
+        let result = match &self.group_commit {
+            Some(queue) => Self::write_in_group(queue, f).await,
+            None => {
+                let pool = self.writer.clone();
+                run_blocking(move || {
+                    let mut conn = pool.get().map_err(DbError::PoolTimeout)?;
+                    conn.transaction(|conn| f(conn).map_err(TxError::Inner)).map_err(|error| match error {
+                        TxError::Inner(inner) => inner,
+                        TxError::Db(db) => E::from(DbError::Query(db)),
+                    })
+                })
+                .await
+            }
+        };
         if result.is_ok() {
             self.changes.notify_waiters();
         }
         result
+    }
+
+    /// Queues `f` for SQLite's group-commit thread and waits until its group is durable.
+    async fn write_in_group<T, E, F>(queue: &std::sync::mpsc::Sender<WriteJob>, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let (answer, answered) = tokio::sync::oneshot::channel::<Result<T, E>>();
+        let span = tracing::Span::current();
+        let job: WriteJob = Box::new(move |conn| {
+            // Its own savepoint: a failed write rolls back alone, and the group goes on.
+            let outcome = span.in_scope(|| conn.transaction(|conn| f(conn).map_err(TxError::Inner)));
+            Box::new(move |committed| {
+                let result = match (outcome, committed) {
+                    (Err(TxError::Inner(inner)), _) => Err(inner),
+                    (Err(TxError::Db(db)), _) => Err(E::from(DbError::Query(db))),
+                    (Ok(value), Ok(())) => Ok(value),
+                    (Ok(_), Err(message)) => Err(E::from(DbError::Commit(message))),
+                };
+                let _ = answer.send(result);
+            })
+        });
+        queue.send(job).map_err(|_| E::from(DbError::Task))?;
+        answered.await.map_err(|_| E::from(DbError::Task))?
     }
 
     /// Notified after every committed write from this process; streams use it to wake up.
