@@ -201,7 +201,12 @@ fn horizon(conn: &mut DbConnection) -> Result<Option<i64>, DbError> {
 
 /// The newest event id readers can see, 0 for an empty log.
 pub fn last_id(conn: &mut DbConnection) -> Result<i64, DbError> {
-    match horizon(conn)? {
+    let horizon = horizon(conn)?;
+    newest_below(conn, horizon)
+}
+
+fn newest_below(conn: &mut DbConnection, horizon: Option<i64>) -> Result<i64, DbError> {
+    match horizon {
         Some(horizon) => Ok(chorus_events::table
             .filter(chorus_events::id.lt(horizon))
             .select(diesel::dsl::max(chorus_events::id))
@@ -219,13 +224,48 @@ pub fn all_visible(conn: &mut DbConnection) -> Result<bool, DbError> {
     Ok(newest.is_none_or(|newest| newest < horizon))
 }
 
-/// How many events a reader at `after` has yet to read, counted up to `cap`.
+/// How many events a reader at `after` has yet to read, counted up to `cap` (by the database,
+/// without loading them).
 pub fn behind(conn: &mut DbConnection, after: i64, cap: i64) -> Result<i64, DbError> {
-    let mut query = chorus_events::table.filter(chorus_events::id.gt(after)).select(chorus_events::id).into_boxed();
-    if let Some(horizon) = horizon(conn)? {
-        query = query.filter(chorus_events::id.lt(horizon));
+    let horizon = horizon(conn)?;
+    count_behind(conn, after, cap, horizon)
+}
+
+fn count_behind(conn: &mut DbConnection, after: i64, cap: i64, horizon: Option<i64>) -> Result<i64, DbError> {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        behind: i64,
     }
-    Ok(query.limit(cap).load::<i64>(conn)?.len() as i64)
+    let query = diesel::sql_query(
+        "SELECT COUNT(*) AS behind FROM (SELECT id FROM chorus_events WHERE id > $1 AND id < $2 LIMIT $3) ahead",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(after)
+    .bind::<diesel::sql_types::BigInt, _>(horizon.unwrap_or(i64::MAX))
+    .bind::<diesel::sql_types::BigInt, _>(cap);
+    Ok(query.get_result::<Count>(conn)?.behind)
+}
+
+/// One page of the feed after `after`, with the newest visible id and how many events remain
+/// after the page (up to `behind_cap`), all judged against one visibility horizon.
+pub fn page(conn: &mut DbConnection, after: i64, limit: u32, behind_cap: i64) -> Result<Page, ReadError> {
+    let horizon = horizon(conn)?;
+    let events = read_below(conn, after, limit, &EventFilter::default(), horizon)?;
+    let next_after = events.last().map_or(after, |event| event.id);
+    let behind = count_behind(conn, next_after, behind_cap, horizon)?;
+    let last_id = newest_below(conn, horizon)?;
+    Ok(Page { events, next_after, last_id, behind })
+}
+
+/// A page of the feed, as [`page`] reads it.
+#[derive(Debug)]
+pub struct Page {
+    pub events: Vec<Event>,
+    /// The `after` for the next page: the last id returned, or the `after` given.
+    pub next_after: i64,
+    /// The newest id readers can see.
+    pub last_id: i64,
+    pub behind: i64,
 }
 
 /// Why events could not be read.
@@ -252,13 +292,24 @@ pub fn read_filtered(
     limit: u32,
     filter: &EventFilter,
 ) -> Result<Vec<Event>, ReadError> {
+    let horizon = horizon(conn)?;
+    read_below(conn, after, limit, filter, horizon)
+}
+
+fn read_below(
+    conn: &mut DbConnection,
+    after: i64,
+    limit: u32,
+    filter: &EventFilter,
+    horizon: Option<i64>,
+) -> Result<Vec<Event>, ReadError> {
     let mut query = chorus_events::table
         .filter(chorus_events::id.gt(after))
         .order(chorus_events::id.asc())
         .limit(i64::from(limit))
         .into_boxed();
     // Only below the horizon: nothing can commit there any more.
-    if let Some(horizon) = horizon(conn)? {
+    if let Some(horizon) = horizon {
         query = query.filter(chorus_events::id.lt(horizon));
     }
     if let Some(app_id) = &filter.app_id {

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Principal;
 use crate::db::Db;
-use crate::events::{Event, EventFilter, READ_SCOPE, ReadError, behind, last_id, read, read_filtered};
+use crate::events::{Event, EventFilter, READ_SCOPE, ReadError, read_filtered};
 use crate::extract::Query;
 use crate::hub::{EventHub, LiveStream};
 use crate::problem::{Problem, ProblemType};
@@ -134,14 +134,9 @@ pub async fn list_events(
     authorize(&principal)?;
     let after = parse_after(query.after)?;
     let limit = query.page_size()?;
-    let page = db
-        .read(move |conn| {
-            let items = read(conn, after, limit)?;
-            let next_after = items.last().map_or(after, |event| event.id);
-            let behind = behind(conn, next_after, BEHIND_CAP)?;
-            Ok::<_, ReadError>(EventPage { items, next_after, last_id: last_id(conn)?, behind })
-        })
-        .await?;
+    let page = db.read(move |conn| crate::events::page(conn, after, limit, BEHIND_CAP)).await?;
+    let page =
+        EventPage { items: page.events, next_after: page.next_after, last_id: page.last_id, behind: page.behind };
     Ok(web::Json(page))
 }
 

@@ -76,15 +76,18 @@ impl Drop for Running {
 impl Running {
     /// The process's peak resident set in MiB (VmHWM), where /proc provides it.
     fn peak_rss_mib(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-        line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kib| kib / 1024)
+        self.status_mib("VmHWM:")
     }
 
     /// The process's resident set now, in MiB (VmRSS).
     fn rss_mib(&self) -> Option<u64> {
+        self.status_mib("VmRSS:")
+    }
+
+    /// A memory figure of `/proc/<pid>/status` (given there in KiB), in MiB.
+    fn status_mib(&self, field: &str) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+        let line = status.lines().find(|line| line.starts_with(field))?;
         line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kib| kib / 1024)
     }
 }

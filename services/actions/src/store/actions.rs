@@ -67,19 +67,7 @@ pub struct NewAction<'a> {
 /// written, without reading it back.
 pub fn insert_new(conn: &mut DbConnection, id: &str, new: &NewAction<'_>, entity_key: &str) -> Result<Action, DbError> {
     let created_at = chorus_kit::db::now();
-    diesel::insert_into(actions::table)
-        .values((
-            actions::id.eq(id),
-            actions::app_id.eq(new.app_id),
-            actions::entity_id.eq(new.entity_id),
-            actions::user_id.eq(new.user_id),
-            actions::kind.eq(new.kind.as_str()),
-            actions::body.eq(new.body),
-            actions::medium.eq(new.medium),
-            actions::parent_id.eq(new.parent_id),
-            actions::created_at.eq(created_at),
-        ))
-        .execute(conn)?;
+    insert_row(conn, id, new, created_at)?;
     Ok(Action {
         id: id.to_owned(),
         kind: new.kind,
@@ -94,6 +82,27 @@ pub fn insert_new(conn: &mut DbConnection, id: &str, new: &NewAction<'_>, entity
     })
 }
 
+fn insert_row(
+    conn: &mut DbConnection,
+    id: &str,
+    new: &NewAction<'_>,
+    created_at: chrono::NaiveDateTime,
+) -> diesel::QueryResult<usize> {
+    diesel::insert_into(actions::table)
+        .values((
+            actions::id.eq(id),
+            actions::app_id.eq(new.app_id),
+            actions::entity_id.eq(new.entity_id),
+            actions::user_id.eq(new.user_id),
+            actions::kind.eq(new.kind.as_str()),
+            actions::body.eq(new.body),
+            actions::medium.eq(new.medium),
+            actions::parent_id.eq(new.parent_id),
+            actions::created_at.eq(created_at),
+        ))
+        .execute(conn)
+}
+
 /// Inserts the action, unless a unique constraint refuses it (a like the user already has, made
 /// by a concurrent request): then `None`, and the transaction goes on.
 pub fn insert_unless_duplicate(
@@ -101,21 +110,7 @@ pub fn insert_unless_duplicate(
     id: &str,
     new: &NewAction<'_>,
 ) -> Result<Option<Action>, DbError> {
-    let inserted = chorus_kit::db::insert_once(conn, |conn| {
-        diesel::insert_into(actions::table)
-            .values((
-                actions::id.eq(id),
-                actions::app_id.eq(new.app_id),
-                actions::entity_id.eq(new.entity_id),
-                actions::user_id.eq(new.user_id),
-                actions::kind.eq(new.kind.as_str()),
-                actions::body.eq(new.body),
-                actions::medium.eq(new.medium),
-                actions::parent_id.eq(new.parent_id),
-                actions::created_at.eq(chorus_kit::db::now()),
-            ))
-            .execute(conn)
-    })?;
+    let inserted = chorus_kit::db::insert_once(conn, |conn| insert_row(conn, id, new, chorus_kit::db::now()))?;
     if !inserted {
         return Ok(None);
     }

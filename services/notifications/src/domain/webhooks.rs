@@ -190,15 +190,7 @@ async fn attempt(db: &Db, http: &reqwest::Client, key: &WebhookKey, policy: &Del
     if let Err(refused) = outbound::check_literal(&delivery.url, policy.allow_private_targets) {
         let error = format!("the target was refused: {refused}");
         tracing::warn!(delivery_id = %delivery.id, webhook_id = %delivery.webhook_id, %error, "webhook delivery is dead");
-        let id = delivery.id.clone();
-        let recorded = db
-            .write(move |conn| {
-                store::webhooks::record_attempt(conn, &id, DeliveryStatus::Dead, None, None, Some(&error))
-            })
-            .await;
-        if let Err(error) = recorded {
-            tracing::warn!(%error, "recording a webhook attempt failed; it will be retried after its lease");
-        }
+        record(db, &delivery.id, DeliveryStatus::Dead, None, None, error).await;
         return;
     }
     let sent = http
@@ -230,7 +222,20 @@ async fn attempt(db: &Db, http: &reqwest::Client, key: &WebhookKey, policy: &Del
     if status == DeliveryStatus::Dead {
         tracing::warn!(delivery_id = %delivery.id, webhook_id = %delivery.webhook_id, attempts, "webhook delivery is dead");
     }
-    let id = delivery.id.clone();
+    record(db, &delivery.id, status, retry_at, http_status, error).await;
+}
+
+/// Records one attempt's outcome. A failure to record leaves the delivery claimed; it is tried
+/// again once its lease runs out.
+async fn record(
+    db: &Db,
+    delivery_id: &str,
+    status: DeliveryStatus,
+    retry_at: Option<chrono::NaiveDateTime>,
+    http_status: Option<i32>,
+    error: impl Into<Option<String>>,
+) {
+    let (id, error) = (delivery_id.to_owned(), error.into());
     let recorded = db
         .write(move |conn| store::webhooks::record_attempt(conn, &id, status, retry_at, http_status, error.as_deref()))
         .await;
