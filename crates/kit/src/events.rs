@@ -81,6 +81,45 @@ pub fn publish(conn: &mut DbConnection, app_id: &str, event: &impl Publish) -> R
     })
 }
 
+/// Publishes several events inside the caller's transaction, in the order given, and returns
+/// their ids in that order. On PostgreSQL this is one statement however many there are (the
+/// view recorder publishes one event per entity of a group); on SQLite, one insert each.
+pub fn publish_all<E: Publish>(conn: &mut DbConnection, events: &[(&str, E)]) -> Result<Vec<i64>, DbError> {
+    use diesel::sql_types::{Array, Text, Timestamp};
+
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    if let DbConnection::Postgresql(pg) = conn {
+        let column = |f: &dyn Fn(&(&str, E)) -> String| events.iter().map(f).collect::<Vec<String>>();
+        // The same ids as [`insert`] gives, one rank after another.
+        let mut ids: Vec<i64> = diesel::sql_query(
+            "INSERT INTO chorus_events (id, app_id, event_type, subject, data, occurred_at) \
+             SELECT n.next + u.rank - 1, u.app_id, u.event_type, u.subject, u.data, $5 \
+             FROM (SELECT COALESCE(MAX(e.id) + 1, x.base) AS next \
+                   FROM (SELECT pg_current_xact_id()::text::bigint << 20 AS base) x \
+                   LEFT JOIN chorus_events e ON e.id >= x.base AND e.id < x.base + (1::bigint << 20) \
+                   GROUP BY x.base) n, \
+                  unnest($1::text[], $2::text[], $3::text[], $4::text[]) \
+                  WITH ORDINALITY AS u(app_id, event_type, subject, data, rank) \
+             RETURNING id",
+        )
+        .bind::<Array<Text>, _>(column(&|(app_id, _)| (*app_id).to_owned()))
+        .bind::<Array<Text>, _>(column(&|(_, event)| event.event_type().to_owned()))
+        .bind::<Array<Text>, _>(column(&|(_, event)| event.subject().to_owned()))
+        .bind::<Array<Text>, _>(column(&|(_, event)| event.data().to_string()))
+        .bind::<Timestamp, _>(crate::db::now())
+        .load::<Position>(pg)?
+        .into_iter()
+        .map(|position| position.id)
+        .collect();
+        // Ranks follow the input's order, so sorted ids do too.
+        ids.sort_unstable();
+        return Ok(ids);
+    }
+    events.iter().map(|(app_id, event)| Ok(publish(conn, app_id, event)?.id)).collect()
+}
+
 /// What erasure takes out of a service's retained events: the words of a person, or of one
 /// deleted comment, that the events quote.
 ///

@@ -34,6 +34,8 @@ const IDLE_POLL: Duration = Duration::from_millis(500);
 /// so the consumer's fsyncs do not grow with the producer's traffic; an erasure, which touches
 /// many rows, still shares a transaction with at most this many others.
 const MAX_BATCH: usize = 64;
+/// Events read from a stream ahead of the batch being applied.
+const READ_AHEAD: usize = 4 * MAX_BATCH;
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// One page of a producer's feed: each event's id, and the event as the client could read it.
@@ -198,7 +200,7 @@ impl<E: Send + Sync + 'static> Follower<E> {
     /// Applies events from the producer's stream as they arrive, until it ends, fails, or
     /// shutdown; returns how many it applied.
     async fn follow_stream(&self, subscribe: &Subscribe<E>) -> Result<usize, String> {
-        use futures_util::{FutureExt, StreamExt};
+        use futures_util::StreamExt;
 
         let feed = self.feed;
         let after = self.db.read(move |conn| cursor(conn, feed)).await.map_err(|e| e.to_string())?;
@@ -207,10 +209,21 @@ impl<E: Send + Sync + 'static> Follower<E> {
             _ = self.shutdown.fired() => return Ok(0),
         };
         self.metrics.set_feed_lag(feed, 0);
+        // Read ahead while a batch commits: the HTTP client reads the response only on demand,
+        // so without this each commit would carry the one or two events read just before it.
+        let (arriving, mut arrived) = tokio::sync::mpsc::channel(READ_AHEAD);
+        let _reader = ReadAhead(tokio::spawn(async move {
+            while let Some(item) = stream.next().await {
+                let failed = item.is_err();
+                if arriving.send(item).await.is_err() || failed {
+                    break;
+                }
+            }
+        }));
         let mut applied = 0;
         loop {
             let next = tokio::select! {
-                next = stream.next() => next,
+                next = arrived.recv() => next,
                 _ = self.shutdown.fired() => return Ok(applied),
             };
             let first = match next {
@@ -223,13 +236,13 @@ impl<E: Send + Sync + 'static> Follower<E> {
             let mut batch = vec![first];
             let mut broken = None;
             while batch.len() < MAX_BATCH {
-                match stream.next().now_or_never() {
-                    Some(Some(Ok(item))) => batch.push(item),
-                    Some(Some(Err(error))) => {
+                match arrived.try_recv() {
+                    Ok(Ok(item)) => batch.push(item),
+                    Ok(Err(error)) => {
                         broken = Some(error.to_string());
                         break;
                     }
-                    Some(None) | None => break,
+                    Err(_) => break,
                 }
             }
             let newest = batch.last().map_or(0, |(id, _)| *id);
@@ -335,6 +348,15 @@ fn backoff(failures: u32) -> Duration {
     let base = Duration::from_millis(250).saturating_mul(1 << failures.min(8)).min(MAX_BACKOFF);
     let jitter = u64::from(crate::secrets::random_bytes(1)[0]) * base.as_millis() as u64 / 512;
     base + Duration::from_millis(jitter)
+}
+
+/// The task reading a followed stream ahead; it stops when the follower stops following.
+struct ReadAhead(tokio::task::JoinHandle<()>);
+
+impl Drop for ReadAhead {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 #[cfg(test)]

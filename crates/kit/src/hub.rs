@@ -2,7 +2,7 @@
 //! each new event out to every open stream. A stream first catches up from the database, then
 //! follows the hub; if it falls behind the hub's buffer it catches up from the database again.
 
-use actix_web::web::Bytes;
+use actix_web::web::{Bytes, BytesMut};
 use serde::Serialize;
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -17,6 +17,8 @@ use crate::shutdown::Shutdown;
 /// Events buffered per stream before it must catch up from the database.
 const BUFFER: usize = 1024;
 const PAGE: u32 = 500;
+/// A chunk of frames stops growing past this many bytes.
+const CHUNK_BYTES: usize = 64 * 1024;
 /// Wake-up interval when nothing was signalled, covering writes by other replicas.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
@@ -127,18 +129,32 @@ impl LiveStream {
             && self.filter.subject.as_ref().is_none_or(|subject| *subject == event.subject)
     }
 
+    /// Queues a live event for sending if this stream wants it.
+    fn take(&mut self, event: &Event) {
+        if event.id > self.cursor && self.passes(event) {
+            self.pending.push_back(event.clone());
+        }
+    }
+
     pub(crate) async fn next_frame(mut self) -> Option<(Result<Bytes, Infallible>, Self)> {
         loop {
             if self.shutdown.is_fired() {
                 return None;
             }
-            if let Some(event) = self.pending.pop_front() {
-                if event.id <= self.cursor {
-                    continue;
+            // Whatever is pending goes out as one chunk (up to a bound): a consumer catching up
+            // reads many frames per read instead of one.
+            let mut chunk = BytesMut::new();
+            while chunk.len() < CHUNK_BYTES
+                && let Some(event) = self.pending.pop_front()
+            {
+                if event.id > self.cursor {
+                    self.cursor = event.id;
+                    chunk.extend_from_slice(&sse_frame(Some(event.id), &event.event_type, &event));
                 }
-                self.cursor = event.id;
+            }
+            if !chunk.is_empty() {
                 self.last_sent = Instant::now();
-                return Some((Ok(sse_frame(Some(event.id), &event.event_type, &event)), self));
+                return Some((Ok(chunk.freeze()), self));
             }
             if self.catching_up {
                 let (cursor, filter) = (self.cursor, self.filter.clone());
@@ -164,8 +180,13 @@ impl LiveStream {
             let shutdown = self.shutdown.clone();
             tokio::select! {
                 received = self.receiver.recv() => match received {
-                    Ok(event) if event.id > self.cursor && self.passes(&event) => self.pending.push_back((*event).clone()),
-                    Ok(_) => {}
+                    Ok(event) => {
+                        self.take(&event);
+                        // And whatever else is already here, for the same chunk.
+                        while let Ok(event) = self.receiver.try_recv() {
+                            self.take(&event);
+                        }
+                    }
                     Err(broadcast::error::RecvError::Lagged(_)) => self.catching_up = true,
                     Err(broadcast::error::RecvError::Closed) => return None,
                 },

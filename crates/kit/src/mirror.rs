@@ -110,6 +110,24 @@ pub fn standing(conn: &mut DbConnection, user_id: &str) -> Result<Standing, DbEr
     })
 }
 
+/// The standing of each of `users` (a group of writes checks them all in two queries); users
+/// absent from the map are in good standing.
+pub fn standings(
+    conn: &mut DbConnection,
+    users: &[String],
+) -> Result<std::collections::HashMap<String, Standing>, DbError> {
+    let mut standings: std::collections::HashMap<String, Standing> =
+        banned_among(conn, users)?.into_iter().map(|user| (user, Standing::Banned)).collect();
+    for chunk in users.chunks(IN_LIST_CHUNK) {
+        let erased = chorus_erased_users::table
+            .filter(chorus_erased_users::user_id.eq_any(chunk))
+            .select(chorus_erased_users::user_id)
+            .load::<String>(conn)?;
+        standings.extend(erased.into_iter().map(|user| (user, Standing::Erased)));
+    }
+    Ok(standings)
+}
+
 pub fn is_erased(conn: &mut DbConnection, user_id: &str) -> Result<bool, DbError> {
     Ok(chorus_erased_users::table.find(user_id).count().get_result::<i64>(conn)? > 0)
 }

@@ -156,6 +156,12 @@ pub struct EntityRef {
     pub key: String,
 }
 
+impl From<&Entity> for EntityRef {
+    fn from(entity: &Entity) -> Self {
+        Self { id: entity.id.clone(), key: entity.key.clone() }
+    }
+}
+
 /// Where a flag is in the moderation queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FlagStatus {

@@ -22,10 +22,6 @@ pub enum Actor<'a> {
     App,
 }
 
-fn entity_ref(entity: &Entity) -> EntityRef {
-    EntityRef { id: entity.id.clone(), key: entity.key.clone() }
-}
-
 /// The entity with this key, created (without a name) when an action names it first.
 pub fn ensure_entity(conn: &mut DbConnection, app_id: &str, key: &str) -> Result<Entity, ActionsError> {
     validate_key(key)?;
@@ -99,7 +95,7 @@ fn announce(
     delta: CountDelta,
 ) -> Result<Action, ActionsError> {
     let counts = store::entities::bump(conn, &entity.id, delta)?;
-    publish(conn, app_id, &ActionsEvent::ActionCreated { action: &action, entity: &entity_ref(entity), counts })?;
+    publish(conn, app_id, &ActionsEvent::ActionCreated { action: &action, entity: &EntityRef::from(entity), counts })?;
     Ok(action)
 }
 

@@ -3,17 +3,17 @@
 //! never lost while the database sees one write for many views.
 
 use chorus_kit::db::{Db, DbConnection};
-use chorus_kit::events::publish;
+use chorus_kit::events::publish_all;
 use chorus_kit::idempotency::IdempotentRequest;
 use chorus_kit::shutdown::Shutdown;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use super::ActionsError;
 use super::events::ActionsEvent;
-use super::model::{Counts, EntityRef, validate_key};
-use super::ops::{ensure_can_act, ensure_entity};
+use super::model::{EntityRef, validate_key};
+use super::ops::ensure_entity;
 use crate::store;
 use crate::store::entities::CountDelta;
 
@@ -131,15 +131,22 @@ async fn commit(db: &Db, batch: Vec<ViewRequest>) {
 }
 
 /// Records a group of views in one transaction: tallies per user, counts and one
-/// `entity.viewed` event per entity.
+/// `entity.viewed` event per entity. The statements are per group, not per view (the viewers'
+/// standing, the entities, the tallies, the counts and the events each take one), so a bigger
+/// group costs the database little more than a small one.
 fn record_batch(conn: &mut DbConnection, views: &[View]) -> Result<Vec<Result<(), ViewError>>, ActionsError> {
+    let viewers: Vec<String> =
+        views.iter().map(|view| view.user_id.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+    let refused = chorus_kit::mirror::standings(conn, &viewers)?;
+    let mut entities = known_entities(conn, views)?;
     let mut results = Vec::with_capacity(views.len());
-    // Ordered maps: rows are locked in id order, the order every writer keeps.
-    let mut per_entity: BTreeMap<String, (String, EntityRef, i64)> = BTreeMap::new();
+    // Ordered maps: rows are written in key order, the order every writer keeps.
+    let mut per_entity: BTreeMap<String, CountDelta> = BTreeMap::new();
     let mut per_tally: BTreeMap<(String, String), i64> = BTreeMap::new();
+    let mut viewed: BTreeMap<String, (String, EntityRef)> = BTreeMap::new();
     for View { app_id, user_id, key, idempotency } in views {
-        if let Err(error) = ensure_can_act(conn, user_id) {
-            results.push(Err(to_view_error(error)));
+        if refused.contains_key(user_id) {
+            results.push(Err(ViewError::Banned));
             continue;
         }
         match idempotency.replay::<()>(conn) {
@@ -153,25 +160,48 @@ fn record_batch(conn: &mut DbConnection, views: &[View]) -> Result<Vec<Result<()
                 continue;
             }
         }
-        let entity = ensure_entity(conn, app_id, key)?;
+        let entity = match entities.get(&(app_id.clone(), key.clone())) {
+            Some(entity) => entity.clone(),
+            None => {
+                let entity = EntityRef::from(&ensure_entity(conn, app_id, key)?);
+                entities.insert((app_id.clone(), key.clone()), entity.clone());
+                entity
+            }
+        };
         *per_tally.entry((entity.id.clone(), user_id.clone())).or_default() += 1;
-        let entry = per_entity
-            .entry(entity.id.clone())
-            .or_insert_with(|| (app_id.clone(), EntityRef { id: entity.id.clone(), key: entity.key.clone() }, 0));
-        entry.2 += 1;
+        per_entity.entry(entity.id.clone()).or_default().views += 1;
+        viewed.entry(entity.id.clone()).or_insert_with(|| (app_id.clone(), entity));
         results.push(Ok(()));
     }
-    for ((entity_id, user_id), views) in per_tally {
-        store::mirror::add_views(conn, &entity_id, &user_id, views)?;
-    }
-    // Every count first, then the events: the event sequence row is always the last lock taken.
-    let mut viewed = Vec::with_capacity(per_entity.len());
-    for (entity_id, (app_id, entity, views)) in per_entity {
-        let counts: Counts = store::entities::bump(conn, &entity_id, CountDelta { views, ..Default::default() })?;
-        viewed.push((app_id, entity, views, counts));
-    }
-    for (app_id, entity, views, counts) in viewed {
-        publish(conn, &app_id, &ActionsEvent::EntityViewed { entity: &entity, views, counts })?;
-    }
+    store::mirror::add_views(conn, &per_tally)?;
+    let counts = store::entities::bump_many(conn, &per_entity)?;
+    let events: Vec<(&str, ActionsEvent)> = viewed
+        .iter()
+        .filter_map(|(entity_id, (app_id, entity))| {
+            let counts = *counts.get(entity_id)?;
+            let views = per_entity.get(entity_id)?.views;
+            Some((app_id.as_str(), ActionsEvent::EntityViewed { entity, views, counts }))
+        })
+        .collect();
+    publish_all(conn, &events)?;
     Ok(results)
+}
+
+/// The group's entities that exist already, by (app, key): one query per app in the group.
+fn known_entities(
+    conn: &mut DbConnection,
+    views: &[View],
+) -> Result<HashMap<(String, String), EntityRef>, ActionsError> {
+    let mut keys_by_app: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for view in views {
+        keys_by_app.entry(&view.app_id).or_default().insert(view.key.clone());
+    }
+    let mut known = HashMap::new();
+    for (app_id, keys) in keys_by_app {
+        let keys: Vec<String> = keys.into_iter().collect();
+        for entity in store::entities::find_many_by_key(conn, app_id, &keys)? {
+            known.insert((app_id.to_owned(), entity.key.clone()), EntityRef::from(&entity));
+        }
+    }
+    Ok(known)
 }

@@ -1,5 +1,6 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use std::collections::BTreeMap;
 
 use chorus_kit::db::{DbError, written};
 
@@ -163,6 +164,71 @@ pub fn bump(conn: &mut DbConnection, entity_id: &str, delta: CountDelta) -> Resu
         .get_result::<(i64, i64, i64, i64, i64)>(conn)
         .map(|(likes, comments, shares, views, total)| Counts { likes, comments, shares, views, total })
         .map_err(DbError::from)
+}
+
+/// Applies each entity's delta, as [`bump`] does, and returns the new counts by entity id. The
+/// rows are locked in id order first (the order every multi-entity writer keeps, so two groups
+/// never deadlock); on PostgreSQL the whole group is then one statement.
+pub fn bump_many(
+    conn: &mut DbConnection,
+    deltas: &BTreeMap<String, CountDelta>,
+) -> Result<BTreeMap<String, Counts>, DbError> {
+    use diesel::sql_types::{Array, BigInt, Text, Timestamp};
+
+    let DbConnection::Postgresql(pg) = conn else {
+        // SQLite has one writer: nothing to order against, and no round trips to save.
+        return deltas.iter().map(|(id, delta)| Ok((id.clone(), bump(conn, id, *delta)?))).collect();
+    };
+    let ids: Vec<&String> = deltas.keys().collect();
+    diesel::sql_query("SELECT id FROM entities WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+        .bind::<Array<Text>, _>(&ids)
+        .execute(pg)?;
+    let column = |f: fn(&CountDelta) -> i64| deltas.values().map(f).collect::<Vec<i64>>();
+    let rows: Vec<BumpedRow> = diesel::sql_query(
+        "UPDATE entities e SET likes = e.likes + d.likes, comments = e.comments + d.comments, \
+         shares = e.shares + d.shares, views = e.views + d.views, \
+         total = e.total + d.likes + d.comments + d.shares + d.views, last_activity_at = $6 \
+         FROM unnest($1::text[], $2::int8[], $3::int8[], $4::int8[], $5::int8[]) \
+              AS d(id, likes, comments, shares, views) \
+         WHERE e.id = d.id \
+         RETURNING e.id, e.likes, e.comments, e.shares, e.views, e.total",
+    )
+    .bind::<Array<Text>, _>(&ids)
+    .bind::<Array<BigInt>, _>(column(|d| d.likes))
+    .bind::<Array<BigInt>, _>(column(|d| d.comments))
+    .bind::<Array<BigInt>, _>(column(|d| d.shares))
+    .bind::<Array<BigInt>, _>(column(|d| d.views))
+    .bind::<Timestamp, _>(chorus_kit::db::now())
+    .load(pg)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let counts = Counts {
+                likes: row.likes,
+                comments: row.comments,
+                shares: row.shares,
+                views: row.views,
+                total: row.total,
+            };
+            (row.id, counts)
+        })
+        .collect())
+}
+
+#[derive(QueryableByName)]
+struct BumpedRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    likes: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    comments: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    shares: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    views: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    total: i64,
 }
 
 pub fn counts(conn: &mut DbConnection, entity_id: &str) -> Result<Counts, DbError> {

@@ -2,24 +2,36 @@
 
 use diesel::prelude::*;
 
-use chorus_kit::db::DbError;
+use std::collections::BTreeMap;
+
+use chorus_kit::db::{DbError, IN_LIST_CHUNK};
 
 use super::DbConnection;
 use super::schema::view_tallies;
 
-/// Adds `views` to the user's tally for the entity.
-pub fn add_views(conn: &mut DbConnection, entity_id: &str, user_id: &str, views: i64) -> Result<(), DbError> {
-    let updated = diesel::update(view_tallies::table.find((entity_id, user_id)))
-        .set(view_tallies::views.eq(view_tallies::views + views))
-        .execute(conn)?;
-    if updated == 0 {
-        diesel::insert_into(view_tallies::table)
-            .values((
-                view_tallies::entity_id.eq(entity_id),
-                view_tallies::user_id.eq(user_id),
-                view_tallies::views.eq(views),
-            ))
-            .execute(conn)?;
+/// Adds views to users' tallies, `((entity id, user id), views)`, in one statement. Rows are
+/// written in the map's order, the order every writer of tallies keeps.
+pub fn add_views(conn: &mut DbConnection, tallies: &BTreeMap<(String, String), i64>) -> Result<(), DbError> {
+    use diesel::upsert::excluded;
+
+    let rows: Vec<_> = tallies
+        .iter()
+        .map(|((entity_id, user_id), views)| {
+            (view_tallies::entity_id.eq(entity_id), view_tallies::user_id.eq(user_id), view_tallies::views.eq(views))
+        })
+        .collect();
+    for chunk in rows.chunks(IN_LIST_CHUNK) {
+        let upsert = diesel::insert_into(view_tallies::table)
+            .values(chunk)
+            .on_conflict((view_tallies::entity_id, view_tallies::user_id))
+            .do_update()
+            .set(view_tallies::views.eq(view_tallies::views + excluded(view_tallies::views)));
+        // Both backends speak `ON CONFLICT … DO UPDATE`, but diesel's either-backend connection
+        // does not, so the statement runs on the backend's own.
+        match conn {
+            DbConnection::Postgresql(pg) => upsert.execute(pg)?,
+            DbConnection::Sqlite(sqlite) => upsert.execute(sqlite)?,
+        };
     }
     Ok(())
 }
