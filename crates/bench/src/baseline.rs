@@ -12,11 +12,12 @@ use chorus_kit::db::Db;
 
 pub const APP: &str = "baseline-app";
 
-/// Starts the baseline on 127.0.0.1:0 with a fresh SQLite database under `dir`; returns its URL.
-pub async fn start(dir: &std::path::Path) -> anyhow::Result<(String, actix_web::dev::ServerHandle)> {
+/// Starts the baseline on 127.0.0.1:`port` (0: any) over the database at `database_url` (the
+/// actions schema, migrated here if needed); returns its URL.
+pub async fn start(database_url: String, port: u16) -> anyhow::Result<(String, actix_web::dev::ServerHandle)> {
     let settings = DatabaseSettings {
-        url: Secret::new(format!("sqlite://{}", dir.join("baseline.db").display())),
-        pool_size: 8,
+        url: Secret::new(database_url),
+        pool_size: 16,
         migrate_on_start: true,
         connect_timeout_secs: 5,
     };
@@ -26,13 +27,14 @@ pub async fn start(dir: &std::path::Path) -> anyhow::Result<(String, actix_web::
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .route("/health/ready", web::get().to(HttpResponse::Ok))
             .route("/bar/{key}/{user}", web::get().to(bar))
             .route("/like/{key}/{user}", web::post().to(like))
             .route("/like/{key}/{user}", web::delete().to(unlike))
     })
     .workers(2)
     .disable_signals()
-    .bind(("127.0.0.1", 0))?;
+    .bind(("127.0.0.1", port))?;
     let url = format!("http://127.0.0.1:{}", server.addrs()[0].port());
     let server = server.run();
     let handle = server.handle();

@@ -7,6 +7,7 @@
 //! processes (`cargo xtask bench --db postgres` starts them), and it writes its figures to `--out`.
 
 mod baseline;
+mod chart;
 mod load;
 mod mix;
 mod remote;
@@ -26,6 +27,10 @@ struct Cli {
     /// Concurrent clients at saturation.
     #[arg(long, default_value_t = 32)]
     workers: usize,
+    /// Concurrent clients of the view run: views come from every open screen at once, and the
+    /// service groups them, so their figure is taken with many clients.
+    #[arg(long, default_value_t = 256)]
+    view_workers: usize,
     #[arg(long, default_value_t = 100)]
     users: usize,
     #[arg(long, default_value_t = 50)]
@@ -52,11 +57,29 @@ struct Cli {
     /// Only the runs whose names contain this (repeatable; all by default).
     #[arg(long)]
     only: Vec<String>,
+    /// The bare handler to compare action-bar reads with (see `--serve-baseline`).
+    #[arg(long)]
+    baseline_url: Option<String>,
+    /// Where to draw the SVG chart of the mix's latency against offered rate.
+    #[arg(long)]
+    chart: Option<std::path::PathBuf>,
+    /// Serve only the bare handler, over this database (the actions schema), until killed.
+    #[arg(long, requires = "port")]
+    serve_baseline: Option<String>,
+    /// The port `--serve-baseline` listens on (127.0.0.1).
+    #[arg(long)]
+    port: Option<u16>,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let (Some(database_url), Some(port)) = (cli.serve_baseline.clone(), cli.port) {
+        let (_url, server) = baseline::start(database_url, port).await?;
+        tokio::signal::ctrl_c().await?;
+        server.stop(true).await;
+        return Ok(());
+    }
     if let (Some(users_url), Some(actions_url), Some(operator_token), Some(out)) =
         (cli.users_url.clone(), cli.actions_url.clone(), cli.operator_token.clone(), cli.out.clone())
     {
@@ -67,10 +90,13 @@ async fn main() -> anyhow::Result<()> {
             operator_token,
             seconds: cli.seconds,
             workers: cli.workers,
+            view_workers: cli.view_workers,
             population: Population { users: cli.users, entities: cli.entities },
             hot_actions: cli.hot_actions,
             rate_fraction: cli.rate_fraction,
             only: cli.only.clone(),
+            baseline_url: cli.baseline_url.clone(),
+            chart: cli.chart.clone(),
         };
         let figures = remote.run().await?;
         std::fs::write(out, serde_json::to_vec_pretty(&figures)?)?;
@@ -80,7 +106,8 @@ async fn main() -> anyhow::Result<()> {
     let mut options = chorus::Options::new(dir.path().join("platform"));
     options.any_port = true;
     let platform = chorus::Platform::start(options).await?;
-    let (baseline_url, baseline) = baseline::start(dir.path()).await?;
+    let (baseline_url, baseline) =
+        baseline::start(format!("sqlite://{}", dir.path().join("baseline.db").display()), 0).await?;
     let population = Population { users: cli.users, entities: cli.entities };
     let target = Target::prepare(
         platform.users_url.clone(),

@@ -4,6 +4,7 @@
 use futures_util::FutureExt;
 use reqwest::{Client, Method};
 use serde_json::json;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::load::Op;
@@ -24,6 +25,17 @@ pub struct Target {
     user_ids: Vec<String>,
     tokens: Vec<String>,
     entities: usize,
+    /// Failed requests by cause (a status, or the transport's error), since last taken.
+    failures: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
+    /// Acknowledged comments and views by entity key, since last taken: what a recount must find.
+    ledger: std::sync::Mutex<HashMap<String, Tally>>,
+}
+
+/// Writes the service acknowledged on one entity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub comments: i64,
+    pub views: i64,
 }
 
 fn key(n: usize) -> String {
@@ -75,6 +87,8 @@ impl Target {
             user_ids,
             tokens,
             entities: population.entities,
+            failures: Default::default(),
+            ledger: Default::default(),
         }))
     }
 
@@ -100,7 +114,56 @@ impl Target {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        matches!(request.send().await, Ok(response) if response.status().is_success())
+        let cause = match request.send().await {
+            Ok(response) if response.status().is_success() => return true,
+            Ok(response) => response.status().to_string(),
+            Err(error) if error.is_connect() => "connection refused or reset".to_owned(),
+            Err(error) if error.is_timeout() => "timed out".to_owned(),
+            Err(_) => "transport error".to_owned(),
+        };
+        *self.failures.lock().expect("failures lock").entry(cause).or_default() += 1;
+        false
+    }
+
+    /// Notes an acknowledged write on `key`; passes `ok` through.
+    fn acknowledged(&self, key: &str, ok: bool, add: Tally) -> bool {
+        if ok {
+            let mut ledger = self.ledger.lock().expect("ledger lock");
+            let tally = ledger.entry(key.to_owned()).or_default();
+            tally.comments += add.comments;
+            tally.views += add.views;
+        }
+        ok
+    }
+
+    /// The writes acknowledged since the last call, by entity key.
+    pub fn take_ledger(&self) -> HashMap<String, Tally> {
+        std::mem::take(&mut *self.ledger.lock().expect("ledger lock"))
+    }
+
+    /// Every population entity's stored comment and view counts, as the action bar shows them.
+    pub async fn stored_counts(&self) -> anyhow::Result<HashMap<String, Tally>> {
+        use futures_util::StreamExt;
+
+        let reads = (0..self.entities).map(|n| async move {
+            let bar: serde_json::Value = self
+                .http
+                .get(format!("{}/v1/entities/{}", self.actions_url, key(n)))
+                .bearer_auth(&self.tokens[0])
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
+            let count = |name: &str| bar["counts"][name].as_i64().unwrap_or_default();
+            Ok::<_, anyhow::Error>((key(n), Tally { comments: count("comments"), views: count("views") }))
+        });
+        futures_util::stream::iter(reads).buffer_unordered(32).collect::<Vec<_>>().await.into_iter().collect()
+    }
+
+    /// The failures counted since the last call, by cause.
+    pub fn take_failures(&self) -> std::collections::BTreeMap<String, u64> {
+        std::mem::take(&mut *self.failures.lock().expect("failures lock"))
     }
 
     pub async fn read_bar(&self, n: usize) -> bool {
@@ -138,7 +201,8 @@ impl Target {
         let (user, key) = self.pick(n);
         let body = json!({ "text": format!("bench comment {n}") });
         let url = format!("{}/v1/entities/{key}/comments", self.actions_url);
-        self.send(Method::POST, url, Some(&self.tokens[user]), Some(body)).await
+        let ok = self.send(Method::POST, url, Some(&self.tokens[user]), Some(body)).await;
+        self.acknowledged(&key, ok, Tally { comments: 1, views: 0 })
     }
 
     /// User `n`'s session token.
@@ -167,7 +231,8 @@ impl Target {
     pub async fn view(&self, n: usize) -> bool {
         let (user, key) = self.pick(n);
         let url = format!("{}/v1/entities/{key}/views", self.actions_url);
-        self.send(Method::POST, url, Some(&self.tokens[user]), None).await
+        let ok = self.send(Method::POST, url, Some(&self.tokens[user]), None).await;
+        self.acknowledged(&key, ok, Tally { comments: 0, views: 1 })
     }
 
     /// The action bar of `key`, read by user `n`.
@@ -188,11 +253,16 @@ impl Target {
                 self.send(Method::POST, format!("{}/v1/sessions", self.users_url), None, Some(body)).await
             }
             1..=8 => self.read_bar(n / 20).await,
-            9..=13 => self.send(Method::POST, format!("{actions}/v1/entities/{key}/views"), token, None).await,
+            9..=13 => {
+                let ok = self.send(Method::POST, format!("{actions}/v1/entities/{key}/views"), token, None).await;
+                self.acknowledged(&key, ok, Tally { comments: 0, views: 1 })
+            }
             14 | 15 => self.toggle_like(n / 20 + n % 2).await,
             16 => {
                 let body = json!({ "text": format!("comment {n}") });
-                self.send(Method::POST, format!("{actions}/v1/entities/{key}/comments"), token, Some(body)).await
+                let ok =
+                    self.send(Method::POST, format!("{actions}/v1/entities/{key}/comments"), token, Some(body)).await;
+                self.acknowledged(&key, ok, Tally { comments: 1, views: 0 })
             }
             _ => self.send(Method::GET, format!("{actions}/v1/entities/{key}/comments?limit=20"), token, None).await,
         }

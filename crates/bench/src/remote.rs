@@ -5,8 +5,11 @@
 use serde_json::{Value, json};
 use std::time::Duration;
 
+use std::collections::HashMap;
+
+use crate::chart::Point;
 use crate::load;
-use crate::mix::{Population, Target, op};
+use crate::mix::{Population, Tally, Target, op};
 use crate::stats::Stats;
 
 /// Where the services are, and how hard to push them.
@@ -18,22 +21,35 @@ pub struct Remote {
     pub operator_token: String,
     pub seconds: u64,
     pub workers: usize,
+    /// Concurrent clients of the view run.
+    pub view_workers: usize,
     pub population: Population,
     /// Comments on the hot entity before measuring, to show reads stay flat as activity grows.
     pub hot_actions: usize,
     pub rate_fraction: f64,
     /// Only the runs whose names contain one of these (all when empty).
     pub only: Vec<String>,
+    /// The bare handler on the same database, for the action-bar ceiling.
+    pub baseline_url: Option<String>,
+    /// Where the chart of latency against offered rate goes.
+    pub chart: Option<std::path::PathBuf>,
 }
+
+/// The fixed rate the SDK mix's latency target is stated at (requests per second).
+const TARGET_RATE: f64 = 2_000.0;
 
 const HOT_KEY: &str = "hot-entity";
 
 /// The longest the loader waits for notifications to catch up with the actions feed.
 const DRAIN_LIMIT: Duration = Duration::from_secs(300);
 
-fn figures(name: &str, stats: &Stats) -> Value {
+fn figures(name: &str, stats: &Stats, failures: std::collections::BTreeMap<String, u64>) -> Value {
     println!("{}", stats.row(name));
+    if !failures.is_empty() {
+        println!("|   failures: {failures:?} | | | | | |");
+    }
     json!({
+        "failures": failures,
         "name": name,
         "ok": stats.ok,
         "errors": stats.errors,
@@ -72,6 +88,48 @@ impl Remote {
         anyhow::bail!("notifications did not catch up with the actions feed within {DRAIN_LIMIT:?}")
     }
 
+    /// Compares the writes acknowledged since `before` with the stored counts, entity by entity
+    /// (a shortfall is a lost write, an excess a doubled one), then has the operator recount
+    /// rebuild every entity's counts from its rows (a fix means the counts had drifted).
+    async fn recount(&self, target: &Target, before: &HashMap<String, Tally>) -> anyhow::Result<Value> {
+        let acknowledged = target.take_ledger();
+        let after = target.stored_counts().await?;
+        let (mut lost, mut doubled, mut comments, mut views) = (0i64, 0i64, 0i64, 0i64);
+        for (key, now) in &after {
+            let was = before.get(key).copied().unwrap_or_default();
+            let acked = acknowledged.get(key).copied().unwrap_or_default();
+            comments += acked.comments;
+            views += acked.views;
+            for missing in [acked.comments - (now.comments - was.comments), acked.views - (now.views - was.views)] {
+                if missing > 0 {
+                    lost += missing;
+                } else {
+                    doubled -= missing;
+                }
+            }
+        }
+        let rebuilt: Value = reqwest::Client::new()
+            .post(format!("{}/v1/admin/recount", self.actions_url))
+            .bearer_auth(&self.operator_token)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let drifted = rebuilt["entities_fixed"].as_i64().unwrap_or(-1);
+        println!(
+            "recount after the fixed-rate runs: {comments} comments and {views} views acknowledged, \
+             {lost} lost, {doubled} doubled; the operator recount fixed {drifted} entities"
+        );
+        Ok(json!({
+            "comments_acknowledged": comments,
+            "views_acknowledged": views,
+            "lost": lost,
+            "doubled": doubled,
+            "entities_fixed_by_recount": drifted,
+        }))
+    }
+
     pub async fn run(self) -> anyhow::Result<Value> {
         let http = reqwest::Client::new();
         let app: Value = http
@@ -84,8 +142,14 @@ impl Remote {
             .json()
             .await?;
         let api_key = app["app"]["api_key"].as_str().unwrap_or_default().to_owned();
-        let target =
-            Target::prepare(self.users_url.clone(), self.actions_url.clone(), None, api_key, &self.population).await?;
+        let target = Target::prepare(
+            self.users_url.clone(),
+            self.actions_url.clone(),
+            self.baseline_url.clone(),
+            api_key,
+            &self.population,
+        )
+        .await?;
         let (duration, workers, warmup) = (Duration::from_secs(self.seconds), self.workers, Duration::from_secs(2));
 
         // The hot entity: thousands of comments, so its action bar can be read against a new one.
@@ -107,23 +171,47 @@ impl Remote {
             ("like / unlike", op(&target, |t, n| async move { t.toggle_like(n).await })),
             ("view", op(&target, |t, n| async move { t.view(n).await })),
             ("read action bar", op(&target, |t, n| async move { t.read_bar(n).await })),
+            ("read action bar, bare handler", op(&target, |t, n| async move { t.baseline_bar(n).await })),
             ("read action bar, new entity", fresh),
             ("read action bar, hot entity", hot),
             ("sdk mix", op(&target, |t, n| async move { t.sdk_mix(n).await })),
         ];
         let mut mix_rate = 0.0;
+        let (mut sweep, mut recount) = (Vec::new(), Value::Null);
         for (name, scenario) in scenarios {
             if !self.only.is_empty() && !self.only.iter().any(|only| name.contains(only.as_str())) {
                 continue;
             }
-            load::saturate(workers, warmup, scenario.clone()).await;
-            let stats = load::saturate(workers, duration, scenario.clone()).await;
-            runs.push(figures(name, &stats));
-            if name == "sdk mix" {
-                mix_rate = stats.throughput() * self.rate_fraction;
-                let fixed = load::fixed_rate(mix_rate, duration, scenario).await;
-                runs.push(figures(&format!("sdk mix at {mix_rate:.0}/s"), &fixed));
+            if name.contains("bare handler") && self.baseline_url.is_none() {
+                continue;
             }
+            let clients = if name == "view" { self.view_workers } else { workers };
+            load::saturate(clients, warmup, scenario.clone()).await;
+            target.take_failures();
+            let stats = load::saturate(clients, duration, scenario.clone()).await;
+            runs.push(figures(name, &stats, target.take_failures()));
+            if name == "sdk mix" {
+                let saturation = stats.throughput();
+                mix_rate = saturation * self.rate_fraction;
+                // Latency against offered rate, open loop; then every acknowledged write is
+                // looked for in the stored counts.
+                let before = target.stored_counts().await?;
+                target.take_ledger();
+                for rate in offered_rates(saturation, self.rate_fraction) {
+                    let fixed = load::fixed_rate(rate, duration, scenario.clone()).await;
+                    runs.push(figures(&format!("sdk mix at {rate:.0}/s"), &fixed, target.take_failures()));
+                    sweep.push(Point {
+                        offered: rate,
+                        p50_ms: fixed.millis(0.5),
+                        p99_ms: fixed.millis(0.99),
+                        p999_ms: fixed.millis(0.999),
+                    });
+                }
+                recount = self.recount(&target, &before).await?;
+            }
+        }
+        if let (Some(path), false) = (&self.chart, sweep.is_empty()) {
+            crate::chart::latency_against_rate(path, &sweep)?;
         }
         // Every comment reaches notifications; how long its follower needs to drain what the
         // runs above produced is the consumer's side of the write path.
@@ -139,7 +227,11 @@ impl Remote {
                 let rate = if mix_rate > 0.0 { mix_rate } else { 500.0 };
                 let background = op(&target, |t, n| async move { t.sdk_mix(n).await });
                 let stats = propagation(&target, url, background, rate, duration).await?;
-                Some(figures(&format!("comment to subscriber's stream, mix at {rate:.0}/s"), &stats))
+                Some(figures(
+                    &format!("comment to subscriber's stream, mix at {rate:.0}/s"),
+                    &stats,
+                    target.take_failures(),
+                ))
             }
             _ => None,
         };
@@ -147,12 +239,14 @@ impl Remote {
             "notifications_drain_secs": drained_secs,
             "propagation": propagation,
             "workers": workers,
+            "view_workers": self.view_workers,
             "seconds": self.seconds,
             "users": self.population.users,
             "entities": self.population.entities,
             "hot_entity_actions": self.hot_actions,
             "fixed_rate": mix_rate,
             "runs": runs,
+            "recount": recount,
         }))
     }
 }
@@ -234,4 +328,15 @@ async fn propagation(
     let lost = sent.lock().unwrap().len();
     let latencies = std::mem::take(&mut *arrived.lock().unwrap());
     Ok(Stats::new(latencies, errors + lost, started.elapsed()))
+}
+
+/// The rates the mix is offered in its fixed-rate runs: the target's 2,000/s, the configured
+/// fraction of saturation, and a quarter and three quarters of it, in increasing order.
+fn offered_rates(saturation: f64, fraction: f64) -> Vec<f64> {
+    let mut rates = vec![TARGET_RATE, saturation * 0.25, saturation * fraction, saturation * 0.75];
+    rates.retain(|rate| *rate >= 10.0);
+    rates.sort_by(f64::total_cmp);
+    // Rates within 5% of each other measure the same thing once.
+    rates.dedup_by(|later, earlier| *later < *earlier * 1.05);
+    rates
 }

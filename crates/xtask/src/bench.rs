@@ -15,7 +15,7 @@
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use crate::openapi::workspace_root;
@@ -105,8 +105,8 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
 
     println!("== starting a durable throwaway PostgreSQL");
     let server = ThrowawayPostgres::start_with(Durability::Durable)?;
-    for service in SERVICES {
-        server.psql("postgres", &format!("CREATE DATABASE {service}"))?;
+    for database in SERVICES.iter().chain(&["baseline"]) {
+        server.psql("postgres", &format!("CREATE DATABASE {database}"))?;
     }
     let dir = tempfile::Builder::new().prefix("chorus-bench-").tempdir()?;
     let users_config = dir.path().join("users.toml");
@@ -121,7 +121,8 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
         .collect();
     std::fs::write(&users_config, accounts)?;
 
-    println!("== starting the services");
+    println!("== starting the services (logs: target/bench/<service>.log)");
+    std::fs::create_dir_all(root.join("target/bench"))?;
     let users = spawn(&release, "users", &server, &[], Some(&users_config))?;
     let actions = spawn(&release, "actions", &server, &[("USERS__URL", users.url.clone())], None)?;
     let notifications = spawn(
@@ -135,8 +136,9 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
         ],
         None,
     )?;
+    let baseline = spawn_baseline(&release, &server)?;
     let running = [&users, &actions, &notifications];
-    for service in running {
+    for service in running.iter().chain(&[&baseline]) {
         wait_ready(service)?;
     }
     let idle_rss: Vec<Value> =
@@ -153,7 +155,9 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
     let mut loader = loader_command(&release.join("chorus-bench"));
     loader
         .args(["--users-url", &users.url, "--actions-url", &actions.url, "--operator-token", OPERATOR_TOKEN])
-        .args(["--notifications-url", &notifications.url])
+        .args(["--notifications-url", &notifications.url, "--baseline-url", &baseline.url])
+        .arg("--chart")
+        .arg(root.join("target/bench/latency.svg"))
         .arg("--out")
         .arg(&figures_path)
         .args(args);
@@ -186,8 +190,21 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
     let out = root.join("target/bench");
     std::fs::create_dir_all(&out)?;
     std::fs::write(out.join("report.json"), serde_json::to_vec_pretty(&report)?)?;
-    println!("== report: target/bench/report.json");
+    println!("== report: target/bench/report.json, chart: target/bench/latency.svg");
     Ok(())
+}
+
+/// Starts the bare handler (the loader's binary in `--serve-baseline` mode) on its own database
+/// of the same server, outside the loader's core.
+fn spawn_baseline(release: &Path, server: &ThrowawayPostgres) -> anyhow::Result<Running> {
+    let port = free_port()?;
+    let log = std::fs::File::create(workspace_root().join("target/bench/baseline.log"))?;
+    let child = Command::new(release.join("chorus-bench"))
+        .args(["--serve-baseline", &server.database_url("baseline"), "--port", &port.to_string()])
+        .stdout(log)
+        .spawn()
+        .context("starting the bare handler")?;
+    Ok(Running { name: "baseline", child, url: format!("http://127.0.0.1:{port}") })
 }
 
 /// Starts one service's release binary on a free port, on its own database on `server`.
@@ -222,7 +239,9 @@ fn spawn(
         }
         command.env(format!("{prefix}__{key}"), value);
     }
-    command.stdout(Stdio::null());
+    // Each service's log (warnings and up) is kept for a look after the run.
+    let log = std::fs::File::create(crate::openapi::workspace_root().join(format!("target/bench/{name}.log")))?;
+    command.stdout(log);
     let child = command.spawn().with_context(|| format!("starting chorus-{name}"))?;
     Ok(Running { name, child, url: format!("http://127.0.0.1:{port}") })
 }

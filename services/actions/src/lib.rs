@@ -10,7 +10,6 @@ pub mod domain;
 pub mod store;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chorus_kit::auth::JwksVerifier;
 use chorus_kit::db::Migrations;
@@ -48,8 +47,7 @@ impl Service for Actions {
         let MountContext { config, db, shutdown, metrics, .. } = context;
         let users = Upstream::new(&config.users);
         let verifier = Arc::new(JwksVerifier::new(users.key_fetch()));
-        let window = Duration::from_millis(config.views.batch_window_ms);
-        let (views, views_task) = ViewRecorder::start(db.clone(), shutdown.clone(), config.views.batch_max, window);
+        let (views, views_task) = ViewRecorder::start(db.clone(), shutdown.clone(), &config.views);
         let follower = Follower {
             feed: "users",
             db: db.clone(),

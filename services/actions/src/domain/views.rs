@@ -7,13 +7,15 @@ use chorus_kit::events::publish_all;
 use chorus_kit::idempotency::IdempotentRequest;
 use chorus_kit::shutdown::Shutdown;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::ActionsError;
 use super::events::ActionsEvent;
 use super::model::{EntityRef, validate_key};
 use super::ops::ensure_entity;
+use crate::config::ViewSettings;
 use crate::store;
 use crate::store::entities::CountDelta;
 
@@ -54,14 +56,15 @@ pub struct ViewRecorder {
 
 impl ViewRecorder {
     /// Starts the group-commit task; it drains the queue and exits on shutdown.
-    pub fn start(
-        db: Db,
-        shutdown: Shutdown,
-        batch_max: usize,
-        window: Duration,
-    ) -> (Self, tokio::task::JoinHandle<()>) {
-        let (queue, receiver) = mpsc::channel(batch_max * 8);
-        let task = tokio::spawn(run(db, shutdown, receiver, batch_max, window));
+    pub fn start(db: Db, shutdown: Shutdown, settings: &ViewSettings) -> (Self, tokio::task::JoinHandle<()>) {
+        let (queue, receiver) = mpsc::channel(settings.batch_max * 8);
+        let grouping = Grouping {
+            batch_max: settings.batch_max,
+            window: Duration::from_millis(settings.batch_window_ms),
+            in_flight: Arc::new(Semaphore::new(settings.groups_in_flight)),
+            groups_in_flight: settings.groups_in_flight as u32,
+        };
+        let task = tokio::spawn(run(db, shutdown, receiver, grouping));
         (Self { queue }, task)
     }
 
@@ -83,13 +86,16 @@ fn to_view_error(error: ActionsError) -> ViewError {
     }
 }
 
-async fn run(
-    db: Db,
-    shutdown: Shutdown,
-    mut receiver: mpsc::Receiver<ViewRequest>,
+/// How views are grouped.
+struct Grouping {
     batch_max: usize,
     window: Duration,
-) {
+    /// One permit per group committing, of `groups_in_flight`.
+    in_flight: Arc<Semaphore>,
+    groups_in_flight: u32,
+}
+
+async fn run(db: Db, shutdown: Shutdown, mut receiver: mpsc::Receiver<ViewRequest>, grouping: Grouping) {
     loop {
         let first = tokio::select! {
             request = receiver.recv() => request,
@@ -99,17 +105,24 @@ async fn run(
                 receiver.recv().await
             }
         };
-        let Some(first) = first else { return };
+        let Some(first) = first else { break };
         let mut batch = vec![first];
-        let deadline = tokio::time::Instant::now() + window;
-        while batch.len() < batch_max {
+        let deadline = tokio::time::Instant::now() + grouping.window;
+        while batch.len() < grouping.batch_max {
             match tokio::time::timeout_at(deadline, receiver.recv()).await {
                 Ok(Some(request)) => batch.push(request),
                 _ => break,
             }
         }
-        commit(&db, batch).await;
+        let Ok(permit) = grouping.in_flight.clone().acquire_owned().await else { break };
+        let db = db.clone();
+        tokio::spawn(async move {
+            commit(&db, batch).await;
+            drop(permit);
+        });
     }
+    // Every group has committed before the task ends (shutdown waits on it).
+    let _ = grouping.in_flight.acquire_many(grouping.groups_in_flight).await;
 }
 
 async fn commit(db: &Db, batch: Vec<ViewRequest>) {

@@ -180,7 +180,10 @@ pub fn bump_many(
         return deltas.iter().map(|(id, delta)| Ok((id.clone(), bump(conn, id, *delta)?))).collect();
     };
     let ids: Vec<&String> = deltas.keys().collect();
-    diesel::sql_query("SELECT id FROM entities WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+    // NO KEY UPDATE, the lock the update itself takes: a plain FOR UPDATE would also conflict
+    // with the key-share locks other groups' tally rows hold on these entities (their foreign
+    // key), and two groups could deadlock.
+    diesel::sql_query("SELECT id FROM entities WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
         .bind::<Array<Text>, _>(&ids)
         .execute(pg)?;
     let column = |f: fn(&CountDelta) -> i64| deltas.values().map(f).collect::<Vec<i64>>();
