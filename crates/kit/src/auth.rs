@@ -175,10 +175,32 @@ struct JwsHeader {
     kid: String,
 }
 
-/// The public keys tokens are checked against, by `kid`.
-#[derive(Default)]
+/// The public keys tokens are checked against, by `kid`, and the tokens they verified lately.
+///
+/// A client sends the same token with every request until it expires, and checking an Ed25519
+/// signature is most of a cheap request's cost. So a verified token's claims are kept (by the
+/// token's SHA-256, up to [`VERIFIED_CAPACITY`] tokens) and served again while it is unexpired
+/// and its key is still in the ring; withdrawing a key ([`KeyRing::replace`]) forgets them all.
+/// Revocation is checked on every request regardless (see [`Authenticator::authenticate`]).
 pub struct KeyRing {
     keys: RwLock<HashMap<String, VerifyingKey>>,
+    verified: quick_cache::sync::Cache<[u8; 32], Verified>,
+}
+
+/// Tokens whose claims a key ring keeps.
+pub const VERIFIED_CAPACITY: usize = 16_384;
+
+/// A token that verified: its key and its claims.
+#[derive(Clone)]
+struct Verified {
+    kid: String,
+    claims: Claims,
+}
+
+impl Default for KeyRing {
+    fn default() -> Self {
+        Self { keys: RwLock::default(), verified: quick_cache::sync::Cache::new(VERIFIED_CAPACITY) }
+    }
 }
 
 impl KeyRing {
@@ -194,7 +216,12 @@ impl KeyRing {
         let keys: HashMap<String, VerifyingKey> =
             jwks.iter().filter_map(|jwk| Some((jwk.kid.clone(), decode_jwk(jwk)?))).collect();
         let trusted = keys.len();
-        *self.keys.write().expect("key ring lock") = keys;
+        let mut ring = self.keys.write().expect("key ring lock");
+        if ring.keys().any(|kid| !keys.contains_key(kid)) {
+            // A key was withdrawn: tokens it verified must be checked again (and fail).
+            self.verified.clear();
+        }
+        *ring = keys;
         trusted
     }
 
@@ -209,6 +236,24 @@ impl KeyRing {
 
     /// Checks the signature, issuer and expiry, and returns the claims.
     pub fn verify(&self, token: &str, now: i64) -> Result<Claims, AuthError> {
+        let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(token.as_bytes()).into();
+        let verified = match self.verified.get(&digest) {
+            Some(verified) if self.contains(&verified.kid) => verified,
+            _ => {
+                let verified = self.verify_signature(token)?;
+                self.verified.insert(digest, verified.clone());
+                verified
+            }
+        };
+        let claims = verified.claims;
+        if claims.exp + LEEWAY_SECS < now || claims.iat - LEEWAY_SECS > now {
+            return Err(AuthError::Expired);
+        }
+        Ok(claims)
+    }
+
+    /// Checks the signature and issuer (not the expiry); returns the key's id and the claims.
+    fn verify_signature(&self, token: &str) -> Result<Verified, AuthError> {
         let (signing_input, signature) = token.rsplit_once('.').ok_or(AuthError::Malformed)?;
         let (_, payload) = signing_input.split_once('.').ok_or(AuthError::Malformed)?;
         let header = parse_header(token)?;
@@ -231,10 +276,7 @@ impl KeyRing {
         if claims.iss != ISSUER {
             return Err(AuthError::WrongIssuer);
         }
-        if claims.exp + LEEWAY_SECS < now || claims.iat - LEEWAY_SECS > now {
-            return Err(AuthError::Expired);
-        }
-        Ok(claims)
+        Ok(Verified { kid: header.kid, claims })
     }
 }
 
@@ -540,6 +582,28 @@ mod tests {
         let forged_token = format!("{}.{}.{}", parts[0], forged_payload, parts[2]);
         assert_eq!(ring.verify(&forged_token, 1_500), Err(AuthError::BadSignature));
         assert_eq!(ring.verify("not-a-token", 1_500), Err(AuthError::Malformed));
+    }
+
+    #[test]
+    fn a_remembered_token_is_still_judged_on_expiry_key_and_bytes() {
+        let signer = TokenSigner::generate();
+        let ring = KeyRing::default();
+        ring.insert(&signer.jwk());
+        let token = signer.sign(&claims(2_000));
+        assert!(ring.verify(&token, 1_500).is_ok());
+        // Remembered, but expired is expired.
+        assert_eq!(ring.verify(&token, 2_100), Err(AuthError::Expired));
+        // Another payload under the remembered signature is checked afresh, and fails.
+        let parts: Vec<&str> = token.split('.').collect();
+        let mut forged = claims(2_000);
+        forged.sub = "admin".into();
+        let forged_payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap());
+        let forged_token = format!("{}.{}.{}", parts[0], forged_payload, parts[2]);
+        assert_eq!(ring.verify(&forged_token, 1_500), Err(AuthError::BadSignature));
+        // Once its key is withdrawn, the remembered token no longer verifies.
+        let successor = TokenSigner::generate();
+        assert_eq!(ring.replace(&[successor.jwk()]), 1);
+        assert_eq!(ring.verify(&token, 1_500), Err(AuthError::UnknownKey));
     }
 
     #[test]
