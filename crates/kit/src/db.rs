@@ -71,14 +71,72 @@ struct Manager {
     backend: Backend,
 }
 
+/// A pooled connection: when it was last used, and whether it was found dead.
+pub struct Pooled {
+    conn: DbConnection,
+    last_used: std::time::Instant,
+    broken: bool,
+}
+
+/// A connection idle longer than this is pinged before it is handed out (a `SELECT 1` before
+/// every checkout would cost a round trip per request; a busy connection is known to be alive).
+const VALIDATE_AFTER_IDLE: Duration = Duration::from_millis(500);
+
+impl Pooled {
+    /// Runs `f` on the connection. When `f` fails, a ping tells a dead connection (the server
+    /// restarted, say) from a failed query, and a dead one is never handed out again.
+    fn run<T, E>(&mut self, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E> {
+        let result = f(&mut self.conn);
+        if result.is_err() && self.conn.ping().is_err() {
+            self.broken = true;
+        }
+        self.last_used = std::time::Instant::now();
+        result
+    }
+}
+
+/// A live connection from `pool`: one idle for a while is pinged first, and a dead one is
+/// dropped for another.
+fn checkout(pool: &Pool) -> Result<::r2d2::PooledConnection<Manager>, DbError> {
+    loop {
+        let mut pooled = pool.get().map_err(DbError::PoolTimeout)?;
+        if pooled.last_used.elapsed() < VALIDATE_AFTER_IDLE || pooled.conn.ping().is_ok() {
+            return Ok(pooled);
+        }
+        // Dead: the pool discards it on return, and opens a new one when asked.
+        pooled.broken = true;
+    }
+}
+
 impl ::r2d2::ManageConnection for Manager {
-    type Connection = DbConnection;
+    type Connection = Pooled;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+    fn connect(&self) -> Result<Pooled, r2d2::Error> {
+        self.open().map(|conn| Pooled { conn, last_used: std::time::Instant::now(), broken: false })
+    }
+
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<(), r2d2::Error> {
+        pooled.conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, pooled: &mut Pooled) -> bool {
+        pooled.broken || pooled.conn.is_broken()
+    }
+}
+
+impl Manager {
+    fn open(&self) -> Result<DbConnection, r2d2::Error> {
         match &self.backend {
             Backend::Postgres(url) => {
-                PgConnection::establish(url).map(DbConnection::Postgresql).map_err(r2d2::Error::ConnectionError)
+                let mut conn = PgConnection::establish(url).map_err(r2d2::Error::ConnectionError)?;
+                // A prepared statement keeps one plan instead of being planned again for each
+                // set of values (the default does so for its first five runs, and for ever when
+                // the generic plan looks dearer): Chorus's statements are key lookups, and
+                // planning them over and over cost more than running them (see
+                // `docs/benchmarks.md`).
+                conn.batch_execute("SET plan_cache_mode = force_generic_plan").map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Postgresql(conn))
             }
             Backend::Sqlite(path) => {
                 let mut conn =
@@ -93,14 +151,6 @@ impl ::r2d2::ManageConnection for Manager {
                 Ok(DbConnection::Sqlite(conn))
             }
         }
-    }
-
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.ping().map_err(r2d2::Error::QueryError)
-    }
-
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        conn.is_broken()
     }
 }
 
@@ -147,7 +197,7 @@ fn group_commit_thread(writer: Pool, jobs: std::sync::mpsc::Receiver<WriteJob>) 
         {
             group.push(job);
         }
-        let mut conn = match writer.get() {
+        let mut conn = match checkout(&writer) {
             Ok(conn) => conn,
             Err(error) => {
                 // Dropping the jobs unrun answers each request with an error.
@@ -156,16 +206,18 @@ fn group_commit_thread(writer: Pool, jobs: std::sync::mpsc::Receiver<WriteJob>) 
             }
         };
         let mut completions = Vec::with_capacity(group.len());
-        let committed = conn.transaction::<_, DieselError, _>(|conn| {
-            for job in group {
-                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(conn))) {
-                    Ok(complete) => completions.push(complete),
-                    // A write panicked: the group does not commit (the writes not yet run are
-                    // dropped, which answers them with an error), and the thread lives on.
-                    Err(_) => return Err(DieselError::RollbackTransaction),
+        let committed = conn.run(|conn| {
+            conn.transaction::<_, DieselError, _>(|conn| {
+                for job in group {
+                    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(conn))) {
+                        Ok(complete) => completions.push(complete),
+                        // A write panicked: the group does not commit (the writes not yet run are
+                        // dropped, which answers them with an error), and the thread lives on.
+                        Err(_) => return Err(DieselError::RollbackTransaction),
+                    }
                 }
-            }
-            Ok(())
+                Ok(())
+            })
         });
         let outcome = committed.map_err(|error| error.to_string());
         for complete in completions {
@@ -188,6 +240,10 @@ impl Db {
                 .max_size(size)
                 .min_idle(Some(1))
                 .connection_timeout(timeout)
+                // No `SELECT 1` before every checkout: that is a round trip on every request.
+                // A connection that broke is noticed when its query fails, and the pool drops it
+                // (`has_broken`) instead of handing it out again.
+                .test_on_check_out(false)
                 .build(Manager { backend: backend.clone() })
                 .map_err(|error| DbError::Connect(error.to_string()))
         };
@@ -221,8 +277,8 @@ impl Db {
     {
         let pool = self.readers.clone();
         run_blocking(move || {
-            let mut conn = pool.get().map_err(DbError::PoolTimeout)?;
-            f(&mut conn)
+            let mut conn = checkout(&pool)?;
+            conn.run(f)
         })
         .await
     }
@@ -239,10 +295,12 @@ impl Db {
             None => {
                 let pool = self.writer.clone();
                 run_blocking(move || {
-                    let mut conn = pool.get().map_err(DbError::PoolTimeout)?;
-                    conn.transaction(|conn| f(conn).map_err(TxError::Inner)).map_err(|error| match error {
-                        TxError::Inner(inner) => inner,
-                        TxError::Db(db) => E::from(DbError::Query(db)),
+                    let mut conn = checkout(&pool)?;
+                    conn.run(|conn| {
+                        conn.transaction(|conn| f(conn).map_err(TxError::Inner)).map_err(|error| match error {
+                            TxError::Inner(inner) => inner,
+                            TxError::Db(db) => E::from(DbError::Query(db)),
+                        })
                     })
                 })
                 .await
@@ -299,8 +357,8 @@ impl Db {
     pub async fn migrate(&self, service: Migrations) -> Result<Vec<String>, DbError> {
         let pool = self.writer.clone();
         run_blocking(move || {
-            let mut conn = pool.get().map_err(DbError::PoolTimeout)?;
-            let applied = match &mut *conn {
+            let mut conn = checkout(&pool)?;
+            let applied = match &mut conn.conn {
                 DbConnection::Sqlite(conn) => run_migrations(conn, [KIT_SQLITE, service.sqlite]),
                 DbConnection::Postgresql(conn) => run_migrations(conn, [KIT_POSTGRES, service.postgres]),
             };

@@ -27,6 +27,7 @@ use std::time::Duration;
 use utoipa::ToSchema;
 
 use crate::db::{Db, DbConnection, DbError};
+use crate::prepared::Statement;
 use crate::schema::{chorus_event_sequence, chorus_events};
 use crate::shutdown::Shutdown;
 
@@ -93,7 +94,7 @@ pub fn publish_all<E: Publish>(conn: &mut DbConnection, events: &[(&str, E)]) ->
     if let DbConnection::Postgresql(pg) = conn {
         let column = |f: &dyn Fn(&(&str, E)) -> String| events.iter().map(f).collect::<Vec<String>>();
         // The same ids as [`insert`] gives, one rank after another.
-        let mut ids: Vec<i64> = diesel::sql_query(
+        let mut ids: Vec<i64> = Statement::new(
             "INSERT INTO chorus_events (id, app_id, event_type, subject, data, occurred_at) \
              SELECT n.next + u.rank - 1, u.app_id, u.event_type, u.subject, u.data, $5 \
              FROM (SELECT COALESCE(MAX(e.id) + 1, x.base) AS next \
@@ -164,16 +165,16 @@ fn insert(
     let occurred_at = crate::db::now();
     if let DbConnection::Postgresql(pg) = conn {
         // One round trip: the id (see [`next_id`]) is computed in the insert itself.
-        let inserted = diesel::sql_query(
+        let inserted = Statement::new(
             "INSERT INTO chorus_events (id, app_id, event_type, subject, data, occurred_at) \
              SELECT COALESCE(MAX(e.id) + 1, x.base), $1, $2, $3, $4, $5 \
              FROM (SELECT pg_current_xact_id()::text::bigint << 20 AS base) x \
              LEFT JOIN chorus_events e ON e.id >= x.base AND e.id < x.base + (1::bigint << 20) \
              GROUP BY x.base RETURNING id",
         )
-        .bind::<Text, _>(app_id)
-        .bind::<Text, _>(event_type)
-        .bind::<Text, _>(subject)
+        .bind::<Text, _>(app_id.to_owned())
+        .bind::<Text, _>(event_type.to_owned())
+        .bind::<Text, _>(subject.to_owned())
         .bind::<Text, _>(data.to_string())
         .bind::<Timestamp, _>(occurred_at)
         .get_result::<Position>(pg)?;
@@ -230,7 +231,7 @@ fn next_id(conn: &mut DbConnection) -> Result<i64, DbError> {
 fn horizon(conn: &mut DbConnection) -> Result<Option<i64>, DbError> {
     match conn {
         DbConnection::Postgresql(pg) => Ok(Some(
-            diesel::sql_query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20 AS id")
+            Statement::new("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20 AS id")
                 .get_result::<Position>(pg)?
                 .id,
         )),
@@ -270,19 +271,31 @@ pub fn behind(conn: &mut DbConnection, after: i64, cap: i64) -> Result<i64, DbEr
     count_behind(conn, after, cap, horizon)
 }
 
+const COUNT_BEHIND: &str =
+    "SELECT COUNT(*) AS behind FROM (SELECT id FROM chorus_events WHERE id > $1 AND id < $2 LIMIT $3) ahead";
+
 fn count_behind(conn: &mut DbConnection, after: i64, cap: i64, horizon: Option<i64>) -> Result<i64, DbError> {
     #[derive(QueryableByName)]
     struct Count {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         behind: i64,
     }
-    let query = diesel::sql_query(
-        "SELECT COUNT(*) AS behind FROM (SELECT id FROM chorus_events WHERE id > $1 AND id < $2 LIMIT $3) ahead",
-    )
-    .bind::<diesel::sql_types::BigInt, _>(after)
-    .bind::<diesel::sql_types::BigInt, _>(horizon.unwrap_or(i64::MAX))
-    .bind::<diesel::sql_types::BigInt, _>(cap);
-    Ok(query.get_result::<Count>(conn)?.behind)
+    use diesel::sql_types::BigInt;
+
+    let (after, horizon) = (after, horizon.unwrap_or(i64::MAX));
+    Ok(match conn {
+        DbConnection::Postgresql(pg) => Statement::new(COUNT_BEHIND)
+            .bind::<BigInt, _>(after)
+            .bind::<BigInt, _>(horizon)
+            .bind::<BigInt, _>(cap)
+            .get_result::<Count>(pg)?,
+        DbConnection::Sqlite(sqlite) => diesel::sql_query(COUNT_BEHIND)
+            .bind::<BigInt, _>(after)
+            .bind::<BigInt, _>(horizon)
+            .bind::<BigInt, _>(cap)
+            .get_result::<Count>(sqlite)?,
+    }
+    .behind)
 }
 
 /// One page of the feed after `after`, with the newest visible id and how many events remain

@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod mirror;
 pub mod outbound;
 pub mod pagination;
+pub mod prepared;
 pub mod problem;
 pub mod rate_limit;
 pub mod revocation;

@@ -3,6 +3,7 @@ use diesel::prelude::*;
 use std::collections::BTreeMap;
 
 use chorus_kit::db::{DbError, written};
+use chorus_kit::prepared::Statement;
 
 use super::DbConnection;
 use super::schema::entities;
@@ -151,19 +152,40 @@ impl CountDelta {
 /// Applies `delta` atomically (`SET likes = likes + …`, so concurrent writers never lose an
 /// update) and returns the new counts.
 pub fn bump(conn: &mut DbConnection, entity_id: &str, delta: CountDelta) -> Result<Counts, DbError> {
-    diesel::update(entities::table.find(entity_id))
-        .set((
-            entities::likes.eq(entities::likes + delta.likes),
-            entities::comments.eq(entities::comments + delta.comments),
-            entities::shares.eq(entities::shares + delta.shares),
-            entities::views.eq(entities::views + delta.views),
-            entities::total.eq(entities::total + delta.total()),
-            entities::last_activity_at.eq(chorus_kit::db::now()),
-        ))
-        .returning((entities::likes, entities::comments, entities::shares, entities::views, entities::total))
-        .get_result::<(i64, i64, i64, i64, i64)>(conn)
-        .map(|(likes, comments, shares, views, total)| Counts { likes, comments, shares, views, total })
-        .map_err(DbError::from)
+    use diesel::sql_types::{BigInt, Text, Timestamp};
+
+    let now = chorus_kit::db::now();
+    let (likes, comments, shares, views, total) = match conn {
+        // On every action's path: a statement PostgreSQL plans once (diesel plans UPDATEs anew).
+        DbConnection::Postgresql(pg) => {
+            let row: BumpedRow = Statement::new(
+                "UPDATE entities SET likes = likes + $2, comments = comments + $3, shares = shares + $4, \
+                 views = views + $5, total = total + $6, last_activity_at = $7 WHERE id = $1 \
+                 RETURNING id, likes, comments, shares, views, total",
+            )
+            .bind::<Text, _>(entity_id.to_owned())
+            .bind::<BigInt, _>(delta.likes)
+            .bind::<BigInt, _>(delta.comments)
+            .bind::<BigInt, _>(delta.shares)
+            .bind::<BigInt, _>(delta.views)
+            .bind::<BigInt, _>(delta.total())
+            .bind::<Timestamp, _>(now)
+            .get_result(pg)?;
+            (row.likes, row.comments, row.shares, row.views, row.total)
+        }
+        DbConnection::Sqlite(_) => diesel::update(entities::table.find(entity_id))
+            .set((
+                entities::likes.eq(entities::likes + delta.likes),
+                entities::comments.eq(entities::comments + delta.comments),
+                entities::shares.eq(entities::shares + delta.shares),
+                entities::views.eq(entities::views + delta.views),
+                entities::total.eq(entities::total + delta.total()),
+                entities::last_activity_at.eq(now),
+            ))
+            .returning((entities::likes, entities::comments, entities::shares, entities::views, entities::total))
+            .get_result::<(i64, i64, i64, i64, i64)>(conn)?,
+    };
+    Ok(Counts { likes, comments, shares, views, total })
 }
 
 /// Applies each entity's delta, as [`bump`] does, and returns the new counts by entity id. The
@@ -179,15 +201,15 @@ pub fn bump_many(
         // SQLite has one writer: nothing to order against, and no round trips to save.
         return deltas.iter().map(|(id, delta)| Ok((id.clone(), bump(conn, id, *delta)?))).collect();
     };
-    let ids: Vec<&String> = deltas.keys().collect();
+    let ids: Vec<String> = deltas.keys().cloned().collect();
     // NO KEY UPDATE, the lock the update itself takes: a plain FOR UPDATE would also conflict
     // with the key-share locks other groups' tally rows hold on these entities (their foreign
     // key), and two groups could deadlock.
-    diesel::sql_query("SELECT id FROM entities WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
-        .bind::<Array<Text>, _>(&ids)
+    Statement::new("SELECT id FROM entities WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
+        .bind::<Array<Text>, _>(ids.clone())
         .execute(pg)?;
     let column = |f: fn(&CountDelta) -> i64| deltas.values().map(f).collect::<Vec<i64>>();
-    let rows: Vec<BumpedRow> = diesel::sql_query(
+    let rows: Vec<BumpedRow> = Statement::new(
         "UPDATE entities e SET likes = e.likes + d.likes, comments = e.comments + d.comments, \
          shares = e.shares + d.shares, views = e.views + d.views, \
          total = e.total + d.likes + d.comments + d.shares + d.views, last_activity_at = $6 \
@@ -196,7 +218,7 @@ pub fn bump_many(
          WHERE e.id = d.id \
          RETURNING e.id, e.likes, e.comments, e.shares, e.views, e.total",
     )
-    .bind::<Array<Text>, _>(&ids)
+    .bind::<Array<Text>, _>(ids)
     .bind::<Array<BigInt>, _>(column(|d| d.likes))
     .bind::<Array<BigInt>, _>(column(|d| d.comments))
     .bind::<Array<BigInt>, _>(column(|d| d.shares))
