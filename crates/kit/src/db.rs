@@ -421,6 +421,23 @@ where
     tokio::task::spawn_blocking(move || span.in_scope(f)).await.map_err(|_| E::from(DbError::Task))?
 }
 
+/// Runs `$body` with `$c` bound to the backend's own connection: for statements diesel's
+/// either-backend connection does not build, though both backends speak them (`ON CONFLICT`
+/// upserts, say). The query is written once and type-checked for each backend.
+///
+/// ```ignore
+/// chorus_kit::on_backend!(conn, |c| insert.on_conflict_do_nothing().execute(c))?;
+/// ```
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Postgresql($c) => $body,
+            $crate::db::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+
 /// Runs an insert in a savepoint. When a unique constraint rejects it (a concurrent request
 /// inserted the same row first), only the insert is rolled back and the answer is `false`, so the
 /// caller can read the winner's row and go on in the same transaction.

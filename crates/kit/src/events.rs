@@ -31,6 +31,21 @@ use crate::prepared::Statement;
 use crate::schema::{chorus_event_sequence, chorus_events};
 use crate::shutdown::Shutdown;
 
+/// The statement of [`read_at_horizon`], with `$filter` narrowing the events: `$1` after,
+/// `$2` limit, `$3` app id, `$4` subject (PostgreSQL numbers only the placeholders used).
+macro_rules! read_sql {
+    ($filter:literal) => {
+        concat!(
+            "SELECT s.pruned_through, e.id, e.app_id, e.event_type, e.subject, e.data, e.occurred_at \
+             FROM chorus_event_sequence s LEFT JOIN LATERAL ( \
+               SELECT id, app_id, event_type, subject, data, occurred_at FROM chorus_events \
+               WHERE id > $1 AND id < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20) ",
+            $filter,
+            " ORDER BY id LIMIT $2) e ON true WHERE s.id = 1 ORDER BY e.id"
+        )
+    };
+}
+
 /// The scope a service token needs to read a feed.
 pub const READ_SCOPE: &str = "events:read";
 
@@ -344,8 +359,72 @@ pub fn read_filtered(
     limit: u32,
     filter: &EventFilter,
 ) -> Result<Vec<Event>, ReadError> {
-    let horizon = horizon(conn)?;
-    read_below(conn, after, limit, filter, horizon)
+    if let DbConnection::Postgresql(pg) = conn {
+        return read_at_horizon(pg, after, limit, filter);
+    }
+    read_below(conn, after, limit, filter, None)
+}
+
+/// [`read_filtered`] on PostgreSQL in one statement (a live stream reads after every commit):
+/// the horizon, the page below it and the prune mark, all of one snapshot.
+fn read_at_horizon(
+    pg: &mut diesel::PgConnection,
+    after: i64,
+    limit: u32,
+    filter: &EventFilter,
+) -> Result<Vec<Event>, ReadError> {
+    use diesel::sql_types::{BigInt, Text};
+
+    // One statement per filter, so each keeps a plan that uses its index.
+    let sql = match (&filter.app_id, &filter.subject) {
+        (None, None) => read_sql!(""),
+        (Some(_), None) => read_sql!("AND app_id = $3"),
+        (None, Some(_)) => read_sql!("AND subject = $4"),
+        (Some(_), Some(_)) => read_sql!("AND app_id = $3 AND subject = $4"),
+    };
+    let rows: Vec<ReadRow> = Statement::new(sql)
+        .bind::<BigInt, _>(after)
+        .bind::<BigInt, _>(i64::from(limit))
+        .bind::<Text, _>(filter.app_id.clone().unwrap_or_default())
+        .bind::<Text, _>(filter.subject.clone().unwrap_or_default())
+        .load(pg)
+        .map_err(DbError::from)?;
+    let pruned_through = rows.first().map_or(0, |row| row.pruned_through);
+    if after < pruned_through {
+        return Err(ReadError::Gone { pruned_through });
+    }
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            Some(Event {
+                id: row.id?,
+                event_type: row.event_type?,
+                app_id: row.app_id?,
+                subject: row.subject?,
+                data: serde_json::from_str(&row.data?).unwrap_or(serde_json::Value::Null),
+                occurred_at: row.occurred_at?.and_utc(),
+            })
+        })
+        .collect())
+}
+
+/// One row of [`read_at_horizon`]: the prune mark, and an event unless the page is empty.
+#[derive(QueryableByName)]
+struct ReadRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pruned_through: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    id: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    app_id: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    event_type: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    subject: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    data: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamp>)]
+    occurred_at: Option<chrono::NaiveDateTime>,
 }
 
 fn read_below(

@@ -26,12 +26,7 @@ pub fn add_views(conn: &mut DbConnection, tallies: &BTreeMap<(String, String), i
             .on_conflict((view_tallies::entity_id, view_tallies::user_id))
             .do_update()
             .set(view_tallies::views.eq(view_tallies::views + excluded(view_tallies::views)));
-        // Both backends speak `ON CONFLICT … DO UPDATE`, but diesel's either-backend connection
-        // does not, so the statement runs on the backend's own.
-        match conn {
-            DbConnection::Postgresql(pg) => upsert.execute(pg)?,
-            DbConnection::Sqlite(sqlite) => upsert.execute(sqlite)?,
-        };
+        chorus_kit::on_backend!(&mut *conn, |c| upsert.execute(c))?;
     }
     Ok(())
 }
