@@ -164,6 +164,7 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
     anyhow::ensure!(loader.status()?.success(), "the loader failed");
     let loader_figures: Value = serde_json::from_slice(&std::fs::read(&figures_path)?)?;
 
+    let statements = busiest_statements(&server);
     let peak_rss: Vec<Value> = running
         .iter()
         .map(|service| json!({ "service": service.name, "peak_rss_mib": service.peak_rss_mib() }))
@@ -181,9 +182,20 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
         "comment_to_pgbench": comment / pgbench_tps.max(f64::EPSILON),
         "idle_rss": idle_rss,
         "peak_rss": peak_rss,
+        "busiest_statements": statements,
     });
     println!();
     println!("comments / pgbench on the same statements: {:.2}", comment / pgbench_tps.max(f64::EPSILON));
+    if !statements.is_empty() {
+        println!("the database's busiest statements (all runs, pgbench's included; more in the report):");
+        for statement in statements.iter().take(12) {
+            println!(
+                "  {:>9} ms {:>8} calls  {:<13} {}",
+                statement["total_ms"], statement["calls"], statement["database"].as_str().unwrap_or_default(),
+                statement["statement"].as_str().unwrap_or_default().chars().take(110).collect::<String>()
+            );
+        }
+    }
     for (idle, peak) in idle_rss.iter().zip(&peak_rss) {
         println!("{}: idle {} MiB, peak {} MiB", idle["service"], idle["rss_mib"], peak["peak_rss_mib"]);
     }
@@ -192,6 +204,24 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
     std::fs::write(out.join("report.json"), serde_json::to_vec_pretty(&report)?)?;
     println!("== report: target/bench/report.json, chart: target/bench/latency.svg");
     Ok(())
+}
+
+/// Where the database server's time went during the whole bench, by statement (the busiest
+/// first, with pgbench's own among them), when pg_stat_statements is loaded; empty otherwise.
+fn busiest_statements(server: &ThrowawayPostgres) -> Vec<Value> {
+    let query = "SELECT json_agg(s) FROM (SELECT d.datname AS database, calls, \
+                 round(total_exec_time::numeric, 1) AS total_ms, round(mean_exec_time::numeric, 3) AS mean_ms, \
+                 left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS statement \
+                 FROM pg_stat_statements p JOIN pg_database d ON d.oid = p.dbid \
+                 ORDER BY total_exec_time DESC LIMIT 25) s";
+    let read = server
+        .psql("postgres", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        .and_then(|_| server.psql("postgres", query))
+        .and_then(|text| Ok(serde_json::from_str::<Vec<Value>>(text.trim())?));
+    read.unwrap_or_else(|error| {
+        println!("(no statement statistics: {error})");
+        Vec::new()
+    })
 }
 
 /// Starts the bare handler (the loader's binary in `--serve-baseline` mode) on its own database

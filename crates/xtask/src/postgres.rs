@@ -47,8 +47,13 @@ impl ThrowawayPostgres {
         server.pg("initdb", &["-D", &server.path_arg(), "-U", "chorus", "--auth=trust", "-E", "UTF8", "--no-sync"])?;
         let socket_dir = server._dir.path().to_string_lossy().into_owned();
         let commits = match durability {
-            Durability::Fast => "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
-            Durability::Durable => "-c shared_buffers=256MB",
+            Durability::Fast => "-c fsync=off -c synchronous_commit=off -c full_page_writes=off".to_owned(),
+            // The bench reports where the server's time went, by statement, when the release
+            // ships pg_stat_statements (its cost falls on pgbench and Chorus alike).
+            Durability::Durable if server.has_library("pg_stat_statements") => {
+                "-c shared_buffers=256MB -c shared_preload_libraries=pg_stat_statements".to_owned()
+            }
+            Durability::Durable => "-c shared_buffers=256MB".to_owned(),
         };
         let options =
             format!("-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 {commits} -c max_connections=400");
@@ -56,6 +61,15 @@ impl ThrowawayPostgres {
         server.pg("pg_ctl", &["-D", &server.path_arg(), "-o", &options, "-l", &log, "-w", "-t", "60", "start"])?;
         server.url = format!("postgres://chorus@127.0.0.1:{port}/postgres");
         Ok(server)
+    }
+
+    /// Whether the server's release ships the extension library `name` (its `lib` directory is
+    /// beside the real `bin`, wherever `initdb` was linked from).
+    fn has_library(&self, name: &str) -> bool {
+        std::fs::canonicalize(self.bin.join("initdb"))
+            .ok()
+            .and_then(|initdb| Some(initdb.parent()?.parent()?.join("lib").join(format!("{name}.so"))))
+            .is_some_and(|library| library.is_file())
     }
 
     /// A client tool of this server's release (`psql`, `pgbench`): beside its `initdb` when
