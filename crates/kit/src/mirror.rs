@@ -103,11 +103,20 @@ pub fn standing(conn: &mut DbConnection, user_id: &str) -> Result<Standing, DbEr
         diesel::dsl::exists(chorus_erased_users::table.find(user_id)),
     ))
     .get_result(conn)?;
-    Ok(match (banned, erased) {
-        (_, true) => Standing::Erased,
-        (true, false) => Standing::Banned,
-        (false, false) => Standing::InGoodStanding,
-    })
+    Ok(Standing::from_flags(banned, erased))
+}
+
+impl Standing {
+    /// The standing of a user who is `banned` (in `chorus_user_bans`) or `erased` (in
+    /// `chorus_erased_users`), for a service that reads both flags beside its own row in one
+    /// query.
+    pub fn from_flags(banned: bool, erased: bool) -> Self {
+        match (banned, erased) {
+            (_, true) => Self::Erased,
+            (true, false) => Self::Banned,
+            (false, false) => Self::InGoodStanding,
+        }
+    }
 }
 
 /// The standing of each of `users` (a group of writes checks them all in two queries); users

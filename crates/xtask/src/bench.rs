@@ -191,7 +191,9 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
         for statement in statements.iter().take(12) {
             println!(
                 "  {:>9} ms {:>8} calls  {:<13} {}",
-                statement["total_ms"], statement["calls"], statement["database"].as_str().unwrap_or_default(),
+                statement["total_ms"],
+                statement["calls"],
+                statement["database"].as_str().unwrap_or_default(),
                 statement["statement"].as_str().unwrap_or_default().chars().take(110).collect::<String>()
             );
         }

@@ -4,6 +4,7 @@
 
 use chorus_kit::db::DbConnection;
 use chorus_kit::events::publish;
+use chorus_kit::mirror::Standing;
 
 use super::events::ActionsEvent;
 use super::model::{
@@ -78,11 +79,27 @@ pub fn get_entity(
 
 /// Banned and erased users cannot act.
 pub fn ensure_can_act(conn: &mut DbConnection, user_id: &str) -> Result<(), ActionsError> {
-    use chorus_kit::mirror::Standing;
-    match chorus_kit::mirror::standing(conn, user_id)? {
+    may_act(chorus_kit::mirror::standing(conn, user_id)?)
+}
+
+fn may_act(standing: Standing) -> Result<(), ActionsError> {
+    match standing {
         Standing::InGoodStanding => Ok(()),
         Standing::Banned => Err(ActionsError::Banned),
         Standing::Erased => Err(ActionsError::Erased),
+    }
+}
+
+/// The entity a user acts on, created when the action names it first, once the user is known
+/// to be allowed to act. One query when the entity exists, as it almost always does.
+fn acting_on(conn: &mut DbConnection, app_id: &str, user_id: &str, key: &str) -> Result<Entity, ActionsError> {
+    validate_key(key)?;
+    match store::entities::find_by_key_acting(conn, app_id, key, user_id)? {
+        Some((entity, standing)) => may_act(standing).map(|()| entity),
+        None => {
+            ensure_can_act(conn, user_id)?;
+            ensure_entity(conn, app_id, key)
+        }
     }
 }
 
@@ -108,8 +125,7 @@ fn forget(conn: &mut DbConnection, app_id: &str, action: &Action, delta: CountDe
 
 /// Likes the entity; idempotent. True when this call created the like.
 pub fn like(conn: &mut DbConnection, app_id: &str, user_id: &str, key: &str) -> Result<(Action, bool), ActionsError> {
-    ensure_can_act(conn, user_id)?;
-    let entity = ensure_entity(conn, app_id, key)?;
+    let entity = acting_on(conn, app_id, user_id, key)?;
     if let Some(existing) = store::actions::find_like(conn, &entity.id, user_id)? {
         return Ok((existing, false));
     }
@@ -122,7 +138,7 @@ pub fn like(conn: &mut DbConnection, app_id: &str, user_id: &str, key: &str) -> 
         medium: None,
         parent_id: None,
     };
-    match store::actions::insert_unless_duplicate(conn, &new_id(), &new)? {
+    match store::actions::insert_unless_duplicate(conn, &new_id(), &new, &entity.key)? {
         Some(like) => Ok((announce(conn, app_id, &entity, like, CountDelta { likes: 1, ..Default::default() })?, true)),
         // A concurrent request of the same user liked first: theirs is the like.
         None => Ok((store::actions::find_like(conn, &entity.id, user_id)?.ok_or(ActionsError::EntityNotFound)?, false)),
@@ -152,8 +168,7 @@ pub fn comment(
     parent_id: Option<&str>,
 ) -> Result<Action, ActionsError> {
     check_text("text", text, MAX_COMMENT)?;
-    ensure_can_act(conn, user_id)?;
-    let entity = ensure_entity(conn, app_id, key)?;
+    let entity = acting_on(conn, app_id, user_id, key)?;
     if let Some(parent_id) = parent_id {
         let parent = store::actions::find(conn, app_id, parent_id)?;
         let on_this_entity = parent.is_some_and(|p| p.kind == ActionKind::Comment && p.entity_id == entity.id);
@@ -212,8 +227,7 @@ pub fn share(
     if let Some(text) = text {
         check_max("text", text, MAX_SHARE_TEXT)?;
     }
-    ensure_can_act(conn, user_id)?;
-    let entity = ensure_entity(conn, app_id, key)?;
+    let entity = acting_on(conn, app_id, user_id, key)?;
     let new = NewAction {
         app_id,
         entity_id: &entity.id,

@@ -68,7 +68,12 @@ pub struct NewAction<'a> {
 pub fn insert_new(conn: &mut DbConnection, id: &str, new: &NewAction<'_>, entity_key: &str) -> Result<Action, DbError> {
     let created_at = chorus_kit::db::now();
     insert_row(conn, id, new, created_at)?;
-    Ok(Action {
+    Ok(new_action(id, new, entity_key, created_at))
+}
+
+/// The action just inserted, as a reader will see it.
+fn new_action(id: &str, new: &NewAction<'_>, entity_key: &str, created_at: chrono::NaiveDateTime) -> Action {
+    Action {
         id: id.to_owned(),
         kind: new.kind,
         entity_id: new.entity_id.to_owned(),
@@ -79,7 +84,7 @@ pub fn insert_new(conn: &mut DbConnection, id: &str, new: &NewAction<'_>, entity
         parent_id: new.parent_id.map(str::to_owned),
         deleted: false,
         created_at: created_at.and_utc(),
-    })
+    }
 }
 
 fn insert_row(
@@ -88,33 +93,46 @@ fn insert_row(
     new: &NewAction<'_>,
     created_at: chrono::NaiveDateTime,
 ) -> diesel::QueryResult<usize> {
-    diesel::insert_into(actions::table)
-        .values((
-            actions::id.eq(id),
-            actions::app_id.eq(new.app_id),
-            actions::entity_id.eq(new.entity_id),
-            actions::user_id.eq(new.user_id),
-            actions::kind.eq(new.kind.as_str()),
-            actions::body.eq(new.body),
-            actions::medium.eq(new.medium),
-            actions::parent_id.eq(new.parent_id),
-            actions::created_at.eq(created_at),
-        ))
-        .execute(conn)
+    diesel::insert_into(actions::table).values(row(id, new, created_at)).execute(conn)
+}
+
+/// The columns of a new action.
+#[diesel::dsl::auto_type(no_type_alias)]
+fn row<'a>(id: &'a str, new: &'a NewAction<'a>, created_at: chrono::NaiveDateTime) -> _ {
+    let app_id: &'a str = new.app_id;
+    let entity_id: &'a str = new.entity_id;
+    let user_id: &'a str = new.user_id;
+    let kind: &'static str = new.kind.as_str();
+    let body: Option<&'a str> = new.body;
+    let medium: Option<&'a str> = new.medium;
+    let parent_id: Option<&'a str> = new.parent_id;
+    (
+        actions::id.eq(id),
+        actions::app_id.eq(app_id),
+        actions::entity_id.eq(entity_id),
+        actions::user_id.eq(user_id),
+        actions::kind.eq(kind),
+        actions::body.eq(body),
+        actions::medium.eq(medium),
+        actions::parent_id.eq(parent_id),
+        actions::created_at.eq(created_at),
+    )
 }
 
 /// Inserts the action, unless a unique constraint refuses it (a like the user already has, made
-/// by a concurrent request): then `None`, and the transaction goes on.
+/// by a concurrent request): then `None`, and the transaction goes on. One statement
+/// (`ON CONFLICT DO NOTHING`), not a savepoint around the insert.
 pub fn insert_unless_duplicate(
     conn: &mut DbConnection,
     id: &str,
     new: &NewAction<'_>,
+    entity_key: &str,
 ) -> Result<Option<Action>, DbError> {
-    let inserted = chorus_kit::db::insert_once(conn, |conn| insert_row(conn, id, new, chorus_kit::db::now()))?;
-    if !inserted {
-        return Ok(None);
-    }
-    find(conn, new.app_id, id)
+    let created_at = chorus_kit::db::now();
+    let inserted = chorus_kit::on_backend!(conn, |c| {
+        diesel::insert_into(actions::table).values(row(id, new, created_at)).on_conflict_do_nothing().execute(c)
+    })?;
+    Ok((inserted > 0).then(|| new_action(id, new, entity_key, created_at)))
 }
 
 pub fn find(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<Option<Action>, DbError> {

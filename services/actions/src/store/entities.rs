@@ -3,13 +3,14 @@ use diesel::prelude::*;
 use std::collections::BTreeMap;
 
 use chorus_kit::db::{DbError, written};
+use chorus_kit::mirror::Standing;
 use chorus_kit::prepared::Statement;
 
 use super::DbConnection;
 use super::schema::entities;
 use crate::domain::model::{Counts, Entity, EntityInput, EntityRef};
 
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = entities)]
 struct EntityRow {
     id: String,
@@ -60,6 +61,50 @@ pub fn find_by_key(conn: &mut DbConnection, app_id: &str, key: &str) -> Result<O
         .first(conn)
         .optional()?;
     Ok(row.map(Entity::from))
+}
+
+/// The entity with this key, if any, and the actor's standing (from the kit's mirror of the
+/// users feed, `chorus_kit::mirror`), in one query: what every action checks before it writes.
+pub fn find_by_key_acting(
+    conn: &mut DbConnection,
+    app_id: &str,
+    key: &str,
+    user_id: &str,
+) -> Result<Option<(Entity, Standing)>, DbError> {
+    use diesel::sql_types::Text;
+
+    const SQL: &str = "SELECT id, entity_key, name, entity_type, meta, likes, comments, shares, views, total, \
+         created_at, updated_at, last_activity_at, \
+         EXISTS (SELECT 1 FROM chorus_user_bans WHERE user_id = $3) AS banned, \
+         EXISTS (SELECT 1 FROM chorus_erased_users WHERE user_id = $3) AS erased \
+         FROM entities WHERE app_id = $1 AND key_hash = $2";
+    let (app_id, key_hash, user_id) = (app_id.to_owned(), key_hash(key), user_id.to_owned());
+    let row: Option<ActingRow> = match conn {
+        DbConnection::Postgresql(pg) => Statement::new(SQL)
+            .bind::<Text, _>(app_id)
+            .bind::<Text, _>(key_hash)
+            .bind::<Text, _>(user_id)
+            .get_result(pg)
+            .optional()?,
+        // SQLite numbers `$3` as the third distinct parameter, the same user id both times.
+        DbConnection::Sqlite(sqlite) => diesel::sql_query(SQL)
+            .bind::<Text, _>(app_id)
+            .bind::<Text, _>(key_hash)
+            .bind::<Text, _>(user_id)
+            .get_result(sqlite)
+            .optional()?,
+    };
+    Ok(row.map(|row| (Entity::from(row.entity), Standing::from_flags(row.banned, row.erased))))
+}
+
+#[derive(QueryableByName)]
+struct ActingRow {
+    #[diesel(embed)]
+    entity: EntityRow,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    banned: bool,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    erased: bool,
 }
 
 pub fn find(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<Option<Entity>, DbError> {
