@@ -10,10 +10,12 @@ use chorus_kit::Service;
 use chorus_kit::config::{DatabaseSettings, Secret};
 use chorus_kit::db::Db;
 
+/// The app the baseline's own database holds (in-process runs).
 pub const APP: &str = "baseline-app";
 
 /// Starts the baseline on 127.0.0.1:`port` (0: any) over the database at `database_url` (the
-/// actions schema, migrated here if needed); returns its URL.
+/// actions schema, migrated here if needed: its own, or the actions service's, to read the very
+/// rows Chorus reads); returns its URL. Paths name the app: `/bar/{app}/{key}/{user}`.
 pub async fn start(database_url: String, port: u16) -> anyhow::Result<(String, actix_web::dev::ServerHandle)> {
     let settings = DatabaseSettings {
         url: Secret::new(database_url),
@@ -28,9 +30,9 @@ pub async fn start(database_url: String, port: u16) -> anyhow::Result<(String, a
         App::new()
             .app_data(data.clone())
             .route("/health/ready", web::get().to(HttpResponse::Ok))
-            .route("/bar/{key}/{user}", web::get().to(bar))
-            .route("/like/{key}/{user}", web::post().to(like))
-            .route("/like/{key}/{user}", web::delete().to(unlike))
+            .route("/bar/{app}/{key}/{user}", web::get().to(bar))
+            .route("/like/{app}/{key}/{user}", web::post().to(like))
+            .route("/like/{app}/{key}/{user}", web::delete().to(unlike))
     })
     .workers(2)
     .disable_signals()
@@ -42,25 +44,25 @@ pub async fn start(database_url: String, port: u16) -> anyhow::Result<(String, a
     Ok((url, handle))
 }
 
-async fn bar(db: web::Data<Db>, path: web::Path<(String, String)>) -> HttpResponse {
-    let (key, user) = path.into_inner();
-    match db.read(move |conn| ops::get_entity(conn, APP, &key, Some(&user))).await {
+async fn bar(db: web::Data<Db>, path: web::Path<(String, String, String)>) -> HttpResponse {
+    let (app, key, user) = path.into_inner();
+    match db.read(move |conn| ops::get_entity(conn, &app, &key, Some(&user))).await {
         Ok(entity) => HttpResponse::Ok().json(Entity::from(entity)),
         Err(_) => HttpResponse::NotFound().finish(),
     }
 }
 
-async fn like(db: web::Data<Db>, path: web::Path<(String, String)>) -> HttpResponse {
-    let (key, user) = path.into_inner();
-    match db.write(move |conn| ops::like(conn, APP, &user, &key)).await {
+async fn like(db: web::Data<Db>, path: web::Path<(String, String, String)>) -> HttpResponse {
+    let (app, key, user) = path.into_inner();
+    match db.write(move |conn| ops::like(conn, &app, &user, &key)).await {
         Ok((action, _)) => HttpResponse::Ok().json(Action::from(action)),
         Err(_) => HttpResponse::InternalServerError().finish(),
     }
 }
 
-async fn unlike(db: web::Data<Db>, path: web::Path<(String, String)>) -> HttpResponse {
-    let (key, user) = path.into_inner();
-    match db.write(move |conn| ops::unlike(conn, APP, &user, &key)).await {
+async fn unlike(db: web::Data<Db>, path: web::Path<(String, String, String)>) -> HttpResponse {
+    let (app, key, user) = path.into_inner();
+    match db.write(move |conn| ops::unlike(conn, &app, &user, &key)).await {
         Ok(_) => HttpResponse::NoContent().finish(),
         Err(_) => HttpResponse::InternalServerError().finish(),
     }

@@ -11,12 +11,13 @@ mod chart;
 mod load;
 mod mix;
 mod remote;
+mod seed;
 mod stats;
 
 use clap::Parser;
 use std::time::Duration;
 
-use mix::{Population, Target, op};
+use mix::{Baseline, Population, Target, op};
 
 #[derive(Parser)]
 #[command(name = "chorus-bench")]
@@ -49,8 +50,22 @@ struct Cli {
     #[arg(long)]
     operator_token: Option<String>,
     /// Comments the hot entity gets before the runs.
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 50_000)]
     hot_actions: usize,
+    /// Write history into the services' databases first (the users, actions and notifications
+    /// database URLs, all three), instead of creating entities and the hot entity's comments
+    /// through the API.
+    #[arg(long, num_args = 3, value_names = ["USERS_DB", "ACTIONS_DB", "NOTIFICATIONS_DB"])]
+    seed_databases: Vec<String>,
+    /// People the history holds (each with a device).
+    #[arg(long, default_value_t = 100_000)]
+    seed_users: u64,
+    /// Actions the history spreads over the entities.
+    #[arg(long, default_value_t = 1_000_000)]
+    seed_actions: u64,
+    /// Users subscribed to the hot entity's new comments in the history.
+    #[arg(long, default_value_t = 1_000)]
+    hot_subscribers: u64,
     /// Where the loader writes its figures as JSON.
     #[arg(long)]
     out: Option<std::path::PathBuf>,
@@ -97,6 +112,20 @@ async fn main() -> anyhow::Result<()> {
             only: cli.only.clone(),
             baseline_url: cli.baseline_url.clone(),
             chart: cli.chart.clone(),
+            seed: match cli.seed_databases.as_slice() {
+                [users_db, actions_db, notifications_db] => Some(seed::Seed {
+                    users_db: users_db.clone(),
+                    actions_db: actions_db.clone(),
+                    notifications_db: notifications_db.clone(),
+                    users: cli.seed_users,
+                    entities: cli.entities as u64,
+                    actions: cli.seed_actions,
+                    hot_key: remote::HOT_KEY.to_owned(),
+                    hot_actions: cli.hot_actions as u64,
+                    hot_subscribers: cli.hot_subscribers,
+                }),
+                _ => None,
+            },
         };
         let figures = remote.run().await?;
         std::fs::write(out, serde_json::to_vec_pretty(&figures)?)?;
@@ -112,9 +141,10 @@ async fn main() -> anyhow::Result<()> {
     let target = Target::prepare(
         platform.users_url.clone(),
         platform.actions_url.clone(),
-        Some(baseline_url),
+        Some(Baseline { url: baseline_url, app: baseline::APP.to_owned(), own_database: true }),
         platform.credentials.demo_app.api_key.clone(),
         &population,
+        false,
     )
     .await?;
     let (duration, workers) = (Duration::from_secs(cli.seconds), cli.workers);

@@ -20,7 +20,7 @@ pub struct Target {
     users_url: String,
     actions_url: String,
     /// The bare baseline, when this run has one.
-    baseline_url: Option<String>,
+    baseline: Option<Baseline>,
     api_key: String,
     user_ids: Vec<String>,
     tokens: Vec<String>,
@@ -29,6 +29,16 @@ pub struct Target {
     failures: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
     /// Acknowledged comments and views by entity key, since last taken: what a recount must find.
     ledger: std::sync::Mutex<HashMap<String, Tally>>,
+}
+
+/// Where the bare handler is, and whose entities it reads.
+#[derive(Debug, Clone)]
+pub struct Baseline {
+    pub url: String,
+    /// The app whose entities it serves: its own, or Chorus's when it shares Chorus's database.
+    pub app: String,
+    /// True when it has a database of its own, where each entity must first be created.
+    pub own_database: bool,
 }
 
 /// Writes the service acknowledged on one entity.
@@ -43,13 +53,15 @@ fn key(n: usize) -> String {
 }
 
 impl Target {
-    /// Opens a session per user and creates the entities, on both Chorus and the baseline.
+    /// Opens a session per user and creates the entities (unless they were `seeded`), on both
+    /// Chorus and a baseline with a database of its own.
     pub async fn prepare(
         users_url: String,
         actions_url: String,
-        baseline_url: Option<String>,
+        baseline: Option<Baseline>,
         api_key: String,
         population: &Population,
+        seeded: bool,
     ) -> anyhow::Result<Arc<Self>> {
         let http = Client::builder().pool_max_idle_per_host(256).build()?;
         let (mut user_ids, mut tokens) = (Vec::new(), Vec::new());
@@ -65,15 +77,15 @@ impl Target {
             user_ids.push(session["user"]["id"].as_str().unwrap_or_default().to_owned());
             tokens.push(session["access_token"].as_str().unwrap_or_default().to_owned());
         }
-        for entity in 0..population.entities {
+        for entity in (0..population.entities).filter(|_| !seeded) {
             http.put(format!("{actions_url}/v1/entities/{}", key(entity)))
                 .bearer_auth(&tokens[0])
                 .json(&json!({ "name": format!("Entity {entity}") }))
                 .send()
                 .await?
                 .error_for_status()?;
-            if let Some(baseline_url) = &baseline_url {
-                let like = format!("{baseline_url}/like/{}/{}", key(entity), user_ids[0]);
+            if let Some(baseline) = baseline.as_ref().filter(|baseline| baseline.own_database) {
+                let like = format!("{}/like/{}/{}/{}", baseline.url, baseline.app, key(entity), user_ids[0]);
                 http.post(&like).send().await?.error_for_status()?;
                 http.delete(&like).send().await?.error_for_status()?;
             }
@@ -82,7 +94,7 @@ impl Target {
             http,
             users_url,
             actions_url,
-            baseline_url,
+            baseline,
             api_key,
             user_ids,
             tokens,
@@ -180,19 +192,20 @@ impl Target {
         self.send(self.like_method(n), url, Some(&self.tokens[user]), None).await
     }
 
-    fn baseline(&self) -> &str {
-        self.baseline_url.as_deref().expect("this run has a baseline")
+    /// The bare handler's `route` (`bar`, `like`) for `key` and user `user`.
+    fn baseline_url(&self, route: &str, key: &str, user: usize) -> String {
+        let baseline = self.baseline.as_ref().expect("this run has a baseline");
+        format!("{}/{route}/{}/{key}/{}", baseline.url, baseline.app, self.user_ids[user])
     }
 
     pub async fn baseline_bar(&self, n: usize) -> bool {
         let (user, key) = self.pick(n);
-        self.send(Method::GET, format!("{}/bar/{key}/{}", self.baseline(), self.user_ids[user]), None, None).await
+        self.send(Method::GET, self.baseline_url("bar", &key, user), None, None).await
     }
 
     pub async fn baseline_toggle_like(&self, n: usize) -> bool {
         let (user, key) = self.pick(n);
-        let url = format!("{}/like/{key}/{}", self.baseline(), self.user_ids[user]);
-        self.send(self.like_method(n), url, None, None).await
+        self.send(self.like_method(n), self.baseline_url("like", &key, user), None, None).await
     }
 
     /// A new comment on one of the entities: the write path's typical transaction (the action,

@@ -9,7 +9,8 @@ use std::collections::HashMap;
 
 use crate::chart::Point;
 use crate::load;
-use crate::mix::{Population, Tally, Target, op};
+use crate::mix::{Baseline, Population, Tally, Target, op};
+use crate::seed::Seed;
 use crate::stats::Stats;
 
 /// Where the services are, and how hard to push them.
@@ -33,12 +34,14 @@ pub struct Remote {
     pub baseline_url: Option<String>,
     /// Where the chart of latency against offered rate goes.
     pub chart: Option<std::path::PathBuf>,
+    /// History to write into the databases before measuring.
+    pub seed: Option<Seed>,
 }
 
 /// The fixed rate the SDK mix's latency target is stated at (requests per second).
 const TARGET_RATE: f64 = 2_000.0;
 
-const HOT_KEY: &str = "hot-entity";
+pub const HOT_KEY: &str = "hot-entity";
 
 /// The longest the loader waits for notifications to catch up with the actions feed.
 const DRAIN_LIMIT: Duration = Duration::from_secs(300);
@@ -142,12 +145,20 @@ impl Remote {
             .json()
             .await?;
         let api_key = app["app"]["api_key"].as_str().unwrap_or_default().to_owned();
+        let app_id = app["app"]["id"].as_str().unwrap_or_default().to_owned();
+        if let Some(seed) = self.seed.clone() {
+            let app_id = app_id.clone();
+            tokio::task::spawn_blocking(move || seed.write(&app_id)).await??;
+        }
+        // The bare handler shares the actions database: it reads the very rows Chorus reads.
+        let baseline = self.baseline_url.clone().map(|url| Baseline { url, app: app_id, own_database: false });
         let target = Target::prepare(
             self.users_url.clone(),
             self.actions_url.clone(),
-            self.baseline_url.clone(),
+            baseline,
             api_key,
             &self.population,
+            self.seed.is_some(),
         )
         .await?;
         let (duration, workers, warmup) = (Duration::from_secs(self.seconds), self.workers, Duration::from_secs(2));
@@ -158,9 +169,11 @@ impl Remote {
             "creating entities failed"
         );
         let fresh = op(&target, |t, n| async move { t.read_bar_of("fresh-entity", n).await });
-        let seed = op(&target, |t, n| async move { t.comment_on(HOT_KEY, n).await });
-        let seeded = load::count(workers, self.hot_actions, seed).await;
-        anyhow::ensure!(seeded.errors == 0, "seeding the hot entity failed {} times", seeded.errors);
+        if self.seed.is_none() {
+            let seed = op(&target, |t, n| async move { t.comment_on(HOT_KEY, n).await });
+            let seeded = load::count(workers, self.hot_actions, seed).await;
+            anyhow::ensure!(seeded.errors == 0, "seeding the hot entity failed {} times", seeded.errors);
+        }
         let hot = op(&target, |t, n| async move { t.read_bar_of(HOT_KEY, n).await });
 
         println!("| run | req/s | p50 ms | p99 ms | p99.9 ms | errors |");
@@ -244,6 +257,13 @@ impl Remote {
             "users": self.population.users,
             "entities": self.population.entities,
             "hot_entity_actions": self.hot_actions,
+            "seed": self.seed.as_ref().map(|seed| json!({
+                "users": seed.users,
+                "entities": seed.entities,
+                "actions": seed.actions,
+                "hot_entity_comments": seed.hot_actions,
+                "hot_entity_subscribers": seed.hot_subscribers,
+            })),
             "fixed_rate": mix_rate,
             "runs": runs,
             "recount": recount,

@@ -111,11 +111,11 @@ pub fn publish_all<E: Publish>(conn: &mut DbConnection, events: &[(&str, E)]) ->
         // The same ids as [`insert`] gives, one rank after another.
         let mut ids: Vec<i64> = Statement::new(
             "INSERT INTO chorus_events (id, app_id, event_type, subject, data, occurred_at) \
-             SELECT n.next + u.rank - 1, u.app_id, u.event_type, u.subject, u.data, $5 \
-             FROM (SELECT COALESCE(MAX(e.id) + 1, x.base) AS next \
-                   FROM (SELECT pg_current_xact_id()::text::bigint << 20 AS base) x \
-                   LEFT JOIN chorus_events e ON e.id >= x.base AND e.id < x.base + (1::bigint << 20) \
-                   GROUP BY x.base) n, \
+             SELECT (pg_current_xact_id()::text::bigint << 20) + n.last - $6 + u.rank, \
+                    u.app_id, u.event_type, u.subject, u.data, $5 \
+             FROM (SELECT set_config('chorus.event_rank', \
+                     (COALESCE(NULLIF(current_setting('chorus.event_rank', true), '')::bigint, -1) + $6)::text, \
+                     true)::bigint AS last) n, \
                   unnest($1::text[], $2::text[], $3::text[], $4::text[]) \
                   WITH ORDINALITY AS u(app_id, event_type, subject, data, rank) \
              RETURNING id",
@@ -125,6 +125,7 @@ pub fn publish_all<E: Publish>(conn: &mut DbConnection, events: &[(&str, E)]) ->
         .bind::<Array<Text>, _>(column(&|(_, event)| event.subject().to_owned()))
         .bind::<Array<Text>, _>(column(&|(_, event)| event.data().to_string()))
         .bind::<Timestamp, _>(crate::db::now())
+        .bind::<diesel::sql_types::BigInt, _>(events.len() as i64)
         .load::<Position>(pg)?
         .into_iter()
         .map(|position| position.id)
@@ -182,10 +183,11 @@ fn insert(
         // One round trip: the id (see [`next_id`]) is computed in the insert itself.
         let inserted = Statement::new(
             "INSERT INTO chorus_events (id, app_id, event_type, subject, data, occurred_at) \
-             SELECT COALESCE(MAX(e.id) + 1, x.base), $1, $2, $3, $4, $5 \
-             FROM (SELECT pg_current_xact_id()::text::bigint << 20 AS base) x \
-             LEFT JOIN chorus_events e ON e.id >= x.base AND e.id < x.base + (1::bigint << 20) \
-             GROUP BY x.base RETURNING id",
+             SELECT (pg_current_xact_id()::text::bigint << 20) + n.rank, $1, $2, $3, $4, $5 \
+             FROM (SELECT set_config('chorus.event_rank', \
+                     (COALESCE(NULLIF(current_setting('chorus.event_rank', true), '')::bigint, -1) + 1)::text, \
+                     true)::bigint AS rank) n \
+             RETURNING id",
         )
         .bind::<Text, _>(app_id.to_owned())
         .bind::<Text, _>(event_type.to_owned())
@@ -231,8 +233,9 @@ struct Position {
 
 /// The id for the next event of the caller's transaction on SQLite. (On PostgreSQL, [`insert`]
 /// computes it in the insert: the transaction's id, from `pg_current_xact_id()`, which gives the
-/// transaction its id before the event exists, plus one more than its own latest event, the only
-/// ones in its range.)
+/// transaction its id before the event exists, plus the event's rank in the transaction, counted
+/// in a transaction-local setting, `chorus.event_rank`, that resets when the transaction ends and
+/// rolls back with a savepoint. No index is read and no row is locked to number an event.)
 fn next_id(conn: &mut DbConnection) -> Result<i64, DbError> {
     // One writer at a time: the counter row's lock costs nothing, and ids stay consecutive.
     diesel::update(chorus_event_sequence::table.find(1))

@@ -75,3 +75,48 @@ async fn an_event_that_commits_late_is_delivered_once_in_its_place() {
     let last = db.read(move |conn| read(conn, after, 100)).await.unwrap();
     assert_eq!(subjects(&last), ["after-rollback"]);
 }
+
+/// A test event for [`chorus_kit::events::publish_all`].
+struct Happened(&'static str);
+
+impl chorus_kit::events::Publish for Happened {
+    fn event_type(&self) -> &'static str {
+        "test.happened"
+    }
+    fn subject(&self) -> &str {
+        self.0
+    }
+    fn data(&self) -> serde_json::Value {
+        serde_json::json!({})
+    }
+}
+
+#[tokio::test]
+async fn events_of_one_transaction_keep_their_order_and_a_rolled_back_one_leaves_no_trace() {
+    use chorus_kit::events::{publish, publish_all};
+
+    let database = TestDatabase::create();
+    let db = database.migrated(Migrations { sqlite: SQLITE, postgres: POSTGRES }).await;
+    for _ in 0..2 {
+        db.write(|conn| {
+            publish(conn, "app", &Happened("a"))?;
+            publish_all(conn, &[("app", Happened("b")), ("app", Happened("c"))])?;
+            // A savepoint that rolls back takes its event, and its place, with it.
+            let _ = conn.transaction::<(), diesel::result::Error, _>(|conn| {
+                publish(conn, "app", &Happened("rolled-back")).unwrap();
+                Err(diesel::result::Error::RollbackTransaction)
+            });
+            publish(conn, "app", &Happened("d"))?;
+            Ok::<_, chorus_kit::db::DbError>(())
+        })
+        .await
+        .unwrap();
+    }
+    let events = db.read(|conn| read(conn, 0, 100)).await.unwrap();
+    assert_eq!(subjects(&events), ["a", "b", "c", "d", "a", "b", "c", "d"]);
+    // Within a transaction, ids are consecutive; the second transaction starts afresh above.
+    for pair in events[..4].windows(2).chain(events[4..].windows(2)) {
+        assert_eq!(pair[1].id, pair[0].id + 1, "{events:?}");
+    }
+    assert!(events[4].id > events[3].id);
+}

@@ -105,8 +105,8 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
 
     println!("== starting a durable throwaway PostgreSQL");
     let server = ThrowawayPostgres::start_with(Durability::Durable)?;
-    for database in SERVICES.iter().chain(&["baseline"]) {
-        server.psql("postgres", &format!("CREATE DATABASE {database}"))?;
+    for service in SERVICES {
+        server.psql("postgres", &format!("CREATE DATABASE {service}"))?;
     }
     let dir = tempfile::Builder::new().prefix("chorus-bench-").tempdir()?;
     let users_config = dir.path().join("users.toml");
@@ -136,19 +136,15 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
         ],
         None,
     )?;
-    let baseline = spawn_baseline(&release, &server)?;
     let running = [&users, &actions, &notifications];
-    for service in running.iter().chain(&[&baseline]) {
+    for service in running {
         wait_ready(service)?;
     }
+    // After actions has migrated its database, which the bare handler reads too.
+    let baseline = spawn_baseline(&release, &server)?;
+    wait_ready(&baseline)?;
     let idle_rss: Vec<Value> =
         running.iter().map(|service| json!({ "service": service.name, "rss_mib": service.rss_mib() })).collect();
-
-    println!("== the write path's ceiling: pgbench on a comment's statements");
-    let workers = arg_value(args, "--workers").unwrap_or(32);
-    let seconds = arg_value(args, "--seconds").unwrap_or(10);
-    let pgbench_tps = pgbench(&server, dir.path(), workers, seconds)?;
-    println!("pgbench: {pgbench_tps:.0} comment transactions/s at {workers} clients");
 
     println!("== load");
     let figures_path = dir.path().join("loader.json");
@@ -156,6 +152,10 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
     loader
         .args(["--users-url", &users.url, "--actions-url", &actions.url, "--operator-token", OPERATOR_TOKEN])
         .args(["--notifications-url", &notifications.url, "--baseline-url", &baseline.url])
+        .arg("--seed-databases")
+        .args(SERVICES.map(|service| server.database_url(service)))
+        // As ops run it: the seed's ten thousand entities, unless told otherwise.
+        .args(if arg_value(args, "--entities").is_none() { vec!["--entities", "10000"] } else { vec![] })
         .arg("--chart")
         .arg(root.join("target/bench/latency.svg"))
         .arg("--out")
@@ -164,11 +164,20 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
     anyhow::ensure!(loader.status()?.success(), "the loader failed");
     let loader_figures: Value = serde_json::from_slice(&std::fs::read(&figures_path)?)?;
 
-    let statements = busiest_statements(&server);
     let peak_rss: Vec<Value> = running
         .iter()
         .map(|service| json!({ "service": service.name, "peak_rss_mib": service.peak_rss_mib() }))
         .collect();
+    // The services stop first, so nothing follows pgbench's writes, and pgbench runs after the
+    // loader, so it writes to the same tables, as full as Chorus found them.
+    drop((users, actions, notifications, baseline));
+    println!("== the write path's ceiling: pgbench on a comment's statements, same tables");
+    let workers = arg_value(args, "--workers").unwrap_or(32);
+    let seconds = arg_value(args, "--seconds").unwrap_or(10);
+    let entities = arg_value(args, "--entities").unwrap_or(10_000);
+    let pgbench_tps = pgbench(&server, dir.path(), workers, seconds, entities)?;
+    println!("pgbench: {pgbench_tps:.0} comment transactions/s at {workers} clients");
+    let statements = busiest_statements(&server);
     let comment = loader_figures["runs"]
         .as_array()
         .and_then(|runs| runs.iter().find(|run| run["name"] == "comment"))
@@ -226,13 +235,13 @@ fn busiest_statements(server: &ThrowawayPostgres) -> Vec<Value> {
     })
 }
 
-/// Starts the bare handler (the loader's binary in `--serve-baseline` mode) on its own database
-/// of the same server, outside the loader's core.
+/// Starts the bare handler (the loader's binary in `--serve-baseline` mode) over the actions
+/// service's database, outside the loader's core.
 fn spawn_baseline(release: &Path, server: &ThrowawayPostgres) -> anyhow::Result<Running> {
     let port = free_port()?;
     let log = std::fs::File::create(workspace_root().join("target/bench/baseline.log"))?;
     let child = Command::new(release.join("chorus-bench"))
-        .args(["--serve-baseline", &server.database_url("baseline"), "--port", &port.to_string()])
+        .args(["--serve-baseline", &server.database_url("actions"), "--port", &port.to_string()])
         .stdout(log)
         .spawn()
         .context("starting the bare handler")?;
@@ -316,29 +325,27 @@ fn loader_command(binary: &Path) -> Command {
     }
 }
 
-/// The statements of a comment, on tables shaped like the actions service's (same columns and
-/// indexes), run by pgbench at the loader's concurrency: transactions per second.
-fn pgbench(server: &ThrowawayPostgres, dir: &Path, clients: u64, seconds: u64) -> anyhow::Result<f64> {
-    server.psql(
-        "actions",
-        "CREATE TABLE pgb_entities (LIKE entities INCLUDING ALL); \
-         CREATE TABLE pgb_actions (LIKE actions INCLUDING ALL); \
-         CREATE TABLE pgb_events (LIKE chorus_events INCLUDING ALL); \
-         INSERT INTO pgb_entities SELECT 'e' || g, 'app', 'key' || g, md5(g::text), 'Entity', NULL, '{}', \
-           0, 0, 0, 0, 0, now(), now(), now() FROM generate_series(1, 1000) g;",
-    )?;
+/// The statements of a comment (insert the action, bump the entity's counts, insert the event),
+/// run by pgbench at the loader's concurrency on the actions service's own tables, over the
+/// seeded entities: transactions per second.
+fn pgbench(server: &ThrowawayPostgres, dir: &Path, clients: u64, seconds: u64, entities: u64) -> anyhow::Result<f64> {
     let script = dir.join("comment.sql");
     std::fs::write(
         &script,
-        "\\set e random(1, 1000)\n\
-         BEGIN;\n\
-         INSERT INTO pgb_actions (id, app_id, entity_id, user_id, kind, body, created_at) \
-           VALUES (gen_random_uuid()::text, 'app', 'e' || :e, 'u' || :e, 'comment', 'a comment from the bench', now());\n\
-         UPDATE pgb_entities SET comments = comments + 1, total = total + 1, updated_at = now(), last_activity_at = now() \
-           WHERE id = 'e' || :e;\n\
-         INSERT INTO pgb_events (id, app_id, event_type, subject, data, occurred_at) \
-           VALUES ((pg_current_xact_id()::text::bigint << 20), 'app', 'action.created', 'e' || :e, '{\"action\": {}}', now());\n\
-         COMMIT;\n",
+        format!(
+            "\\set e random(0, {last})\n\
+             BEGIN;\n\
+             INSERT INTO actions (id, app_id, entity_id, user_id, kind, body, created_at) \
+               VALUES (gen_random_uuid()::text, 'pgbench', 'seed-entity-' || :e, 'pgbench-user', 'comment', \
+               'a comment from the bench', now());\n\
+             UPDATE entities SET comments = comments + 1, total = total + 1, last_activity_at = now() \
+               WHERE id = 'seed-entity-' || :e;\n\
+             INSERT INTO chorus_events (id, app_id, event_type, subject, data, occurred_at) \
+               VALUES ((pg_current_xact_id()::text::bigint << 20), 'pgbench', 'pgbench.comment', 'seed-entity-' || :e, \
+               '{{\"action\": {{}}}}', now());\n\
+             COMMIT;\n",
+            last = entities.saturating_sub(1)
+        ),
     )?;
     let output = Command::new(server.tool("pgbench"))
         .args(["-n", "-c", &clients.to_string(), "-j", "2", "-T", &seconds.to_string(), "-f"])
