@@ -129,13 +129,7 @@ impl Manager {
     fn open(&self) -> Result<DbConnection, r2d2::Error> {
         match &self.backend {
             Backend::Postgres(url) => {
-                let mut conn = PgConnection::establish(url).map_err(r2d2::Error::ConnectionError)?;
-                // A prepared statement keeps one plan instead of being planned again for each
-                // set of values (the default does so for its first five runs, and for ever when
-                // the generic plan looks dearer): Chorus's statements are key lookups, and
-                // planning them over and over cost more than running them (see
-                // `docs/benchmarks.md`).
-                conn.batch_execute("SET plan_cache_mode = force_generic_plan").map_err(r2d2::Error::QueryError)?;
+                let conn = PgConnection::establish(url).map_err(r2d2::Error::ConnectionError)?;
                 Ok(DbConnection::Postgresql(conn))
             }
             Backend::Sqlite(path) => {

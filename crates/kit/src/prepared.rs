@@ -1,11 +1,11 @@
-//! Hand-written PostgreSQL statements that the server plans once per connection.
+//! Hand-written PostgreSQL statements that the server prepares once per connection.
 //!
 //! diesel prepares and caches the statements of its query builder, but never raw SQL
 //! (`sql_query`), `UPDATE`s, upserts or `IN` lists: those are parsed and planned again on every
 //! execution, and on a busy write path planning costs the database more than running them. A
 //! [`Statement`] is raw SQL that diesel caches by its text, so the statements on every write's
-//! path (the event insert, the counts update, the visibility horizon) are planned once, and
-//! with the kit's connections set to `plan_cache_mode = force_generic_plan` never again.
+//! path (the event insert, the counts update, the visibility horizon) are parsed once per
+//! connection, and planned again only where PostgreSQL finds a custom plan worth it.
 //!
 //! ```ignore
 //! let counts: Vec<Row> = Statement::new("UPDATE entities SET likes = likes + $2 WHERE id = $1 RETURNING likes")
