@@ -104,14 +104,19 @@ pub fn cursor(conn: &mut DbConnection, feed: &str) -> Result<i64, DbError> {
 /// of a consumer each run a follower; the lock makes their batches take turns, and reading the
 /// cursor after taking it means a batch another replica already applied is skipped.
 fn lock_cursor(conn: &mut DbConnection, feed: &str) -> Result<i64, DbError> {
-    let touched = diesel::update(chorus_feed_cursors::table.find(feed))
+    let locked: Option<i64> = diesel::update(chorus_feed_cursors::table.find(feed))
         .set(chorus_feed_cursors::updated_at.eq(crate::db::now()))
-        .execute(conn)?;
-    if touched == 0 {
-        // First batch ever; a replica racing us here fails on the primary key and retries.
-        store_cursor(conn, feed, 0)?;
+        .returning(chorus_feed_cursors::last_event_id)
+        .get_result(conn)
+        .optional()?;
+    match locked {
+        Some(cursor) => Ok(cursor),
+        None => {
+            // First batch ever; a replica racing us here fails on the primary key and retries.
+            store_cursor(conn, feed, 0)?;
+            Ok(0)
+        }
     }
-    cursor(conn, feed)
 }
 
 fn store_cursor(conn: &mut DbConnection, feed: &str, last_event_id: i64) -> Result<(), DbError> {
