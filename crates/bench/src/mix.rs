@@ -63,7 +63,12 @@ impl Target {
         population: &Population,
         seeded: bool,
     ) -> anyhow::Result<Arc<Self>> {
-        let http = Client::builder().pool_max_idle_per_host(256).build()?;
+        // Idle connections are dropped before the server's keep-alive (5 s) would close them,
+        // so a request never goes out on a connection the server is closing.
+        let http = Client::builder()
+            .pool_max_idle_per_host(256)
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
+            .build()?;
         let (mut user_ids, mut tokens) = (Vec::new(), Vec::new());
         for user in 0..population.users {
             let session: serde_json::Value = http

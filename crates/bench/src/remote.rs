@@ -1,11 +1,12 @@
 //! The loader against services running as their own processes (`cargo xtask bench --db
-//! postgres`): it creates an app, sessions, entities and one hot entity, then measures each
-//! operation on its own and the SDK mix, and writes the figures as JSON for the report.
+//! postgres`): it creates an app, writes its history into the databases (or creates entities
+//! and the hot entity's comments through the API), opens sessions, then measures each operation
+//! on its own, the SDK mix at saturation and at fixed rates, the recount and propagation, and
+//! writes the figures as JSON for the report.
 
 use serde_json::{Value, json};
-use std::time::Duration;
-
 use std::collections::HashMap;
+use std::time::Duration;
 
 use crate::chart::Point;
 use crate::load;
