@@ -198,23 +198,26 @@ async fn the_action_bar_runs_through_the_clients_and_erasure_crosses_services() 
 
     // Every event each service published matches its published schema: the typed clients read
     // each one as a known event type, none malformed or unknown.
+    // On PostgreSQL a feed shows events below the server-wide visibility horizon, which another
+    // test's open transaction can hold back a moment: wait until each shows what was written.
     let operator = &platform.credentials.operator_token;
-    let users_feed = client_with_token(&platform.users_url, operator).list_events().limit(500).send().await;
-    assert_all_known("users", &users_feed.unwrap().into_inner().items, 2);
-    let actions_feed = actions_with_token(&platform.actions_url, operator).list_events().limit(500).send().await;
-    assert_all_known("actions", &actions_feed.unwrap().into_inner().items, 6);
+    let users = client_with_token(&platform.users_url, operator);
+    let actions = actions_with_token(&platform.actions_url, operator);
     let notifications = notifications_with_token(&platform.notifications_url, operator);
-    let notifications_feed = notifications.list_events().limit(500).send().await;
-    assert_all_known("notifications", &notifications_feed.unwrap().into_inner().items, 1);
+    eventually("every feed shows its events", async || {
+        let users_feed = users.list_events().limit(500).send().await.unwrap().into_inner().items;
+        let actions_feed = actions.list_events().limit(500).send().await.unwrap().into_inner().items;
+        let notifications_feed = notifications.list_events().limit(500).send().await.unwrap().into_inner().items;
+        users_feed.len() >= 2 && actions_feed.len() >= 6 && !notifications_feed.is_empty()
+    })
+    .await;
+    assert_all_known("users", &users.list_events().limit(500).send().await.unwrap().into_inner().items);
+    assert_all_known("actions", &actions.list_events().limit(500).send().await.unwrap().into_inner().items);
+    assert_all_known("notifications", &notifications.list_events().limit(500).send().await.unwrap().into_inner().items);
     platform.stop().await;
 }
 
-fn assert_all_known<E: std::fmt::Debug>(
-    feed: &str,
-    items: &[(i64, chorus_client_support::FeedItem<E>)],
-    at_least: usize,
-) {
-    assert!(items.len() >= at_least, "the {feed} feed has {} events", items.len());
+fn assert_all_known<E: std::fmt::Debug>(feed: &str, items: &[(i64, chorus_client_support::FeedItem<E>)]) {
     for (id, item) in items {
         assert!(matches!(item, chorus_client_support::FeedItem::Known(_)), "{feed} event {id}: {item:?}");
     }
