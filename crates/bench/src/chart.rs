@@ -13,6 +13,9 @@ pub struct Point {
     pub p999_ms: f64,
 }
 
+/// Reads one latency quantile (ms) of a run.
+type Quantile = fn(&Point) -> f64;
+
 /// Draws `points` to an SVG file at `path` (latency on a logarithmic axis).
 pub fn latency_against_rate(path: &Path, points: &[Point]) -> anyhow::Result<()> {
     let points: Vec<Point> = points.iter().copied().filter(|p| p.p999_ms.is_finite() && p.p50_ms > 0.0).collect();
@@ -31,7 +34,7 @@ pub fn latency_against_rate(path: &Path, points: &[Point]) -> anyhow::Result<()>
         .y_label_area_size(60)
         .build_cartesian_2d(0.0..max_rate, (min_ms * 0.8..max_ms * 1.25).log_scale())?;
     chart.configure_mesh().x_desc("offered rate (requests/s)").y_desc("latency (ms)").draw()?;
-    let series: [(&str, fn(&Point) -> f64, RGBColor); 3] =
+    let series: [(&str, Quantile, RGBColor); 3] =
         [("p50", |p| p.p50_ms, BLUE), ("p99", |p| p.p99_ms, RED), ("p99.9", |p| p.p999_ms, BLACK)];
     for (label, quantile, color) in series {
         let line: Vec<(f64, f64)> = points.iter().map(|p| (p.offered, quantile(p))).collect();

@@ -47,7 +47,7 @@ async fn views_are_grouped_but_never_lost() {
     // groups; every one is counted on its own entity, and the feed accounts for each.
     let keys = ["popular", "fresh-1", "fresh-2"];
     let view = |i: usize| {
-        let viewer = if i % 2 == 0 { &ada } else { &bob };
+        let viewer = if i.is_multiple_of(2) { &ada } else { &bob };
         s.act(Method::POST, format!("{}/views", path(keys[i % 3])), viewer.token.clone())
     };
     let results = futures_util::future::join_all((0..300).map(view)).await;
