@@ -16,47 +16,28 @@ pub type Op = Arc<dyn Fn(usize) -> BoxFuture<'static, bool> + Send + Sync>;
 const MAX_IN_FLIGHT: usize = 4_096;
 
 pub async fn saturate(workers: usize, duration: Duration, op: Op) -> Stats {
-    let started = Instant::now();
-    let deadline = started + duration;
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut tasks = Vec::new();
-    for _ in 0..workers {
-        let (op, next) = (op.clone(), next.clone());
-        tasks.push(tokio::spawn(async move {
-            let (mut latencies, mut errors) = (Vec::new(), 0);
-            while Instant::now() < deadline {
-                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let sent = Instant::now();
-                if op(n).await {
-                    latencies.push(sent.elapsed());
-                } else {
-                    errors += 1;
-                }
-            }
-            (latencies, errors)
-        }));
-    }
-    let (mut latencies, mut errors) = (Vec::new(), 0);
-    for task in tasks {
-        let (l, e) = task.await.expect("a load worker panicked");
-        latencies.extend(l);
-        errors += e;
-    }
-    Stats::new(latencies, errors, started.elapsed())
+    let deadline = Instant::now() + duration;
+    closed_loop(workers, op, move |_| Instant::now() < deadline).await
 }
 
 /// Runs exactly `total` requests with `workers` clients (seeding), as fast as they go.
 pub async fn count(workers: usize, total: usize, op: Op) -> Stats {
+    closed_loop(workers, op, move |n| n < total).await
+}
+
+/// `workers` clients each sending request after request, numbered in order, while `more` says
+/// request `n` should go out.
+async fn closed_loop(workers: usize, op: Op, more: impl Fn(usize) -> bool + Clone + Send + 'static) -> Stats {
     let started = Instant::now();
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..workers {
-        let (op, next) = (op.clone(), next.clone());
+        let (op, next, more) = (op.clone(), next.clone(), more.clone());
         tasks.push(tokio::spawn(async move {
             let (mut latencies, mut errors) = (Vec::new(), 0);
             loop {
                 let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if n >= total {
+                if !more(n) {
                     return (latencies, errors);
                 }
                 let sent = Instant::now();

@@ -71,36 +71,41 @@ struct Manager {
     backend: Backend,
 }
 
-/// A pooled connection: when it was last used, and whether it was found dead.
+/// A pooled connection: when it last served a request that succeeded, and whether it was found
+/// dead.
 pub struct Pooled {
     conn: DbConnection,
-    last_used: std::time::Instant,
+    last_success: std::time::Instant,
     broken: bool,
 }
 
-/// A connection idle longer than this is pinged before it is handed out (a `SELECT 1` before
-/// every checkout would cost a round trip per request; a busy connection is known to be alive).
-const VALIDATE_AFTER_IDLE: Duration = Duration::from_millis(500);
+/// A connection that has not succeeded for this long is pinged before it is handed out (a
+/// `SELECT 1` before every checkout would cost a round trip per request; a connection that just
+/// succeeded is known to be alive). One the server dropped therefore fails requests for at most
+/// this long, then is replaced.
+const VALIDATE_AFTER: Duration = Duration::from_millis(500);
 
 impl Pooled {
-    /// Runs `f` on the connection. When `f` fails, a ping tells a dead connection (the server
-    /// restarted, say) from a failed query, and a dead one is never handed out again.
+    /// Runs `f` on the connection, noting when it succeeds.
     fn run<T, E>(&mut self, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E> {
         let result = f(&mut self.conn);
-        if result.is_err() && self.conn.ping().is_err() {
-            self.broken = true;
+        if result.is_ok() {
+            self.last_success = std::time::Instant::now();
         }
-        self.last_used = std::time::Instant::now();
         result
     }
 }
 
-/// A live connection from `pool`: one idle for a while is pinged first, and a dead one is
-/// dropped for another.
+/// A live connection from `pool`: one without a recent success is pinged first, and a dead one
+/// is dropped for another.
 fn checkout(pool: &Pool) -> Result<::r2d2::PooledConnection<Manager>, DbError> {
     loop {
         let mut pooled = pool.get().map_err(DbError::PoolTimeout)?;
-        if pooled.last_used.elapsed() < VALIDATE_AFTER_IDLE || pooled.conn.ping().is_ok() {
+        if pooled.last_success.elapsed() < VALIDATE_AFTER {
+            return Ok(pooled);
+        }
+        if pooled.conn.ping().is_ok() {
+            pooled.last_success = std::time::Instant::now();
             return Ok(pooled);
         }
         // Dead: the pool discards it on return, and opens a new one when asked.
@@ -113,7 +118,7 @@ impl ::r2d2::ManageConnection for Manager {
     type Error = r2d2::Error;
 
     fn connect(&self) -> Result<Pooled, r2d2::Error> {
-        self.open().map(|conn| Pooled { conn, last_used: std::time::Instant::now(), broken: false })
+        self.open().map(|conn| Pooled { conn, last_success: std::time::Instant::now(), broken: false })
     }
 
     fn is_valid(&self, pooled: &mut Pooled) -> Result<(), r2d2::Error> {

@@ -31,6 +31,14 @@ use crate::prepared::Statement;
 use crate::schema::{chorus_event_sequence, chorus_events};
 use crate::shutdown::Shutdown;
 
+/// The SQL of the *visibility horizon* (see the module docs): the oldest running transaction's
+/// id, shifted by [`TX_SHIFT`]. Every PostgreSQL statement that judges visibility uses this one.
+macro_rules! horizon_sql {
+    () => {
+        "(pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)"
+    };
+}
+
 /// The statement of [`read_at_horizon`], with `$filter` narrowing the events: `$1` after,
 /// `$2` limit, `$3` app id, `$4` subject (PostgreSQL numbers only the placeholders used).
 macro_rules! read_sql {
@@ -39,7 +47,9 @@ macro_rules! read_sql {
             "SELECT s.pruned_through, e.id, e.app_id, e.event_type, e.subject, e.data, e.occurred_at \
              FROM chorus_event_sequence s LEFT JOIN LATERAL ( \
                SELECT id, app_id, event_type, subject, data, occurred_at FROM chorus_events \
-               WHERE id > $1 AND id < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20) ",
+               WHERE id > $1 AND id < ",
+            horizon_sql!(),
+            " ",
             $filter,
             " ORDER BY id LIMIT $2) e ON true WHERE s.id = 1 ORDER BY e.id"
         )
@@ -101,38 +111,18 @@ pub fn publish(conn: &mut DbConnection, app_id: &str, event: &impl Publish) -> R
 /// their ids in that order. On PostgreSQL this is one statement however many there are (the
 /// view recorder publishes one event per entity of a group); on SQLite, one insert each.
 pub fn publish_all<E: Publish>(conn: &mut DbConnection, events: &[(&str, E)]) -> Result<Vec<i64>, DbError> {
-    use diesel::sql_types::{Array, Text, Timestamp};
-
     if events.is_empty() {
         return Ok(Vec::new());
     }
     if let DbConnection::Postgresql(pg) = conn {
         let column = |f: &dyn Fn(&(&str, E)) -> String| events.iter().map(f).collect::<Vec<String>>();
-        // The same ids as [`insert`] gives, one rank after another.
-        let mut ids: Vec<i64> = Statement::new(
-            "INSERT INTO chorus_events (id, app_id, event_type, subject, data, occurred_at) \
-             SELECT (pg_current_xact_id()::text::bigint << 20) + n.last - $6 + u.rank, \
-                    u.app_id, u.event_type, u.subject, u.data, $5 \
-             FROM (SELECT set_config('chorus.event_rank', \
-                     (COALESCE(NULLIF(current_setting('chorus.event_rank', true), '')::bigint, -1) + $6)::text, \
-                     true)::bigint AS last) n, \
-                  unnest($1::text[], $2::text[], $3::text[], $4::text[]) \
-                  WITH ORDINALITY AS u(app_id, event_type, subject, data, rank) \
-             RETURNING id",
-        )
-        .bind::<Array<Text>, _>(column(&|(app_id, _)| (*app_id).to_owned()))
-        .bind::<Array<Text>, _>(column(&|(_, event)| event.event_type().to_owned()))
-        .bind::<Array<Text>, _>(column(&|(_, event)| event.subject().to_owned()))
-        .bind::<Array<Text>, _>(column(&|(_, event)| event.data().to_string()))
-        .bind::<Timestamp, _>(crate::db::now())
-        .bind::<diesel::sql_types::BigInt, _>(events.len() as i64)
-        .load::<Position>(pg)?
-        .into_iter()
-        .map(|position| position.id)
-        .collect();
-        // Ranks follow the input's order, so sorted ids do too.
-        ids.sort_unstable();
-        return Ok(ids);
+        let rows = Rows {
+            app_ids: column(&|(app_id, _)| (*app_id).to_owned()),
+            event_types: column(&|(_, event)| event.event_type().to_owned()),
+            subjects: column(&|(_, event)| event.subject().to_owned()),
+            data: column(&|(_, event)| event.data().to_string()),
+        };
+        return insert_rows(pg, rows, crate::db::now());
     }
     events.iter().map(|(app_id, event)| Ok(publish(conn, app_id, event)?.id)).collect()
 }
@@ -176,26 +166,16 @@ fn insert(
     subject: &str,
     data: &serde_json::Value,
 ) -> Result<(i64, chrono::NaiveDateTime), DbError> {
-    use diesel::sql_types::{Text, Timestamp};
-
     let occurred_at = crate::db::now();
     if let DbConnection::Postgresql(pg) = conn {
-        // One round trip: the id (see [`next_id`]) is computed in the insert itself.
-        let inserted = Statement::new(
-            "INSERT INTO chorus_events (id, app_id, event_type, subject, data, occurred_at) \
-             SELECT (pg_current_xact_id()::text::bigint << 20) + n.rank, $1, $2, $3, $4, $5 \
-             FROM (SELECT set_config('chorus.event_rank', \
-                     (COALESCE(NULLIF(current_setting('chorus.event_rank', true), '')::bigint, -1) + 1)::text, \
-                     true)::bigint AS rank) n \
-             RETURNING id",
-        )
-        .bind::<Text, _>(app_id.to_owned())
-        .bind::<Text, _>(event_type.to_owned())
-        .bind::<Text, _>(subject.to_owned())
-        .bind::<Text, _>(data.to_string())
-        .bind::<Timestamp, _>(occurred_at)
-        .get_result::<Position>(pg)?;
-        return Ok((inserted.id, occurred_at));
+        let rows = Rows {
+            app_ids: vec![app_id.to_owned()],
+            event_types: vec![event_type.to_owned()],
+            subjects: vec![subject.to_owned()],
+            data: vec![data.to_string()],
+        };
+        let ids = insert_rows(pg, rows, occurred_at)?;
+        return Ok((ids[0], occurred_at));
     }
     let id = next_id(conn)?;
     diesel::insert_into(chorus_events::table)
@@ -209,6 +189,50 @@ fn insert(
         ))
         .execute(conn)?;
     Ok((id, occurred_at))
+}
+
+/// Events to insert on PostgreSQL, column by column.
+struct Rows {
+    app_ids: Vec<String>,
+    event_types: Vec<String>,
+    subjects: Vec<String>,
+    data: Vec<String>,
+}
+
+/// Inserts `rows` on PostgreSQL in one statement, numbering them (see [`next_id`]) in the order
+/// given; returns their ids in that order.
+fn insert_rows(
+    pg: &mut diesel::PgConnection,
+    rows: Rows,
+    occurred_at: chrono::NaiveDateTime,
+) -> Result<Vec<i64>, DbError> {
+    use diesel::sql_types::{Array, BigInt, Text, Timestamp};
+
+    let count = rows.app_ids.len() as i64;
+    let mut ids: Vec<i64> = Statement::new(
+        "INSERT INTO chorus_events (id, app_id, event_type, subject, data, occurred_at) \
+         SELECT (pg_current_xact_id()::text::bigint << 20) + n.last - $6 + u.rank, \
+                u.app_id, u.event_type, u.subject, u.data, $5 \
+         FROM (SELECT set_config('chorus.event_rank', \
+                 (COALESCE(NULLIF(current_setting('chorus.event_rank', true), '')::bigint, -1) + $6)::text, \
+                 true)::bigint AS last) n, \
+              unnest($1::text[], $2::text[], $3::text[], $4::text[]) \
+              WITH ORDINALITY AS u(app_id, event_type, subject, data, rank) \
+         RETURNING id",
+    )
+    .bind::<Array<Text>, _>(rows.app_ids)
+    .bind::<Array<Text>, _>(rows.event_types)
+    .bind::<Array<Text>, _>(rows.subjects)
+    .bind::<Array<Text>, _>(rows.data)
+    .bind::<Timestamp, _>(occurred_at)
+    .bind::<BigInt, _>(count)
+    .load::<Position>(pg)?
+    .into_iter()
+    .map(|position| position.id)
+    .collect();
+    // Ranks follow the input's order, so sorted ids do too.
+    ids.sort_unstable();
+    Ok(ids)
 }
 
 type EventRow = (i64, String, String, String, String, chrono::NaiveDateTime);
@@ -248,11 +272,9 @@ fn next_id(conn: &mut DbConnection) -> Result<i64, DbError> {
 /// or not yet started, are at or above it. `None` on SQLite, where every committed event is final.
 fn horizon(conn: &mut DbConnection) -> Result<Option<i64>, DbError> {
     match conn {
-        DbConnection::Postgresql(pg) => Ok(Some(
-            Statement::new("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20 AS id")
-                .get_result::<Position>(pg)?
-                .id,
-        )),
+        DbConnection::Postgresql(pg) => {
+            Ok(Some(Statement::new(concat!("SELECT ", horizon_sql!(), " AS id")).get_result::<Position>(pg)?.id))
+        }
         DbConnection::Sqlite(_) => Ok(None),
     }
 }
@@ -261,10 +283,10 @@ fn horizon(conn: &mut DbConnection) -> Result<Option<i64>, DbError> {
 pub fn last_id(conn: &mut DbConnection) -> Result<i64, DbError> {
     if let DbConnection::Postgresql(pg) = conn {
         // One statement: a process's tail asks after every commit while nobody listens.
-        return Ok(Statement::new(
-            "SELECT COALESCE(MAX(id), 0) AS id FROM chorus_events \
-             WHERE id < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)",
-        )
+        return Ok(Statement::new(concat!(
+            "SELECT COALESCE(MAX(id), 0) AS id FROM chorus_events WHERE id < ",
+            horizon_sql!()
+        ))
         .get_result::<Position>(pg)?
         .id);
     }

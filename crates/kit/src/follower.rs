@@ -217,14 +217,16 @@ impl<E: Send + Sync + 'static> Follower<E> {
         // Read ahead while a batch commits: the HTTP client reads the response only on demand,
         // so without this each commit would carry the one or two events read just before it.
         let (arriving, mut arrived) = tokio::sync::mpsc::channel(READ_AHEAD);
-        let _reader = ReadAhead(tokio::spawn(async move {
+        // A JoinSet aborts the reader when the follower stops following.
+        let mut reader = tokio::task::JoinSet::new();
+        reader.spawn(async move {
             while let Some(item) = stream.next().await {
                 let failed = item.is_err();
                 if arriving.send(item).await.is_err() || failed {
                     break;
                 }
             }
-        }));
+        });
         let mut applied = 0;
         loop {
             let next = tokio::select! {
@@ -353,15 +355,6 @@ fn backoff(failures: u32) -> Duration {
     let base = Duration::from_millis(250).saturating_mul(1 << failures.min(8)).min(MAX_BACKOFF);
     let jitter = u64::from(crate::secrets::random_bytes(1)[0]) * base.as_millis() as u64 / 512;
     base + Duration::from_millis(jitter)
-}
-
-/// The task reading a followed stream ahead; it stops when the follower stops following.
-struct ReadAhead(tokio::task::JoinHandle<()>);
-
-impl Drop for ReadAhead {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 #[cfg(test)]

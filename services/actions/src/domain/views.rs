@@ -144,9 +144,9 @@ async fn commit(db: &Db, batch: Vec<ViewRequest>) {
 }
 
 /// Records a group of views in one transaction: tallies per user, counts and one
-/// `entity.viewed` event per entity. The statements are per group, not per view (the viewers'
-/// standing, the entities, the tallies, the counts and the events each take one), so a bigger
-/// group costs the database little more than a small one.
+/// `entity.viewed` event per entity. The statements are per group, not per view
+/// (the viewers' standing two, the entities one per app, the tallies one, the counts two: the lock in id order and the update, the events one), so a
+/// bigger group costs the database little more than a small one.
 fn record_batch(conn: &mut DbConnection, views: &[View]) -> Result<Vec<Result<(), ViewError>>, ActionsError> {
     let viewers: Vec<String> =
         views.iter().map(|view| view.user_id.clone()).collect::<BTreeSet<_>>().into_iter().collect();
