@@ -19,6 +19,7 @@ pub struct Options {
     pub users_database_url: Option<String>,
     pub actions_database_url: Option<String>,
     pub notifications_database_url: Option<String>,
+    pub analytics_database_url: Option<String>,
 }
 
 impl Options {
@@ -30,6 +31,7 @@ impl Options {
             users_database_url: None,
             actions_database_url: None,
             notifications_database_url: None,
+            analytics_database_url: None,
         }
     }
 }
@@ -54,14 +56,16 @@ pub struct Platform {
     pub users_url: String,
     pub actions_url: String,
     pub notifications_url: String,
+    pub analytics_url: String,
     users: Running,
     actions: Running,
     notifications: Running,
+    analytics: Running,
 }
 
 /// The service accounts the launcher wires up: each consumer gets a fresh secret per start, and
 /// the users service learns only its digest.
-const FEED_READERS: [&str; 2] = ["actions", "notifications"];
+const FEED_READERS: [&str; 3] = ["actions", "notifications", "analytics"];
 
 impl Platform {
     pub async fn start(options: Options) -> anyhow::Result<Self> {
@@ -111,6 +115,17 @@ impl Platform {
             server::start::<chorus_notifications::Notifications>(validated(notifications_config)?).await?;
         let notifications_url = format!("http://{}:{}", options.host, notifications.port);
 
+        let mut analytics_config = service_config::<chorus_analytics::Analytics>(
+            &options,
+            options.analytics_database_url.as_deref(),
+            &operator_token,
+        )?;
+        analytics_config.users.url = users_url.clone();
+        analytics_config.users.service_secret = Some(Secret::new(secret_of(&service_secrets, "analytics")));
+        analytics_config.actions.url = actions_url.clone();
+        let analytics = server::start::<chorus_analytics::Analytics>(validated(analytics_config)?).await?;
+        let analytics_url = format!("http://{}:{}", options.host, analytics.port);
+
         let credentials = match existing {
             Some(credentials) => credentials,
             None => {
@@ -120,7 +135,17 @@ impl Platform {
                 credentials
             }
         };
-        Ok(Self { credentials, users_url, actions_url, notifications_url, users, actions, notifications })
+        Ok(Self {
+            credentials,
+            users_url,
+            actions_url,
+            notifications_url,
+            analytics_url,
+            users,
+            actions,
+            notifications,
+            analytics,
+        })
     }
 
     /// Each service's name, base URL and docs URL.
@@ -129,11 +154,13 @@ impl Platform {
             (self.users.name, self.users_url.clone()),
             (self.actions.name, self.actions_url.clone()),
             (self.notifications.name, self.notifications_url.clone()),
+            (self.analytics.name, self.analytics_url.clone()),
         ]
     }
 
     /// Stops every service gracefully, consumers first.
     pub async fn stop(self) {
+        self.analytics.stop().await;
         self.notifications.stop().await;
         self.actions.stop().await;
         self.users.stop().await;

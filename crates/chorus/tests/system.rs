@@ -9,11 +9,17 @@ struct Databases {
     users: TestDatabase,
     actions: TestDatabase,
     notifications: TestDatabase,
+    analytics: TestDatabase,
 }
 
 impl Databases {
     fn create() -> Self {
-        Self { users: TestDatabase::create(), actions: TestDatabase::create(), notifications: TestDatabase::create() }
+        Self {
+            users: TestDatabase::create(),
+            actions: TestDatabase::create(),
+            notifications: TestDatabase::create(),
+            analytics: TestDatabase::create(),
+        }
     }
 }
 
@@ -24,6 +30,7 @@ fn options(dir: &std::path::Path, databases: &Databases) -> Options {
         options.users_database_url = Some(databases.users.url.clone());
         options.actions_database_url = Some(databases.actions.url.clone());
         options.notifications_database_url = Some(databases.notifications.url.clone());
+        options.analytics_database_url = Some(databases.analytics.url.clone());
     }
     options
 }
@@ -44,6 +51,10 @@ fn actions_with_token(url: &str, token: &str) -> actions_client::Client {
 
 fn notifications_with_token(url: &str, token: &str) -> notifications_client::Client {
     notifications_client::Client::new_with_client(url, bearer_http(token), notifications_client::Propagation::none())
+}
+
+fn analytics_with_token(url: &str, token: &str) -> analytics_client::Client {
+    analytics_client::Client::new_with_client(url, bearer_http(token), analytics_client::Propagation::none())
 }
 
 #[tokio::test]
@@ -221,4 +232,61 @@ fn assert_all_known<E: std::fmt::Debug>(feed: &str, items: &[(i64, chorus_client
     for (id, item) in items {
         assert!(matches!(item, chorus_client_support::FeedItem::Known(_)), "{feed} event {id}: {item:?}");
     }
+}
+
+#[tokio::test]
+async fn analytics_counts_the_platform_and_ingested_events_through_its_client() {
+    use analytics_client::types as analytics;
+
+    let dir = tempfile::tempdir().unwrap();
+    let databases = Databases::create();
+    let platform = Platform::start(options(dir.path(), &databases)).await.unwrap();
+    let demo = platform.credentials.demo_app.clone();
+    let anonymous = users_client::Client::new(&platform.users_url, users_client::Propagation::none());
+    let body = types::StartSession { api_key: demo.api_key.clone(), device_id: "phone".parse().unwrap() };
+    let person = anonymous.start_session().body(body).send().await.unwrap().into_inner();
+    let credentials =
+        types::AppCredentialsRequest { api_key: demo.api_key.clone(), api_secret: demo.api_secret.clone() };
+    let app_token = anonymous.create_app_token().body(credentials).send().await.unwrap().into_inner().access_token;
+    actions_with_token(&platform.actions_url, &person.access_token).like().key("post-1").send().await.unwrap();
+
+    // The SDK sends a batch with one event twice (a retry); it counts once.
+    let mine = analytics_with_token(&platform.analytics_url, &person.access_token);
+    let opened = |insert_id: &str| analytics::IncomingEvent {
+        name: "app-opened".parse().unwrap(),
+        insert_id: insert_id.parse().unwrap(),
+        timestamp: chrono::Utc::now(),
+        user_id: None,
+        entity_key: None,
+        properties: None,
+    };
+    let batch = analytics::EventBatch { events: vec![opened("o-1"), opened("o-2"), opened("o-1")] };
+    let report = mine.ingest_events().body(batch).send().await.unwrap().into_inner();
+    assert_eq!((report.accepted, report.duplicates, report.rejected.len()), (2, 1, 0));
+
+    // The app reads its numbers for today: the like arrived through the actions feed.
+    let app = analytics_with_token(&platform.analytics_url, &app_token);
+    let today = chrono::Utc::now().date_naive().and_hms_opt(0, 0, 0).unwrap().and_utc();
+    let total = async |metric: &str| -> i64 {
+        let series = app
+            .get_metric()
+            .metric(metric)
+            .from(today)
+            .to(today + chrono::Duration::days(1))
+            .interval(analytics::MetricInterval::Day)
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
+        series.points.iter().map(|point| point.value).sum()
+    };
+    eventually("the like is counted", async || total("actions.likes").await == 1).await;
+    eventually("the new user is counted", async || total("users.new").await == 1).await;
+    assert_eq!(total("events.app-opened").await, 2);
+    assert_eq!(total("users.active").await, 1);
+
+    // A person's token reads no analytics: a typed problem.
+    let refused = mine.get_metric().metric("actions.likes").from(today).to(today).send().await.unwrap_err();
+    assert_eq!(refused.status().map(|status| status.as_u16()), Some(403));
+    platform.stop().await;
 }

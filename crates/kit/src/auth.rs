@@ -463,7 +463,9 @@ fn take_quota(req: &HttpRequest, principal: &Principal) -> Result<(), Problem> {
     if req.extensions().get::<QuotaState>().is_some() {
         return Ok(());
     }
-    take_quota_of(req, limits, OperationClass::of_method(req.method()), &key)
+    // A route may name its own budget (bulk ingestion, say) with `OperationClass` app data.
+    let class = req.app_data::<OperationClass>().copied().unwrap_or_else(|| OperationClass::of_method(req.method()));
+    take_quota_of(req, limits, class, &key)
 }
 
 /// Takes one request of `class` from `key`'s budget, leaving the state on the request for the

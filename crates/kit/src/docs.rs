@@ -175,8 +175,17 @@ fn close(node: &mut serde_json::Value) -> bool {
             map.insert("additionalProperties".into(), serde_json::Value::Bool(false));
             changed = true;
         }
-        for value in map.values_mut() {
-            changed |= close(value);
+        for (key, value) in map.iter_mut() {
+            match (key.as_str(), value) {
+                // A `properties` map names fields, and is no schema itself (a field may be
+                // called `properties`); each of its values is one.
+                ("properties", serde_json::Value::Object(fields)) => {
+                    for field in fields.values_mut() {
+                        changed |= close(field);
+                    }
+                }
+                (_, value) => changed |= close(value),
+            }
         }
     } else if let serde_json::Value::Array(items) = node {
         for item in items {

@@ -60,7 +60,11 @@ impl EventCatalog {
     }
 
     /// Writes the event schemas into `spec` and makes `Event` their `oneOf`.
+    /// A service that publishes no feed gets no `Event` schema.
     pub fn apply_to_spec(&self, spec: &mut OpenApi) {
+        if self.types.is_empty() {
+            return;
+        }
         let components = spec.components.get_or_insert_with(Default::default);
         let mut one_of = OneOfBuilder::new().description(Some(
             "One event of the feed. `type` says which; a consumer skips types it does not know, since \

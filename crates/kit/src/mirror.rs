@@ -127,14 +127,22 @@ pub fn standings(
 ) -> Result<std::collections::HashMap<String, Standing>, DbError> {
     let mut standings: std::collections::HashMap<String, Standing> =
         banned_among(conn, users)?.into_iter().map(|user| (user, Standing::Banned)).collect();
-    for chunk in users.chunks(IN_LIST_CHUNK) {
-        let erased = chorus_erased_users::table
-            .filter(chorus_erased_users::user_id.eq_any(chunk))
-            .select(chorus_erased_users::user_id)
-            .load::<String>(conn)?;
-        standings.extend(erased.into_iter().map(|user| (user, Standing::Erased)));
-    }
+    standings.extend(erased_among(conn, users)?.into_iter().map(|user| (user, Standing::Erased)));
     Ok(standings)
+}
+
+/// Those of `users` who were erased.
+pub fn erased_among(conn: &mut DbConnection, users: &[String]) -> Result<Vec<String>, DbError> {
+    let mut erased = Vec::new();
+    for chunk in users.chunks(IN_LIST_CHUNK) {
+        erased.extend(
+            chorus_erased_users::table
+                .filter(chorus_erased_users::user_id.eq_any(chunk))
+                .select(chorus_erased_users::user_id)
+                .load::<String>(conn)?,
+        );
+    }
+    Ok(erased)
 }
 
 pub fn is_erased(conn: &mut DbConnection, user_id: &str) -> Result<bool, DbError> {

@@ -19,7 +19,7 @@ const SCHEMATHESIS: &str = "schemathesis==4.32.5";
 const BLACKHOLE_PROXY: &str = "http://127.0.0.1:9";
 
 /// The platform's settings for a fuzz run, each with its reason.
-const FUZZ_SETTINGS: [(&str, &str); 5] = [
+const FUZZ_SETTINGS: [(&str, &str); 6] = [
     ("CHORUS_NOTIFICATIONS__WEBHOOKS__PROXY_URL", BLACKHOLE_PROXY),
     // Whether a webhook host resolves to a public address is no property a schema can state
     // (its description does); fuzzed URLs are never connected to (see the proxy above), and the
@@ -30,6 +30,7 @@ const FUZZ_SETTINGS: [(&str, &str); 5] = [
     ("CHORUS_USERS__RATE_LIMITS__ENABLED", "false"),
     ("CHORUS_ACTIONS__RATE_LIMITS__ENABLED", "false"),
     ("CHORUS_NOTIFICATIONS__RATE_LIMITS__ENABLED", "false"),
+    ("CHORUS_ANALYTICS__RATE_LIMITS__ENABLED", "false"),
 ];
 
 pub fn run(examples: u32, services: &[String]) -> anyhow::Result<()> {

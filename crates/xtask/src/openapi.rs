@@ -34,6 +34,7 @@ pub fn contracts() -> Vec<Contract> {
         Contract::of::<chorus_users::Users>(),
         Contract::of::<chorus_actions::Actions>(),
         Contract::of::<chorus_notifications::Notifications>(),
+        Contract::of::<chorus_analytics::Analytics>(),
     ]
 }
 

@@ -1,0 +1,1 @@
+DROP TABLE active_users; DROP TABLE metric_counts; DROP TABLE event_keys; DROP TABLE raw_events;

@@ -1,0 +1,47 @@
+-- Every counted fact, ingested or learned from a feed, kept for the raw-event retention.
+-- `occurred_at` is Unix milliseconds. `count` is 1, except for a group of views.
+-- Partitioned by day of `occurred_at`, so retention drops whole partitions. The service
+-- creates each day's partition ahead of time; the default partition catches anything else,
+-- so no write ever fails for want of one.
+CREATE TABLE raw_events (
+    app_id TEXT NOT NULL,
+    insert_id TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    user_id TEXT,
+    entity_key TEXT,
+    properties TEXT NOT NULL,
+    count BIGINT NOT NULL,
+    occurred_at BIGINT NOT NULL
+) PARTITION BY RANGE (occurred_at);
+CREATE TABLE raw_events_default PARTITION OF raw_events DEFAULT;
+CREATE INDEX raw_events_by_app_time ON raw_events (app_id, occurred_at);
+CREATE INDEX raw_events_by_user ON raw_events (user_id) WHERE user_id IS NOT NULL;
+
+-- The deduplication keys: an insert id once seen is never counted again while it is kept.
+-- (A unique key on the partitioned table would have to include the day.)
+CREATE TABLE event_keys (
+    app_id TEXT NOT NULL,
+    insert_id TEXT NOT NULL,
+    occurred_at BIGINT NOT NULL,
+    PRIMARY KEY (app_id, insert_id)
+);
+CREATE INDEX event_keys_by_time ON event_keys (occurred_at);
+
+-- Counts per app, metric and 15-minute bucket (Unix seconds, a multiple of 900).
+CREATE TABLE metric_counts (
+    app_id TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    bucket BIGINT NOT NULL,
+    count BIGINT NOT NULL,
+    PRIMARY KEY (app_id, metric, bucket)
+);
+
+-- Distinct active users per app and bucket, as a mergeable sketch, at two grains: 900 s
+-- (15 minutes) and 86400 s (a UTC day).
+CREATE TABLE active_users (
+    app_id TEXT NOT NULL,
+    grain BIGINT NOT NULL,
+    bucket BIGINT NOT NULL,
+    sketch BYTEA NOT NULL,
+    PRIMARY KEY (app_id, grain, bucket)
+);

@@ -1,0 +1,77 @@
+//! The HTTP face of the analytics service: handlers parse, authorize, call the domain and map
+//! the result. The wire types (`model`) and the utoipa annotations here are the published
+//! contract; they convert to and from the domain's plain types.
+
+mod ingest;
+mod metrics;
+pub mod model;
+mod rollups;
+
+use actix_web::web;
+use chorus_kit::Problem;
+use chorus_kit::auth::Principal;
+use chorus_kit::docs::Conventions;
+use chorus_kit::rate_limit::OperationClass;
+
+use crate::domain::AnalyticsError;
+
+/// Shared state of the analytics handlers.
+pub struct AnalyticsState {
+    /// Days raw events are kept (`raw_events.retention_days`).
+    pub retention_days: u32,
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<AnalyticsState>) {
+    cfg.app_data(state)
+        .service(
+            web::resource("/v1/events:batch")
+                // Ingestion spends its own budget, so a chatty SDK cannot starve the app's reads.
+                .app_data(OperationClass::Ingest)
+                .route(web::post().to(ingest::ingest_events)),
+        )
+        .route("/v1/metrics/{metric}", web::get().to(metrics::get_metric))
+        .route("/v1/rollups:rebuild", web::post().to(rollups::rebuild_rollups));
+}
+
+/// The app whose analytics a caller reads: an app token reads its own; the operator reads the
+/// app it names, or the whole platform (`None`).
+fn app_scope(principal: &Principal, asked: Option<String>) -> Result<Option<String>, Problem> {
+    match principal {
+        Principal::App { app_id } => match asked {
+            Some(other) if &other != app_id => Err(Problem::forbidden("an app reads only its own analytics")),
+            _ => Ok(Some(app_id.clone())),
+        },
+        Principal::Operator => Ok(asked),
+        _ => Err(Problem::forbidden("analytics are read with an app token or the operator token")),
+    }
+}
+
+impl From<AnalyticsError> for Problem {
+    fn from(error: AnalyticsError) -> Self {
+        match error {
+            AnalyticsError::Invalid { field, message } => Problem::invalid(field, message),
+            AnalyticsError::Corrupt(corrupt) => Problem::internal(&corrupt),
+            AnalyticsError::Db(db) => Problem::from(db),
+        }
+    }
+}
+
+/// The published contract of the analytics service.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Chorus analytics",
+        description = "What happens on the platform, as numbers an app can query: custom events ingested \
+            from SDKs, and the likes, comments, shares, views and new users of the actions and users \
+            feeds, rolled up in 15-minute buckets so that a day in any time zone is exact. Metric \
+            queries read only rollups."
+    ),
+    paths(ingest::ingest_events, metrics::get_metric, rollups::rebuild_rollups),
+    modifiers(&Conventions),
+    tags(
+        (name = "ingestion", description = "Custom events from SDKs"),
+        (name = "metrics", description = "Metric queries over any range, interval and time zone"),
+        (name = "operations", description = "The operator's tools"),
+    )
+)]
+pub struct ApiDoc;

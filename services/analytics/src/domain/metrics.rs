@@ -1,0 +1,162 @@
+//! Metric queries, answered from the rollups alone: sums of quarter counts for counted
+//! metrics, merges of quarter and day sketches for distinct users.
+
+use std::collections::BTreeMap;
+
+use chorus_kit::db::{Db, DbConnection};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use super::AnalyticsError;
+use super::model::{Metric, Mode, Point};
+use super::sketch::DistinctUsers;
+use super::time::{self, DAY, Interval, QUARTER, Span};
+use crate::store;
+
+/// The most points one query may answer.
+pub const MAX_POINTS: usize = 1_000;
+
+/// One metric query of one app.
+#[derive(Debug, Clone)]
+pub struct MetricQuery {
+    /// The app; `None` for the whole platform (the operator's view).
+    pub app_id: Option<String>,
+    pub metric: Metric,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub interval: Interval,
+    pub mode: Mode,
+    pub tz: Tz,
+}
+
+/// The metric's value for each interval of the range; empty intervals are zero.
+pub async fn series(db: &Db, query: MetricQuery) -> Result<Vec<Point>, AnalyticsError> {
+    if query.from > query.to {
+        return Err(AnalyticsError::Invalid { field: "from", message: "must not be after `to`".into() });
+    }
+    // An empty range asks for the interval holding its instant.
+    let to = query.to.max(query.from + chrono::Duration::seconds(1));
+    let spans = time::intervals(query.from, to, query.interval, query.tz, MAX_POINTS)
+        .map_err(|error| AnalyticsError::Invalid { field: "interval", message: error.to_string() })?;
+    let values = db
+        .read(move |conn| {
+            if query.metric.is_distinct() {
+                distinct_users(conn, query.app_id.as_deref(), &spans, query.mode).map(|values| (spans, values))
+            } else {
+                counted(conn, query.app_id.as_deref(), &query.metric.key(), &spans, query.mode)
+                    .map(|values| (spans, values))
+            }
+        })
+        .await?;
+    let (spans, values) = values;
+    Ok(spans
+        .iter()
+        .zip(values)
+        .map(|(span, value)| Point { start: DateTime::from_timestamp(span.start, 0).unwrap_or_default(), value })
+        .collect())
+}
+
+/// Sums of quarter counts per span (running sums when cumulative).
+fn counted(
+    conn: &mut DbConnection,
+    app_id: Option<&str>,
+    metric: &str,
+    spans: &[Span],
+    mode: Mode,
+) -> Result<Vec<i64>, AnalyticsError> {
+    let (Some(first), Some(last)) = (spans.first(), spans.last()) else { return Ok(Vec::new()) };
+    let mut values = vec![0; spans.len()];
+    for (bucket, count) in store::rollups::counts(conn, app_id, metric, first.start, last.end)? {
+        // Spans are contiguous and ordered, and every bucket of the range falls in one.
+        let index = spans.partition_point(|span| span.start <= bucket).saturating_sub(1);
+        values[index] += count;
+    }
+    if mode == Mode::Cumulative {
+        let mut total = 0;
+        for value in &mut values {
+            total += *value;
+            *value = total;
+        }
+    }
+    Ok(values)
+}
+
+/// Distinct users per span (since the range's start when cumulative), merging the day sketches
+/// of whole UTC days and the quarter sketches of the edges.
+fn distinct_users(
+    conn: &mut DbConnection,
+    app_id: Option<&str>,
+    spans: &[Span],
+    mode: Mode,
+) -> Result<Vec<i64>, AnalyticsError> {
+    let covers: Vec<time::Cover> = spans.iter().map(|span| time::cover(*span)).collect();
+    let day_sketches = match (covers.iter().find_map(|c| c.days), covers.iter().rev().find_map(|c| c.days)) {
+        (Some(first), Some(last)) => load(conn, app_id, DAY, &[Span { start: first.start, end: last.end }])?,
+        _ => BTreeMap::new(),
+    };
+    let quarter_sketches = load(conn, app_id, QUARTER, &runs(covers.iter().flat_map(|c| c.quarters.iter().copied())))?;
+    let mut running = DistinctUsers::new();
+    let mut values = Vec::with_capacity(spans.len());
+    for cover in &covers {
+        let mut users = DistinctUsers::new();
+        let whole_days = cover.days.iter().flat_map(|days| in_span(&day_sketches, *days));
+        let edges = cover.quarters.iter().flat_map(|edge| in_span(&quarter_sketches, *edge));
+        for sketch in whole_days.chain(edges) {
+            users.merge(sketch);
+        }
+        let value = match mode {
+            Mode::PerInterval => users.count(),
+            Mode::Cumulative => {
+                running.merge(&users);
+                running.count()
+            }
+        };
+        values.push(value);
+    }
+    Ok(values)
+}
+
+/// The sketches of `sketches` whose bucket lies in `span`.
+fn in_span(sketches: &BTreeMap<i64, DistinctUsers>, span: Span) -> impl Iterator<Item = &DistinctUsers> {
+    sketches.range(span.start..span.end).map(|(_, sketch)| sketch)
+}
+
+/// Joins touching or overlapping ranges, so each is read once.
+fn runs(ranges: impl Iterator<Item = Span>) -> Vec<Span> {
+    let mut runs: Vec<Span> = Vec::new();
+    for range in ranges {
+        match runs.last_mut() {
+            Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
+            _ => runs.push(range),
+        }
+    }
+    runs
+}
+
+fn load(
+    conn: &mut DbConnection,
+    app_id: Option<&str>,
+    grain: i64,
+    ranges: &[Span],
+) -> Result<BTreeMap<i64, DistinctUsers>, AnalyticsError> {
+    let mut sketches = BTreeMap::new();
+    for range in ranges {
+        for (bucket, bytes) in store::rollups::sketches(conn, app_id, grain, range.start, range.end)? {
+            // Across apps, one bucket has a sketch per app: their union.
+            sketches.entry(bucket).or_insert_with(DistinctUsers::new).merge(&DistinctUsers::from_bytes(&bytes)?);
+        }
+    }
+    Ok(sketches)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn touching_ranges_are_read_as_one() {
+        let span = |start, end| Span { start, end };
+        let joined = runs([span(0, 10), span(10, 20), span(30, 40), span(35, 50)].into_iter());
+        assert_eq!(joined, vec![span(0, 20), span(30, 50)]);
+    }
+}

@@ -1,0 +1,31 @@
+//! The analytics domain: what counts, how facts become rollups, and how a metric query is
+//! answered from them. Nothing here knows HTTP or the published shapes; `api/` converts to and
+//! from these types and maps the errors. Peers' events arrive through their generated clients.
+
+pub mod feeds;
+pub mod ingest;
+pub mod metrics;
+pub mod model;
+pub mod rebuild;
+pub mod retention;
+pub mod rollup;
+pub mod sketch;
+pub mod time;
+
+use chorus_kit::db::DbError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyticsError {
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("a stored rollup is unreadable: {0}")]
+    Corrupt(#[from] sketch::SketchError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for AnalyticsError {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Db(DbError::Query(error))
+    }
+}

@@ -1,0 +1,79 @@
+//! The analytics service: ingestion of the SDK's custom events, rollups of what the actions and
+//! users feeds report, and metric queries over any range, interval and IANA time zone.
+//!
+//! `api/` maps HTTP onto `domain/`, which keeps the rules; `store/` is the only place that
+//! speaks diesel. Users and actions are reached through their clients only (`chorus-upstream`).
+
+pub mod api;
+pub mod config;
+pub mod domain;
+pub mod store;
+
+use std::sync::Arc;
+
+use chorus_kit::auth::JwksVerifier;
+use chorus_kit::db::Migrations;
+use chorus_kit::follower::Follower;
+use chorus_kit::{Mount, MountContext, Service};
+use chorus_upstream::Upstream;
+use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// The analytics service, as the kit runs it.
+pub struct Analytics;
+
+impl Service for Analytics {
+    const NAME: &'static str = "analytics";
+    const DEFAULT_CONFIG: &'static str = include_str!("../config/default.toml");
+    type Config = config::Config;
+
+    fn migrations() -> Migrations {
+        Migrations { sqlite: SQLITE_MIGRATIONS, postgres: POSTGRES_MIGRATIONS }
+    }
+
+    fn openapi() -> utoipa::openapi::OpenApi {
+        <api::ApiDoc as utoipa::OpenApi>::openapi()
+    }
+
+    /// Analytics publishes no feed.
+    fn events() -> chorus_kit::event_types::EventCatalog {
+        chorus_kit::event_types::EventCatalog::new()
+    }
+
+    async fn mount(context: MountContext<config::Config>) -> anyhow::Result<Mount> {
+        let MountContext { config, db, shutdown, metrics, .. } = context;
+        let upstream = Upstream::new(&config.users);
+        let users_follower = Follower {
+            feed: "users",
+            db: db.clone(),
+            metrics: metrics.clone(),
+            shutdown: shutdown.clone(),
+            fetch: upstream.users_feed(),
+            subscribe: Some(upstream.users_stream()),
+            apply: domain::feeds::apply_users,
+        };
+        let actions_follower = Follower {
+            feed: "actions",
+            db: db.clone(),
+            metrics: metrics.clone(),
+            shutdown: shutdown.clone(),
+            fetch: upstream.actions_feed(&config.actions.url),
+            subscribe: Some(upstream.actions_stream(&config.actions.url)),
+            apply: domain::feeds::apply_actions,
+        };
+        let retention_days = config.raw_events.retention_days;
+        let tasks = vec![
+            tokio::spawn(users_follower.run()),
+            tokio::spawn(actions_follower.run()),
+            tokio::spawn(domain::retention::run(db.clone(), retention_days, shutdown.clone())),
+        ];
+        let state = actix_web::web::Data::new(api::AnalyticsState { retention_days });
+        Ok(Mount {
+            routes: Arc::new(move |cfg| api::routes(cfg, state.clone())),
+            verifier: Arc::new(JwksVerifier::new(upstream.key_fetch())),
+            tasks,
+        })
+    }
+}

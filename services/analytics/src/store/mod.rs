@@ -1,0 +1,7 @@
+//! The diesel side of the analytics service: its schema and every query it runs.
+
+pub mod raw;
+pub mod rollups;
+pub mod schema;
+
+pub use chorus_kit::db::DbConnection;

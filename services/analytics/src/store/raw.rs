@@ -1,0 +1,189 @@
+//! Raw events and their deduplication keys.
+//!
+//! On PostgreSQL `raw_events` is partitioned by day (`raw_events_pYYYYMMDD`), so retention
+//! drops whole days; SQLite deletes the rows.
+
+use std::collections::HashSet;
+
+use chorus_kit::db::{DbConnection, DbError};
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+
+use super::schema::{event_keys, raw_events};
+use crate::domain::model::Fact;
+
+/// Rows per statement: well inside both backends' bound-parameter limits.
+const CHUNK: usize = 1_000;
+const DAY_MS: i64 = 86_400_000;
+
+/// Claims the facts' insert ids and answers the ones that were new; a claimed id stays claimed
+/// while it is kept, so a resent event is never counted twice. All facts are of one app.
+pub fn claim(conn: &mut DbConnection, facts: &[Fact]) -> Result<HashSet<String>, DbError> {
+    let mut claimed = HashSet::with_capacity(facts.len());
+    for chunk in facts.chunks(CHUNK) {
+        let keys: Vec<_> = chunk
+            .iter()
+            .map(|fact| {
+                (
+                    event_keys::app_id.eq(&fact.app_id),
+                    event_keys::insert_id.eq(&fact.insert_id),
+                    event_keys::occurred_at.eq(fact.occurred_at.timestamp_millis()),
+                )
+            })
+            .collect();
+        let new: Vec<String> = chorus_kit::on_backend!(conn, |c| diesel::insert_into(event_keys::table)
+            .values(&keys)
+            .on_conflict_do_nothing()
+            .returning(event_keys::insert_id)
+            .get_results(c))?;
+        claimed.extend(new);
+    }
+    Ok(claimed)
+}
+
+/// Keeps the facts as raw events.
+pub fn insert(conn: &mut DbConnection, facts: &[&Fact]) -> Result<(), DbError> {
+    for chunk in facts.chunks(CHUNK) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|fact| {
+                (
+                    raw_events::app_id.eq(&fact.app_id),
+                    raw_events::insert_id.eq(&fact.insert_id),
+                    raw_events::metric.eq(fact.metric.key()),
+                    raw_events::user_id.eq(fact.user_id.as_deref()),
+                    raw_events::entity_key.eq(fact.entity_key.as_deref()),
+                    raw_events::properties.eq(&fact.properties),
+                    raw_events::count.eq(fact.count),
+                    raw_events::occurred_at.eq(fact.occurred_at.timestamp_millis()),
+                )
+            })
+            .collect();
+        chorus_kit::on_backend!(&mut *conn, |c| diesel::insert_into(raw_events::table).values(&rows).execute(c))?;
+    }
+    Ok(())
+}
+
+/// A raw event as a rebuild reads it back.
+#[derive(Debug, Queryable)]
+pub struct RawEvent {
+    pub app_id: String,
+    pub insert_id: String,
+    pub metric: String,
+    pub user_id: Option<String>,
+    pub entity_key: Option<String>,
+    pub properties: String,
+    pub count: i64,
+    pub occurred_at: i64,
+}
+
+/// Up to `limit` raw events of `app_id` at or after `since_ms`, after the `(occurred_at,
+/// insert_id)` position `after`, in that order.
+pub fn page(
+    conn: &mut DbConnection,
+    app_id: &str,
+    since_ms: i64,
+    after: Option<(i64, String)>,
+    limit: i64,
+) -> Result<Vec<RawEvent>, DbError> {
+    let mut query = raw_events::table
+        .filter(raw_events::app_id.eq(app_id))
+        .filter(raw_events::occurred_at.ge(since_ms))
+        .select((
+            raw_events::app_id,
+            raw_events::insert_id,
+            raw_events::metric,
+            raw_events::user_id,
+            raw_events::entity_key,
+            raw_events::properties,
+            raw_events::count,
+            raw_events::occurred_at,
+        ))
+        .order((raw_events::occurred_at, raw_events::insert_id))
+        .limit(limit)
+        .into_boxed();
+    if let Some((at, insert_id)) = after {
+        query = query.filter(
+            raw_events::occurred_at.gt(at).or(raw_events::occurred_at.eq(at).and(raw_events::insert_id.gt(insert_id))),
+        );
+    }
+    Ok(query.load(conn)?)
+}
+
+/// The apps with raw events at or after `since_ms`.
+pub fn apps_since(conn: &mut DbConnection, since_ms: i64) -> Result<Vec<String>, DbError> {
+    Ok(raw_events::table
+        .filter(raw_events::occurred_at.ge(since_ms))
+        .select(raw_events::app_id)
+        .distinct()
+        .load(conn)?)
+}
+
+/// Removes every raw event that names `user_id`; answers how many.
+pub fn forget_user(conn: &mut DbConnection, user_id: &str) -> Result<usize, DbError> {
+    Ok(diesel::delete(raw_events::table.filter(raw_events::user_id.eq(user_id))).execute(conn)?)
+}
+
+/// Makes sure the day partitions from `first_day` to `last_day` (Unix days) exist. PostgreSQL
+/// only; a no-op on SQLite.
+pub fn ensure_partitions(conn: &mut DbConnection, first_day: i64, last_day: i64) -> Result<(), DbError> {
+    let DbConnection::Postgresql(pg) = conn else { return Ok(()) };
+    let mut sql = String::new();
+    for day in first_day..=last_day {
+        // Rows already in the default partition for that day would block the new partition;
+        // the day is then left to the default partition, which retention also prunes.
+        sql.push_str(&format!(
+            "DO $$ BEGIN \
+               IF NOT EXISTS (SELECT 1 FROM pg_class WHERE relname = '{name}') \
+                  AND NOT EXISTS (SELECT 1 FROM raw_events_default WHERE occurred_at >= {from} AND occurred_at < {to}) THEN \
+                 CREATE TABLE {name} PARTITION OF raw_events FOR VALUES FROM ({from}) TO ({to}); \
+               END IF; \
+             END $$;",
+            name = partition_name(day),
+            from = day * DAY_MS,
+            to = (day + 1) * DAY_MS,
+        ));
+    }
+    pg.batch_execute(&sql).map_err(DbError::Query)
+}
+
+fn partition_name(day: i64) -> String {
+    let date = chrono::DateTime::from_timestamp(day * 86_400, 0).unwrap_or_default();
+    format!("raw_events_p{}", date.format("%Y%m%d"))
+}
+
+/// Drops what is older than `before_ms`: on PostgreSQL whole day partitions (and the default
+/// partition's old rows), on SQLite the rows; and the deduplication keys of that age. Answers
+/// how many partitions were dropped.
+pub fn prune(conn: &mut DbConnection, before_ms: i64) -> Result<usize, DbError> {
+    let mut dropped = 0;
+    if let DbConnection::Postgresql(pg) = conn {
+        #[derive(QueryableByName)]
+        struct Partition {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            name: String,
+        }
+        let partitions: Vec<Partition> = diesel::sql_query(
+            "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+             JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'raw_events' AND c.relname LIKE 'raw_events_p%'",
+        )
+        .load(pg)?;
+        let cutoff = partition_name(before_ms.div_euclid(DAY_MS));
+        for partition in partitions.into_iter().filter(|p| p.name < cutoff) {
+            pg.batch_execute(&format!("DROP TABLE {}", partition.name))?;
+            dropped += 1;
+        }
+        diesel::sql_query("DELETE FROM raw_events_default WHERE occurred_at < $1")
+            .bind::<diesel::sql_types::BigInt, _>(before_ms)
+            .execute(pg)?;
+    } else {
+        diesel::delete(raw_events::table.filter(raw_events::occurred_at.lt(before_ms))).execute(conn)?;
+    }
+    diesel::delete(event_keys::table.filter(event_keys::occurred_at.lt(before_ms))).execute(conn)?;
+    Ok(dropped)
+}
+
+/// How many raw events name `user_id` (for erasure checks).
+pub fn count_of_user(conn: &mut DbConnection, user_id: &str) -> Result<i64, DbError> {
+    Ok(raw_events::table.filter(raw_events::user_id.eq(user_id)).count().get_result(conn)?)
+}
