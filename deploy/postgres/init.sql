@@ -3,3 +3,4 @@
 CREATE DATABASE users;
 CREATE DATABASE actions;
 CREATE DATABASE notifications;
+CREATE DATABASE analytics;

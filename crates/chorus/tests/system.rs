@@ -278,7 +278,7 @@ async fn analytics_counts_the_platform_and_ingested_events_through_its_client() 
             .await
             .unwrap()
             .into_inner();
-        series.points.iter().map(|point| point.value).sum()
+        series.points.iter().flatten().map(|point| point.value).sum()
     };
     eventually("the like is counted", async || total("actions.likes").await == 1).await;
     eventually("the new user is counted", async || total("users.new").await == 1).await;

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::model::{MetricInterval, MetricMode, MetricSeries, TimeZoneName};
+use super::model::{MetricGroup, MetricGrouping, MetricInterval, MetricMode, MetricSeries, TimeZoneName};
+use crate::domain::leaderboards;
 use crate::domain::metrics::{self, MetricQuery};
 use crate::domain::model::Metric;
 
@@ -30,6 +31,12 @@ pub struct MetricParams {
     /// follow (default `UTC`). A day across a DST change is one interval of 23 or 25 hours.
     #[param(value_type = Option<TimeZoneName>)]
     pub tz: Option<String>,
+    /// Group the points by this dimension: one series per group, for the top `limit` groups
+    /// over the range (not for `users.active`, a distinct count: 400).
+    pub group_by: Option<MetricGrouping>,
+    /// With `group_by`: how many groups, 1 to 100 (default 10).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
     /// The app, for the operator (without it, the whole platform's numbers); an app token
     /// reads only its own.
     #[param(min_length = 1, max_length = 64)]
@@ -84,12 +91,17 @@ pub async fn get_metric(
         mode: mode.into(),
         tz,
     };
-    let points = metrics::series(&db, query).await?;
-    Ok(web::Json(MetricSeries {
-        metric: key,
-        interval,
-        mode,
-        tz: tz_name,
-        points: points.into_iter().map(Into::into).collect(),
-    }))
+    let (points, groups) = match params.group_by {
+        None => (Some(metrics::series(&db, query).await?.into_iter().map(Into::into).collect()), None),
+        Some(MetricGrouping::Entity) => {
+            let limit = super::limit(params.limit)?;
+            let groups = leaderboards::grouped_by_entity(&db, query, limit).await?;
+            let groups = groups
+                .into_iter()
+                .map(|(key, points)| MetricGroup { key, points: points.into_iter().map(Into::into).collect() })
+                .collect();
+            (None, Some(groups))
+        }
+    };
+    Ok(web::Json(MetricSeries { metric: key, interval, mode, tz: tz_name, points, groups }))
 }

@@ -3,6 +3,7 @@
 //! contract; they convert to and from the domain's plain types.
 
 mod ingest;
+mod leaderboards;
 mod metrics;
 pub mod model;
 mod rollups;
@@ -30,6 +31,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<AnalyticsState>) {
                 .route(web::post().to(ingest::ingest_events)),
         )
         .route("/v1/metrics/{metric}", web::get().to(metrics::get_metric))
+        .route("/v1/leaderboards/entities", web::get().to(leaderboards::top_entities))
+        .route("/v1/leaderboards/users", web::get().to(leaderboards::top_users))
         .route("/v1/rollups:rebuild", web::post().to(rollups::rebuild_rollups));
 }
 
@@ -43,6 +46,15 @@ fn app_scope(principal: &Principal, asked: Option<String>) -> Result<Option<Stri
         },
         Principal::Operator => Ok(asked),
         _ => Err(Problem::forbidden("analytics are read with an app token or the operator token")),
+    }
+}
+
+/// A `limit` of 1 to 100, 10 when absent.
+fn limit(asked: Option<i64>) -> Result<i64, Problem> {
+    match asked {
+        None => Ok(10),
+        Some(limit) if (1..=crate::domain::leaderboards::MAX_LEADERS).contains(&limit) => Ok(limit),
+        Some(_) => Err(Problem::invalid("limit", "must be between 1 and 100")),
     }
 }
 
@@ -66,11 +78,19 @@ impl From<AnalyticsError> for Problem {
             feeds, rolled up in 15-minute buckets so that a day in any time zone is exact. Metric \
             queries read only rollups."
     ),
-    paths(ingest::ingest_events, metrics::get_metric, rollups::rebuild_rollups),
+    paths(
+        ingest::ingest_events,
+        metrics::get_metric,
+        leaderboards::top_entities,
+        leaderboards::top_users,
+        rollups::rebuild_rollups
+    ),
+    components(schemas(model::MetricGrouping)),
     modifiers(&Conventions),
     tags(
         (name = "ingestion", description = "Custom events from SDKs"),
         (name = "metrics", description = "Metric queries over any range, interval and time zone"),
+        (name = "leaderboards", description = "The top entities and the most active users of a range"),
         (name = "operations", description = "The operator's tools"),
     )
 )]

@@ -264,8 +264,60 @@ pub struct MetricSeries {
     /// The time zone the intervals follow.
     #[schema(value_type = TimeZoneName)]
     pub tz: String,
-    /// One point per interval, oldest first; an interval without data is 0.
+    /// One point per interval, oldest first; an interval without data is 0. Absent when
+    /// grouped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub points: Option<Vec<MetricPoint>>,
+    /// With `group_by=entity`: the top entities over the range (most first), each with one
+    /// point per interval. Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<MetricGroup>>,
+}
+
+/// One group of a grouped metric.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MetricGroup {
+    /// The group's key: an entity key, for `group_by=entity`.
+    pub key: String,
     pub points: Vec<MetricPoint>,
+}
+
+/// What a metric's points are grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricGrouping {
+    /// The entity each count is about (actions, and custom events that name one).
+    Entity,
+}
+
+/// The entities with the most activity over a range.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EntityLeaderboard {
+    /// Most first (ties by key).
+    pub items: Vec<EntityLeader>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EntityLeader {
+    pub entity_key: String,
+    /// The sum of the chosen metrics over the range.
+    #[schema(minimum = 0)]
+    pub count: i64,
+}
+
+/// The users with the most activity over a range.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UserLeaderboard {
+    /// Most first (ties by id). Erased users are not listed.
+    pub items: Vec<UserLeader>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UserLeader {
+    pub user_id: String,
+    /// Their actions and ingested events over the range.
+    #[schema(minimum = 0)]
+    pub count: i64,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -73,10 +73,12 @@ pub fn apply_users(conn: &mut DbConnection, event: &UsersEvent) -> Result<(), Ap
     outcome.map_err(into_apply_error)
 }
 
-/// Forgets an erased user: every raw event that names them. Rollups keep their counts, which
-/// name no one; distinct-user sketches hold only hashes, which cannot be read back as ids.
+/// Forgets an erased user: every raw event that names them, and their place in the
+/// leaderboards. Rollups keep their counts, which name no one; distinct-user sketches hold only
+/// hashes, which cannot be read back as ids.
 pub fn erase_user(conn: &mut DbConnection, user_id: &str) -> Result<(), AnalyticsError> {
     store::raw::forget_user(conn, user_id)?;
+    store::leaders::forget_user(conn, user_id)?;
     Ok(())
 }
 

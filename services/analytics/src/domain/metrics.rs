@@ -31,29 +31,42 @@ pub struct MetricQuery {
 
 /// The metric's value for each interval of the range; empty intervals are zero.
 pub async fn series(db: &Db, query: MetricQuery) -> Result<Vec<Point>, AnalyticsError> {
-    if query.from > query.to {
-        return Err(AnalyticsError::Invalid { field: "from", message: "must not be after `to`".into() });
-    }
-    // An empty range asks for the interval holding its instant.
-    let to = query.to.max(query.from + chrono::Duration::seconds(1));
-    let spans = time::intervals(query.from, to, query.interval, query.tz, MAX_POINTS)
-        .map_err(|error| AnalyticsError::Invalid { field: "interval", message: error.to_string() })?;
-    let values = db
+    let spans = spans_of(&query)?;
+    let (spans, values) = db
         .read(move |conn| {
-            if query.metric.is_distinct() {
-                distinct_users(conn, query.app_id.as_deref(), &spans, query.mode).map(|values| (spans, values))
+            let values = if query.metric.is_distinct() {
+                distinct_users(conn, query.app_id.as_deref(), &spans, query.mode)?
             } else {
-                counted(conn, query.app_id.as_deref(), &query.metric.key(), &spans, query.mode)
-                    .map(|values| (spans, values))
-            }
+                counted(conn, query.app_id.as_deref(), &query.metric.key(), &spans, query.mode)?
+            };
+            Ok::<_, AnalyticsError>((spans, values))
         })
         .await?;
-    let (spans, values) = values;
     Ok(spans
         .iter()
         .zip(values)
         .map(|(span, value)| Point { start: DateTime::from_timestamp(span.start, 0).unwrap_or_default(), value })
         .collect())
+}
+
+/// The query's intervals, checked: `from` not after `to`, at most [`MAX_POINTS`] of them.
+pub fn spans_of(query: &MetricQuery) -> Result<Vec<Span>, AnalyticsError> {
+    if query.from > query.to {
+        return Err(AnalyticsError::Invalid { field: "from", message: "must not be after `to`".into() });
+    }
+    // An empty range asks for the interval holding its instant.
+    let to = query.to.max(query.from + chrono::Duration::seconds(1));
+    time::intervals(query.from, to, query.interval, query.tz, MAX_POINTS)
+        .map_err(|error| AnalyticsError::Invalid { field: "interval", message: error.to_string() })
+}
+
+/// Running sums, in place.
+pub fn accumulate(values: &mut [i64]) {
+    let mut total = 0;
+    for value in values {
+        total += *value;
+        *value = total;
+    }
 }
 
 /// Sums of quarter counts per span (running sums when cumulative).
@@ -72,11 +85,7 @@ fn counted(
         values[index] += count;
     }
     if mode == Mode::Cumulative {
-        let mut total = 0;
-        for value in &mut values {
-            total += *value;
-            *value = total;
-        }
+        accumulate(&mut values);
     }
     Ok(values)
 }
@@ -94,7 +103,8 @@ fn distinct_users(
         (Some(first), Some(last)) => load(conn, app_id, DAY, &[Span { start: first.start, end: last.end }])?,
         _ => BTreeMap::new(),
     };
-    let quarter_sketches = load(conn, app_id, QUARTER, &runs(covers.iter().flat_map(|c| c.quarters.iter().copied())))?;
+    let quarter_sketches =
+        load(conn, app_id, QUARTER, &time::runs(covers.iter().flat_map(|c| c.quarters.iter().copied())))?;
     let mut running = DistinctUsers::new();
     let mut values = Vec::with_capacity(spans.len());
     for cover in &covers {
@@ -121,18 +131,6 @@ fn in_span(sketches: &BTreeMap<i64, DistinctUsers>, span: Span) -> impl Iterator
     sketches.range(span.start..span.end).map(|(_, sketch)| sketch)
 }
 
-/// Joins touching or overlapping ranges, so each is read once.
-fn runs(ranges: impl Iterator<Item = Span>) -> Vec<Span> {
-    let mut runs: Vec<Span> = Vec::new();
-    for range in ranges {
-        match runs.last_mut() {
-            Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
-            _ => runs.push(range),
-        }
-    }
-    runs
-}
-
 fn load(
     conn: &mut DbConnection,
     app_id: Option<&str>,
@@ -147,16 +145,4 @@ fn load(
         }
     }
     Ok(sketches)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn touching_ranges_are_read_as_one() {
-        let span = |start, end| Span { start, end };
-        let joined = runs([span(0, 10), span(10, 20), span(30, 40), span(35, 50)].into_iter());
-        assert_eq!(joined, vec![span(0, 20), span(30, 50)]);
-    }
 }

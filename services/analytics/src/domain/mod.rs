@@ -4,6 +4,7 @@
 
 pub mod feeds;
 pub mod ingest;
+pub mod leaderboards;
 pub mod metrics;
 pub mod model;
 pub mod rebuild;

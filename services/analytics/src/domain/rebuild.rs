@@ -42,6 +42,7 @@ fn rebuild_app(conn: &mut DbConnection, app_id: &str, from: i64) -> Result<usize
         pg.batch_execute("LOCK TABLE event_keys IN SHARE ROW EXCLUSIVE MODE")?;
     }
     store::rollups::clear(conn, app_id, from)?;
+    store::leaders::clear(conn, app_id, from)?;
     let mut replayed = 0;
     let mut after = None;
     loop {

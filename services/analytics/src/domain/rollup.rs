@@ -1,5 +1,6 @@
-//! Facts into rollups, in the transaction that keeps them: counts per metric and quarter, and
-//! the distinct users of each quarter and UTC day.
+//! Facts into rollups, in the transaction that keeps them: counts per metric and quarter, the
+//! distinct users of each quarter and UTC day, and counts per entity and per user at both
+//! grains (leaderboards).
 
 use std::collections::BTreeMap;
 
@@ -10,24 +11,35 @@ use super::model::Fact;
 use super::sketch::DistinctUsers;
 use super::time::{DAY, QUARTER, bucket};
 use crate::store;
+use crate::store::leaders::{EntityBucket, UserBucket};
 use crate::store::rollups::CountRow;
 
-/// The grains distinct-user sketches are kept at.
-pub const SKETCH_GRAINS: [i64; 2] = [QUARTER, DAY];
+/// The grains of sketches and per-entity and per-user counts: a range reads its whole UTC days
+/// and the quarters at its edges.
+pub const GRAINS: [i64; 2] = [QUARTER, DAY];
 
 /// Adds `facts` to the rollups. Keys are visited in order (see `store::rollups`).
 pub fn apply(conn: &mut DbConnection, facts: &[&Fact]) -> Result<(), AnalyticsError> {
     let mut counts: BTreeMap<(&str, String, i64), i64> = BTreeMap::new();
     let mut users: BTreeMap<(&str, i64, i64), DistinctUsers> = BTreeMap::new();
+    let mut entities: BTreeMap<EntityBucket<'_>, i64> = BTreeMap::new();
+    let mut activity: BTreeMap<UserBucket<'_>, i64> = BTreeMap::new();
     for fact in facts {
         let at = fact.occurred_at.timestamp();
         *counts.entry((&fact.app_id, fact.metric.key(), bucket(at, QUARTER))).or_default() += fact.count;
-        if let Some(user_id) = &fact.user_id {
-            for grain in SKETCH_GRAINS {
-                users.entry((&fact.app_id, grain, bucket(at, grain))).or_default().insert(user_id);
+        for grain in GRAINS {
+            let bucket = bucket(at, grain);
+            if let Some(user_id) = &fact.user_id {
+                users.entry((&fact.app_id, grain, bucket)).or_default().insert(user_id);
+                *activity.entry((&fact.app_id, user_id, grain, bucket)).or_default() += 1;
+            }
+            if let Some(key) = &fact.entity_key {
+                *entities.entry((&fact.app_id, fact.metric.key(), key, grain, bucket)).or_default() += fact.count;
             }
         }
     }
+    store::leaders::add_entity_counts(conn, &entities)?;
+    store::leaders::add_user_activity(conn, &activity)?;
     let rows: Vec<CountRow<'_>> = counts
         .iter()
         .map(|((app_id, metric, bucket), count)| CountRow { app_id, metric, bucket: *bucket, count: *count })

@@ -139,6 +139,26 @@ pub fn cover(span: Span) -> Cover {
     Cover { quarters, days: Some(Span { start: first_day, end: last_day }) }
 }
 
+/// Joins touching or overlapping spans (in order), so each stretch is read once.
+pub fn runs(spans: impl Iterator<Item = Span>) -> Vec<Span> {
+    let mut runs: Vec<Span> = Vec::new();
+    for span in spans {
+        match runs.last_mut() {
+            Some(last) if span.start <= last.end => last.end = last.end.max(span.end),
+            _ => runs.push(span),
+        }
+    }
+    runs
+}
+
+/// The whole-day runs and quarter runs that cover `spans` (contiguous, in order).
+pub fn coverage(spans: &[Span]) -> (Vec<Span>, Vec<Span>) {
+    let covers: Vec<Cover> = spans.iter().map(|span| cover(*span)).collect();
+    let days = runs(covers.iter().filter_map(|c| c.days));
+    let quarters = runs(covers.iter().flat_map(|c| c.quarters.iter().copied()));
+    (days, quarters)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,6 +240,13 @@ mod tests {
     fn too_many_intervals_is_refused() {
         let refused = intervals(at("2026-01-01T00:00:00Z"), at("2026-03-01T00:00:00Z"), Interval::Hour, Tz::UTC, 1_000);
         assert_eq!(refused, Err(TooManyIntervals { max: 1_000 }));
+    }
+
+    #[test]
+    fn touching_spans_are_read_as_one() {
+        let span = |start, end| Span { start, end };
+        let joined = runs([span(0, 10), span(10, 20), span(30, 40), span(35, 50)].into_iter());
+        assert_eq!(joined, vec![span(0, 20), span(30, 50)]);
     }
 
     #[test]

@@ -40,3 +40,33 @@ diesel::table! {
         sketch -> Binary,
     }
 }
+
+diesel::table! {
+    entity_counts (app_id, metric, grain, bucket, entity_key) {
+        app_id -> Text,
+        metric -> Text,
+        entity_key -> Text,
+        grain -> BigInt,
+        bucket -> BigInt,
+        count -> BigInt,
+    }
+}
+
+diesel::table! {
+    user_activity (app_id, grain, bucket, user_id) {
+        app_id -> Text,
+        user_id -> Text,
+        grain -> BigInt,
+        bucket -> BigInt,
+        count -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    raw_events,
+    event_keys,
+    metric_counts,
+    active_users,
+    entity_counts,
+    user_activity
+);

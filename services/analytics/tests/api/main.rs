@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 mod feeds;
 mod ingest;
+mod leaderboards;
 mod metrics;
 mod rebuild;
 mod retention;

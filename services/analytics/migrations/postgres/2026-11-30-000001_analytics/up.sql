@@ -45,3 +45,28 @@ CREATE TABLE active_users (
     sketch BYTEA NOT NULL,
     PRIMARY KEY (app_id, grain, bucket)
 );
+
+-- Counts per app, metric and entity, at two grains (900 s quarters, 86400 s UTC days), for
+-- leaderboards and metrics grouped by entity. A range is covered by its whole days and the
+-- quarters at its edges.
+CREATE TABLE entity_counts (
+    app_id TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    entity_key TEXT NOT NULL,
+    grain BIGINT NOT NULL,
+    bucket BIGINT NOT NULL,
+    count BIGINT NOT NULL,
+    PRIMARY KEY (app_id, metric, grain, bucket, entity_key)
+);
+
+-- Each user's activity (facts that name them) per app, at the same two grains, for the most
+-- active users. An erasure removes the user's rows.
+CREATE TABLE user_activity (
+    app_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    grain BIGINT NOT NULL,
+    bucket BIGINT NOT NULL,
+    count BIGINT NOT NULL,
+    PRIMARY KEY (app_id, grain, bucket, user_id)
+);
+CREATE INDEX user_activity_by_user ON user_activity (user_id);
