@@ -67,6 +67,16 @@ pub struct Platform {
 /// the users service learns only its digest.
 const FEED_READERS: [&str; 3] = ["actions", "notifications", "analytics"];
 
+/// What each service account may do: every one reads feeds; analytics also reads the API usage
+/// counts and sends alerts' broadcasts.
+fn scopes_of(account: &str) -> Vec<String> {
+    let mut scopes = vec![chorus_kit::events::READ_SCOPE.to_owned()];
+    if account == "analytics" {
+        scopes.extend([chorus_kit::usage::READ_SCOPE.to_owned(), "broadcasts:send".to_owned()]);
+    }
+    scopes
+}
+
 impl Platform {
     pub async fn start(options: Options) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&options.data_dir)
@@ -84,7 +94,7 @@ impl Platform {
             chorus_users::config::ServiceAccount {
                 name: (*name).to_owned(),
                 secret_sha256: secrets::digest(secret),
-                scopes: vec![chorus_kit::events::READ_SCOPE.to_owned()],
+                scopes: scopes_of(name),
             }
         }));
         let users = server::start::<chorus_users::Users>(validated(users_config)?).await?;
@@ -123,6 +133,9 @@ impl Platform {
         analytics_config.users.url = users_url.clone();
         analytics_config.users.service_secret = Some(Secret::new(secret_of(&service_secrets, "analytics")));
         analytics_config.actions.url = actions_url.clone();
+        analytics_config.notifications.url = notifications_url.clone();
+        analytics_config.webhooks.signing_key =
+            Some(Secret::new(secrets::digest(&format!("analytics-webhooks:{operator_token}"))));
         let analytics = server::start::<chorus_analytics::Analytics>(validated(analytics_config)?).await?;
         let analytics_url = format!("http://{}:{}", options.host, analytics.port);
 

@@ -36,6 +36,7 @@ pub mod telemetry;
 pub mod testing;
 pub mod usage;
 pub mod validation;
+pub mod webhooks;
 
 pub use problem::Problem;
 pub use server::{Mount, MountContext, Service};

@@ -373,3 +373,69 @@ pub fn assert_url_patterns_match_the_check(spec: &serde_json::Value) -> usize {
     walk(spec, &mut found);
     found
 }
+
+/// A loopback endpoint that records the webhook calls it receives, as `(Chorus-Signature,
+/// body)`, and answers 503 while failing is set: a customer's server, for webhook tests.
+pub struct WebhookReceiver {
+    pub url: String,
+    received: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+    failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl WebhookReceiver {
+    pub async fn start() -> Self {
+        use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let failing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (log, fail) = (received.clone(), failing.clone());
+        let server = HttpServer::new(move || {
+            let (log, fail) = (log.clone(), fail.clone());
+            App::new().route(
+                "/hook",
+                web::post().to(move |req: HttpRequest, body: String| {
+                    let (log, fail) = (log.clone(), fail.clone());
+                    async move {
+                        if fail.load(std::sync::atomic::Ordering::SeqCst) {
+                            return HttpResponse::ServiceUnavailable().finish();
+                        }
+                        let signature = req
+                            .headers()
+                            .get("chorus-signature")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_owned();
+                        log.lock().expect("receiver lock").push((signature, body));
+                        HttpResponse::Ok().finish()
+                    }
+                }),
+            )
+        })
+        .workers(1)
+        .disable_signals()
+        .bind(("127.0.0.1", 0))
+        .expect("a loopback port for the receiver");
+        let url = format!("http://localhost:{}/hook", server.addrs()[0].port());
+        tokio::spawn(server.run());
+        Self { url, received, failing }
+    }
+
+    /// What arrived so far: `(Chorus-Signature, body)`.
+    pub fn received(&self) -> Vec<(String, String)> {
+        self.received.lock().expect("receiver lock").clone()
+    }
+
+    pub fn set_failing(&self, failing: bool) {
+        self.failing.store(failing, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Checks a `Chorus-Signature` the way an app's server would, with HMAC-SHA256 directly.
+pub fn signed_by(secret: &str, header: &str, body: &str) -> bool {
+    use hmac::{Hmac, Mac};
+    let Some((t, v1)) = header.split_once(',') else { return false };
+    let timestamp = t.trim_start_matches("t=");
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(format!("{timestamp}.{body}").as_bytes());
+    let expected: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    v1.trim_start_matches("v1=") == expected
+}

@@ -6,6 +6,7 @@ use chorus_kit::auth::{Jwk, KeyFetch};
 use chorus_kit::config::{self, ConfigError, Secret};
 use chorus_kit::follower::{EventStream, FeedBatch, Fetch, FetchError, Subscribe};
 use chorus_kit::telemetry::outgoing_headers;
+use chorus_kit::webhooks::Sent;
 use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -173,6 +174,45 @@ impl Upstream {
                 }
             })
         })
+    }
+
+    /// Sends an app's broadcast through notifications at `notifications_url` with this service's
+    /// token (which needs the `broadcasts:send` scope). `request` is a `NewBroadcast` as JSON, and
+    /// `idempotency_key` makes a retry after a lost answer safe. A refusal that retrying cannot
+    /// change (400, 403, 404, 422) is final; 401, 429, 5xx and network errors are worth another try.
+    pub async fn send_broadcast(&self, notifications_url: &str, request: &str, idempotency_key: &str) -> Sent {
+        let body: notifications_client::types::NewBroadcast = match serde_json::from_str(request) {
+            Ok(body) => body,
+            Err(error) => return Sent::Refused { error: format!("the broadcast request does not parse: {error}") },
+        };
+        let token = match self.token().await {
+            Ok(token) => token,
+            Err(error) => return Sent::Failed { http_status: None, error: error.to_string() },
+        };
+        let client = notifications_client::Client::new_with_client(
+            notifications_url,
+            self.http.clone(),
+            propagation(Some(token)),
+        );
+        match client.send_broadcast().idempotency_key(idempotency_key).body(body).send().await {
+            Ok(sent) => Sent::Delivered { http_status: Some(i32::from(sent.status().as_u16())) },
+            Err(notifications_client::Error::ErrorResponse(problem)) => {
+                let status = problem.status();
+                let error = format!("notifications answered {status}: {}", problem.into_inner().title);
+                let http_status = Some(i32::from(status.as_u16()));
+                match status.as_u16() {
+                    401 => {
+                        self.tokens.clear().await;
+                        Sent::Failed { http_status, error }
+                    }
+                    429 | 500..=599 => Sent::Failed { http_status, error },
+                    _ => Sent::Refused { error },
+                }
+            }
+            Err(error) => {
+                Sent::Failed { http_status: None, error: format!("notifications could not be reached: {error}") }
+            }
+        }
     }
 
     async fn token(&self) -> Result<String, FetchError> {

@@ -19,12 +19,14 @@ const SCHEMATHESIS: &str = "schemathesis==4.32.5";
 const BLACKHOLE_PROXY: &str = "http://127.0.0.1:9";
 
 /// The platform's settings for a fuzz run, each with its reason.
-const FUZZ_SETTINGS: [(&str, &str); 6] = [
+const FUZZ_SETTINGS: [(&str, &str); 8] = [
     ("CHORUS_NOTIFICATIONS__WEBHOOKS__PROXY_URL", BLACKHOLE_PROXY),
+    ("CHORUS_ANALYTICS__WEBHOOKS__PROXY_URL", BLACKHOLE_PROXY),
     // Whether a webhook host resolves to a public address is no property a schema can state
     // (its description does); fuzzed URLs are never connected to (see the proxy above), and the
     // refusal of inside targets has its own tests.
     ("CHORUS_NOTIFICATIONS__WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true"),
+    ("CHORUS_ANALYTICS__WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true"),
     // One token sends far more here than any client would; the limits and their 429 have their
     // own tests, and the 429 is declared on every operation.
     ("CHORUS_USERS__RATE_LIMITS__ENABLED", "false"),

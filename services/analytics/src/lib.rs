@@ -10,6 +10,7 @@ pub mod domain;
 pub mod store;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chorus_kit::auth::JwksVerifier;
 use chorus_kit::db::Migrations;
@@ -64,12 +65,32 @@ impl Service for Analytics {
             apply: domain::feeds::apply_actions,
         };
         let retention_days = config.raw_events.retention_days;
+        let (webhook_key, policy) = (config.webhooks.key(), config.webhooks.policy());
+        let evaluate_every = Duration::from_secs(config.alerts.evaluate_every_secs);
+        let notifications_url = config.notifications.url.clone();
+        let broadcaster = upstream.clone();
+        let send_broadcast = move |delivery: chorus_kit::webhooks::Claimed| {
+            let (upstream, url) = (broadcaster.clone(), notifications_url.clone());
+            async move { upstream.send_broadcast(&url, &delivery.payload, &delivery.id).await }
+        };
         let tasks = vec![
             tokio::spawn(users_follower.run()),
             tokio::spawn(actions_follower.run()),
             tokio::spawn(domain::retention::run(db.clone(), retention_days, shutdown.clone())),
+            tokio::spawn(domain::alerts::run(db.clone(), api::announcer(), evaluate_every, shutdown.clone())),
+            tokio::spawn(domain::alerts::dispatch_webhooks(
+                db.clone(),
+                webhook_key.clone(),
+                policy.clone(),
+                shutdown.clone(),
+            )),
+            tokio::spawn(domain::alerts::dispatch_broadcasts(db.clone(), policy, shutdown.clone(), send_broadcast)),
         ];
-        let state = actix_web::web::Data::new(api::AnalyticsState { retention_days });
+        let state = actix_web::web::Data::new(api::AnalyticsState {
+            retention_days,
+            webhook_key,
+            allow_private_targets: config.webhooks.allow_private_targets,
+        });
         Ok(Mount {
             routes: Arc::new(move |cfg| api::routes(cfg, state.clone())),
             verifier: Arc::new(JwksVerifier::new(upstream.key_fetch())),

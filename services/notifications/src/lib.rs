@@ -10,7 +10,6 @@ pub mod domain;
 pub mod store;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chorus_kit::auth::JwksVerifier;
 use chorus_kit::db::Migrations;
@@ -18,8 +17,6 @@ use chorus_kit::follower::Follower;
 use chorus_kit::{Mount, MountContext, Service};
 use chorus_upstream::Upstream;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
-
-use crate::domain::webhooks::{DeliveryPolicy, WebhookKey};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -47,15 +44,7 @@ impl Service for Notifications {
     async fn mount(context: MountContext<config::Config>) -> anyhow::Result<Mount> {
         let MountContext { config, db, shutdown, metrics, .. } = context;
         let upstream = Upstream::new(&config.users);
-        let webhook_key =
-            WebhookKey::new(config.webhooks.signing_key.as_ref().map(|key| key.expose()).unwrap_or_default());
-        let policy = DeliveryPolicy {
-            max_attempts: config.webhooks.max_attempts,
-            base_backoff: Duration::from_millis(config.webhooks.base_backoff_ms),
-            timeout: Duration::from_secs(config.webhooks.timeout_secs),
-            proxy_url: config.webhooks.proxy_url.clone(),
-            allow_private_targets: config.webhooks.allow_private_targets,
-        };
+        let (webhook_key, policy) = (config.webhooks.key(), config.webhooks.policy());
         let users_follower = Follower {
             feed: "users",
             db: db.clone(),

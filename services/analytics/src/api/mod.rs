@@ -2,6 +2,7 @@
 //! the result. The wire types (`model`) and the utoipa annotations here are the published
 //! contract; they convert to and from the domain's plain types.
 
+mod alerts;
 mod ingest;
 mod leaderboards;
 mod metrics;
@@ -20,7 +21,13 @@ use crate::domain::AnalyticsError;
 pub struct AnalyticsState {
     /// Days raw events are kept (`raw_events.retention_days`).
     pub retention_days: u32,
+    /// What alert webhooks' secrets are derived from.
+    pub webhook_key: chorus_kit::webhooks::WebhookKey,
+    /// Whether alert webhooks may target private addresses (`webhooks.allow_private_targets`).
+    pub allow_private_targets: bool,
 }
+
+pub use alerts::announcer;
 
 pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<AnalyticsState>) {
     cfg.app_data(state)
@@ -33,7 +40,15 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<AnalyticsState>) {
         .route("/v1/metrics/{metric}", web::get().to(metrics::get_metric))
         .route("/v1/leaderboards/entities", web::get().to(leaderboards::top_entities))
         .route("/v1/leaderboards/users", web::get().to(leaderboards::top_users))
-        .route("/v1/rollups:rebuild", web::post().to(rollups::rebuild_rollups));
+        .route("/v1/rollups:rebuild", web::post().to(rollups::rebuild_rollups))
+        .route("/v1/alerts", web::post().to(alerts::create_alert_rule))
+        .route("/v1/alerts", web::get().to(alerts::list_alert_rules))
+        .route("/v1/alerts/firings", web::get().to(alerts::list_alert_firings))
+        .route("/v1/alerts/deliveries/{delivery_id}/retry", web::post().to(alerts::retry_alert_delivery))
+        .route("/v1/alerts/{rule_id}", web::get().to(alerts::get_alert_rule))
+        .route("/v1/alerts/{rule_id}", web::delete().to(alerts::delete_alert_rule))
+        .route("/v1/alerts/{rule_id}/firings", web::get().to(alerts::list_rule_firings))
+        .route("/v1/alerts/{rule_id}/deliveries", web::get().to(alerts::list_alert_deliveries));
 }
 
 /// The app whose analytics a caller reads: an app token reads its own; the operator reads the
@@ -62,6 +77,10 @@ impl From<AnalyticsError> for Problem {
     fn from(error: AnalyticsError) -> Self {
         match error {
             AnalyticsError::Invalid { field, message } => Problem::invalid(field, message),
+            AnalyticsError::RuleNotFound | AnalyticsError::DeliveryNotFound => Problem::not_found(error.to_string()),
+            AnalyticsError::DeliveryNotDead | AnalyticsError::TooManyRules { .. } => {
+                Problem::conflict(error.to_string())
+            }
             AnalyticsError::Corrupt(corrupt) => Problem::internal(&corrupt),
             AnalyticsError::Db(db) => Problem::from(db),
         }
@@ -83,14 +102,23 @@ impl From<AnalyticsError> for Problem {
         metrics::get_metric,
         leaderboards::top_entities,
         leaderboards::top_users,
+        alerts::create_alert_rule,
+        alerts::list_alert_rules,
+        alerts::get_alert_rule,
+        alerts::delete_alert_rule,
+        alerts::list_alert_firings,
+        alerts::list_rule_firings,
+        alerts::list_alert_deliveries,
+        alerts::retry_alert_delivery,
         rollups::rebuild_rollups
     ),
-    components(schemas(model::MetricGrouping)),
+    components(schemas(model::MetricGrouping, alerts::AlertHookPayload)),
     modifiers(&Conventions),
     tags(
         (name = "ingestion", description = "Custom events from SDKs"),
         (name = "metrics", description = "Metric queries over any range, interval and time zone"),
         (name = "leaderboards", description = "The top entities and the most active users of a range"),
+        (name = "alerts", description = "Rules on a metric, their firings, and the announcements sent"),
         (name = "operations", description = "The operator's tools"),
     )
 )]

@@ -69,6 +69,16 @@ pub fn accumulate(values: &mut [i64]) {
     }
 }
 
+/// The metric's value over one span, at the quarters covering it: what an alert's window reads.
+pub fn window_value(conn: &mut DbConnection, app_id: &str, metric: &Metric, span: Span) -> Result<i64, AnalyticsError> {
+    let values = if metric.is_distinct() {
+        distinct_users(conn, Some(app_id), &[span], Mode::PerInterval)?
+    } else {
+        counted(conn, Some(app_id), &metric.key(), &[span], Mode::PerInterval)?
+    };
+    Ok(values.into_iter().sum())
+}
+
 /// Sums of quarter counts per span (running sums when cumulative).
 fn counted(
     conn: &mut DbConnection,

@@ -1,5 +1,6 @@
 //! The diesel side of the analytics service: its schema and every query it runs.
 
+pub mod alerts;
 pub mod leaders;
 pub mod raw;
 pub mod rollups;

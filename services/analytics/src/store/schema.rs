@@ -62,11 +62,66 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    alert_rules (id) {
+        id -> Text,
+        app_id -> Text,
+        metric -> Text,
+        condition -> Text,
+        threshold -> BigInt,
+        window_seconds -> BigInt,
+        webhook_url -> Nullable<Text>,
+        broadcast -> Nullable<Text>,
+        firing -> Bool,
+        last_value -> Nullable<BigInt>,
+        evaluated_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    alert_firings (id) {
+        id -> Text,
+        rule_id -> Text,
+        app_id -> Text,
+        kind -> Text,
+        value -> BigInt,
+        threshold -> BigInt,
+        occurred_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    alert_deliveries (id) {
+        id -> Text,
+        app_id -> Text,
+        rule_id -> Text,
+        firing_id -> Text,
+        event_type -> Text,
+        channel -> Text,
+        url -> Nullable<Text>,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(alert_firings -> alert_rules (rule_id));
+diesel::joinable!(alert_deliveries -> alert_rules (rule_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     raw_events,
     event_keys,
     metric_counts,
     active_users,
     entity_counts,
-    user_activity
+    user_activity,
+    alert_rules,
+    alert_firings,
+    alert_deliveries,
 );

@@ -8,6 +8,7 @@ use chorus_upstream::peers::{PeerApp, PeerUser, UsersPeer};
 use chorus_users::config::ServiceAccount;
 use serde_json::{Value, json};
 
+mod alerts;
 mod feeds;
 mod ingest;
 mod leaderboards;
@@ -21,6 +22,8 @@ struct Stack {
     _users: TestService<chorus_users::config::Config>,
     _actions: TestService<chorus_actions::config::Config>,
     analytics: TestService<chorus_analytics::config::Config>,
+    /// Started only for the tests that send broadcasts.
+    notifications: Option<(TestService<chorus_notifications::config::Config>, Api)>,
     peer: UsersPeer,
     actions: Api,
     api: Api,
@@ -32,13 +35,28 @@ impl Stack {
     }
 
     async fn start_with(customize: impl FnOnce(&mut chorus_analytics::config::Config) + Send + 'static) -> Self {
+        Self::start_all(false, customize).await
+    }
+
+    /// With a notifications service too, for alerts' broadcasts.
+    async fn start_with_notifications() -> Self {
+        Self::start_all(true, |_| {}).await
+    }
+
+    async fn start_all(
+        with_notifications: bool,
+        customize: impl FnOnce(&mut chorus_analytics::config::Config) + Send + 'static,
+    ) -> Self {
         let users = testing::spawn_with::<chorus_users::Users>(|config| {
-            config.service_accounts = ["actions", "analytics"]
+            let reads = vec![chorus_kit::events::READ_SCOPE.to_owned()];
+            let mut analytics = reads.clone();
+            analytics.extend([chorus_kit::usage::READ_SCOPE.to_owned(), "broadcasts:send".to_owned()]);
+            config.service_accounts = [("actions", reads.clone()), ("notifications", reads), ("analytics", analytics)]
                 .into_iter()
-                .map(|name| ServiceAccount {
+                .map(|(name, scopes)| ServiceAccount {
                     name: name.into(),
                     secret_sha256: chorus_kit::secrets::digest(SECRET),
-                    scopes: vec![chorus_kit::events::READ_SCOPE.into()],
+                    scopes,
                 })
                 .collect();
         })
@@ -51,10 +69,37 @@ impl Stack {
         })
         .await;
         let actions_url = actions.base_url.clone();
+        let notifications = match with_notifications {
+            false => None,
+            true => {
+                let (users_url, actions_url) = (users_url.clone(), actions_url.clone());
+                let service = testing::spawn_with::<chorus_notifications::Notifications>(move |config| {
+                    config.users.url = users_url;
+                    config.users.service_secret = Some(Secret::new(SECRET));
+                    config.actions.url = actions_url;
+                    config.webhooks.signing_key = Some(Secret::new("test-webhook-key-0123456789abcdef0123"));
+                })
+                .await;
+                let api = Api::new(service.base_url.clone());
+                Some((service, api))
+            }
+        };
+        // Unreachable unless notifications runs: broadcasts then wait, as they would in production.
+        let notifications_url =
+            notifications.as_ref().map_or("http://127.0.0.1:9".to_owned(), |(service, _)| service.base_url.clone());
         let analytics = testing::spawn_with::<Analytics>(move |config| {
             config.users.url = users_url;
             config.users.service_secret = Some(Secret::new(SECRET));
             config.actions.url = actions_url;
+            config.notifications.url = notifications_url;
+            config.webhooks.signing_key = Some(Secret::new("test-alert-key-0123456789abcdef0123456"));
+            config.webhooks.base_backoff_ms = 50;
+            config.webhooks.max_attempts = 3;
+            config.webhooks.timeout_secs = 2;
+            // The tests' webhook receivers listen on loopback.
+            config.webhooks.allow_private_targets = true;
+            // Tests evaluate alert rules themselves, at the instants they choose.
+            config.alerts.evaluate_every_secs = 3_600;
             customize(config);
         })
         .await;
@@ -65,6 +110,7 @@ impl Stack {
             _users: users,
             _actions: actions,
             analytics,
+            notifications,
         }
     }
 

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 use chorus_kit::Problem;
-use chorus_kit::auth::AppPrincipal;
+use chorus_kit::auth::{AppPrincipal, Principal};
 use chorus_kit::db::Db;
 use chorus_kit::extract::{Json, Query};
 use chorus_kit::idempotency::{IdempotencyKey, IdempotentRequest};
@@ -13,6 +13,9 @@ use super::model::{Broadcast, NewBroadcast};
 use crate::domain::broadcasts;
 use crate::store;
 
+/// The scope a service token needs to send an app's broadcasts.
+pub const SEND_SCOPE: &str = "broadcasts:send";
+
 chorus_kit::list_page!(
     BroadcastList of Broadcast
 );
@@ -21,7 +24,9 @@ chorus_kit::list_page!(
 ///
 /// Puts a notification in the inbox of every user in the audience (listed users, an entity's
 /// subscribers, or everyone), except banned users. Each app may send a limited number per 24
-/// hours (429 past it). Accepts `Idempotency-Key`.
+/// hours (429 past it). Accepts `Idempotency-Key`. Sent with an app token for that app, or by a
+/// service holding the `broadcasts:send` scope (analytics' alerts) for the app it names in
+/// `app_id`.
 #[utoipa::path(
     post, path = "/v1/broadcasts", tag = "broadcasts", operation_id = "send_broadcast",
     params(chorus_kit::idempotency::IdempotencyKeyHeader),
@@ -34,28 +39,42 @@ chorus_kit::list_page!(
         (status = 422, response = chorus_kit::problem::responses::IdempotencyKeyReused),
         (status = 429, response = chorus_kit::problem::responses::RateLimited),
     ),
-    security(("app" = []))
+    security(("app" = []), ("service" = []))
 )]
 pub async fn send_broadcast(
-    app: AppPrincipal,
+    principal: Principal,
     state: web::Data<NotificationsState>,
     db: web::Data<Db>,
     key: IdempotencyKey,
     body: Json<NewBroadcast>,
 ) -> Result<HttpResponse, Problem> {
     let new = body.into_inner();
+    let app_id = sender_app(&principal, new.app_id.clone())?;
     let quota = state.daily_broadcast_quota;
-    let request = IdempotentRequest::new(key, &format!("app:{}", app.app_id), "send_broadcast", &new);
+    let request = IdempotentRequest::new(key, &format!("{}:{app_id}", principal.label()), "send_broadcast", &new);
     let new = new.into();
     let broadcast = db
         .write(move |conn| {
             // The wire form is what a replay answers with.
             request.create_once(conn, |conn| {
-                Ok::<_, Problem>(Broadcast::from(broadcasts::send(conn, &app.app_id, &new, quota)?))
+                Ok::<_, Problem>(Broadcast::from(broadcasts::send(conn, &app_id, &new, quota)?))
             })
         })
         .await?;
     Ok(HttpResponse::Created().json(broadcast))
+}
+
+/// The app a broadcast is sent for: an app's own, or the one a service with the scope names.
+fn sender_app(principal: &Principal, named: Option<String>) -> Result<String, Problem> {
+    match (principal, named) {
+        (Principal::App { app_id }, None) => Ok(app_id.clone()),
+        (Principal::App { app_id }, Some(named)) if &named == app_id => Ok(named),
+        (Principal::App { .. }, Some(_)) => Err(Problem::forbidden("an app sends only its own broadcasts")),
+        (Principal::Service { .. } | Principal::Operator, named) if principal.has_scope(SEND_SCOPE) => {
+            named.ok_or_else(|| Problem::invalid("app_id", "a service names the app it sends for"))
+        }
+        _ => Err(Problem::forbidden(format!("this operation needs an app token, or the `{SEND_SCOPE}` scope"))),
+    }
 }
 
 /// List the app's broadcasts (app)

@@ -23,7 +23,7 @@ pub struct NotificationsState {
     /// Broadcasts an app may send in 24 hours.
     pub daily_broadcast_quota: u32,
     /// What webhook secrets are derived from.
-    pub webhook_key: crate::domain::webhooks::WebhookKey,
+    pub webhook_key: chorus_kit::webhooks::WebhookKey,
     /// Whether webhooks may target private addresses (`webhooks.allow_private_targets`).
     pub allow_private_targets: bool,
 }

@@ -348,11 +348,15 @@ pub struct NewBroadcast {
     #[schema(min_length = 1, max_length = 2048, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub entity_key: Option<String>,
     pub audience: Audience,
+    /// The app it is sent for: required with a service token (scope `broadcasts:send`, such as
+    /// analytics' alerts), and with an app token absent or the app's own (else 403).
+    #[schema(min_length = 1, max_length = 64)]
+    pub app_id: Option<String>,
 }
 
 impl From<NewBroadcast> for domain::NewBroadcast {
     fn from(new: NewBroadcast) -> Self {
-        let NewBroadcast { title, body, url, entity_key, audience } = new;
+        let NewBroadcast { title, body, url, entity_key, audience, app_id: _ } = new;
         Self { title, body, url, entity_key, audience: audience.into() }
     }
 }

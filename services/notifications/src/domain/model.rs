@@ -208,32 +208,8 @@ pub struct Webhook {
     pub created_at: DateTime<Utc>,
 }
 
-/// Where a webhook delivery stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeliveryStatus {
-    Pending,
-    Delivered,
-    /// Every attempt failed; only a retry by hand sends it again.
-    Dead,
-}
-
-impl DeliveryStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Delivered => "delivered",
-            Self::Dead => "dead",
-        }
-    }
-
-    pub fn parse(value: &str) -> Self {
-        match value {
-            "delivered" => Self::Delivered,
-            "dead" => Self::Dead,
-            _ => Self::Pending,
-        }
-    }
-}
+/// Where a delivery stands (the kit's, shared by every service that delivers webhooks).
+pub use chorus_kit::webhooks::DeliveryStatus;
 
 /// One event's delivery to one webhook, with its attempts.
 #[derive(Debug, Clone, PartialEq, Eq)]

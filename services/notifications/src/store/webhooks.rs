@@ -2,6 +2,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use chorus_kit::db::{DbError, written};
+use chorus_kit::webhooks::{Attempt, Claimed};
 
 use super::DbConnection;
 use super::schema::{webhook_deliveries, webhooks};
@@ -160,17 +161,6 @@ pub fn find_delivery(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<
     Ok(row.map(Delivery::from))
 }
 
-/// A delivery that is due, claimed for one attempt.
-pub struct Claimed {
-    pub id: String,
-    pub webhook_id: String,
-    pub url: String,
-    pub event_id: String,
-    pub event_type: String,
-    pub payload: String,
-    pub attempts: i32,
-}
-
 /// Claims up to `limit` due deliveries by pushing their next attempt `lease` ahead, so another
 /// replica's dispatcher leaves them alone while this one tries.
 pub fn claim_due(conn: &mut DbConnection, lease: chrono::TimeDelta, limit: i64) -> Result<Vec<Claimed>, DbError> {
@@ -200,30 +190,23 @@ pub fn claim_due(conn: &mut DbConnection, lease: chrono::TimeDelta, limit: i64) 
         .set(webhook_deliveries::next_attempt_at.eq(now + lease))
         .execute(conn)?;
         if taken == 1 {
-            claimed.push(Claimed { id, webhook_id, url, event_id, event_type, payload, attempts });
+            claimed.push(Claimed { id, endpoint_id: webhook_id, url, event_id, event_type, payload, attempts });
         }
     }
     Ok(claimed)
 }
 
 /// Records an attempt: delivered, retry at `retry_at`, or dead.
-pub fn record_attempt(
-    conn: &mut DbConnection,
-    id: &str,
-    status: DeliveryStatus,
-    retry_at: Option<NaiveDateTime>,
-    http_status: Option<i32>,
-    error: Option<&str>,
-) -> Result<(), DbError> {
+pub fn record_attempt(conn: &mut DbConnection, id: &str, attempt: &Attempt) -> Result<(), DbError> {
     let now = chorus_kit::db::now();
     diesel::update(webhook_deliveries::table.find(id))
         .set((
-            webhook_deliveries::status.eq(status.as_str()),
+            webhook_deliveries::status.eq(attempt.status.as_str()),
             webhook_deliveries::attempts.eq(webhook_deliveries::attempts + 1),
-            webhook_deliveries::next_attempt_at.eq(retry_at.unwrap_or(now)),
-            webhook_deliveries::last_status.eq(http_status),
-            webhook_deliveries::last_error.eq(error),
-            webhook_deliveries::delivered_at.eq((status == DeliveryStatus::Delivered).then_some(now)),
+            webhook_deliveries::next_attempt_at.eq(attempt.retry_at.unwrap_or(now)),
+            webhook_deliveries::last_status.eq(attempt.http_status),
+            webhook_deliveries::last_error.eq(attempt.error.as_deref()),
+            webhook_deliveries::delivered_at.eq((attempt.status == DeliveryStatus::Delivered).then_some(now)),
         ))
         .execute(conn)?;
     Ok(())

@@ -2,59 +2,7 @@
 
 use super::*;
 
-/// A loopback endpoint that records what it receives, and fails while `failing` is set.
-struct Receiver {
-    url: String,
-    received: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
-    failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
-}
-
-async fn receiver() -> Receiver {
-    use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let failing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let (log, fail) = (received.clone(), failing.clone());
-    let server = HttpServer::new(move || {
-        let (log, fail) = (log.clone(), fail.clone());
-        App::new().route(
-            "/hook",
-            web::post().to(move |req: HttpRequest, body: String| {
-                let (log, fail) = (log.clone(), fail.clone());
-                async move {
-                    if fail.load(std::sync::atomic::Ordering::SeqCst) {
-                        return HttpResponse::ServiceUnavailable().finish();
-                    }
-                    let signature = req
-                        .headers()
-                        .get("chorus-signature")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or_default()
-                        .to_owned();
-                    log.lock().unwrap().push((signature, body));
-                    HttpResponse::Ok().finish()
-                }
-            }),
-        )
-    })
-    .workers(1)
-    .disable_signals()
-    .bind(("127.0.0.1", 0))
-    .unwrap();
-    let url = format!("http://localhost:{}/hook", server.addrs()[0].port());
-    tokio::spawn(server.run());
-    Receiver { url, received, failing }
-}
-
-/// Checks a `Chorus-Signature` the way an app's server would.
-fn signed_by(secret: &str, header: &str, body: &str) -> bool {
-    use hmac::{Hmac, Mac};
-    let (t, v1) = header.split_once(',').unwrap();
-    let timestamp = t.trim_start_matches("t=");
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(format!("{timestamp}.{body}").as_bytes());
-    let expected: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-    v1.trim_start_matches("v1=") == expected
-}
+use chorus_kit::testing::{WebhookReceiver, signed_by};
 
 #[tokio::test]
 async fn webhooks_receive_signed_events_and_failures_retry_then_die_then_retry_by_hand() {
@@ -62,7 +10,7 @@ async fn webhooks_receive_signed_events_and_failures_retry_then_die_then_retry_b
     let (api_key, app) = s.app().await;
     let (_, other_app) = s.app().await;
     let (ada, bob) = (s.person(&api_key, "ada").await, s.person(&api_key, "bob").await);
-    let hook = receiver().await;
+    let hook = WebhookReceiver::start().await;
 
     let bad = json!({ "url": hook.url, "event_types": ["user.created"] });
     s.api.post("/v1/webhooks", &app, bad).await.assert_problem(400, Some("event_types[0]"));
@@ -86,8 +34,8 @@ async fn webhooks_receive_signed_events_and_failures_retry_then_die_then_retry_b
     // Bob comments on what Ada follows: the app hears of the comment and of Ada's notification.
     s.subscribe(&ada, "post", "new_comments").await;
     s.comment(&bob, "post", "hello", None).await;
-    eventually("both events arrive", async || hook.received.lock().unwrap().len() == 2).await;
-    let received = hook.received.lock().unwrap().clone();
+    eventually("both events arrive", async || hook.received().len() == 2).await;
+    let received = hook.received();
     let types: Vec<String> = received
         .iter()
         .map(|(_, body)| serde_json::from_str::<Value>(body).unwrap()["type"].as_str().unwrap().to_owned())
@@ -100,7 +48,7 @@ async fn webhooks_receive_signed_events_and_failures_retry_then_die_then_retry_b
     assert!(!received.iter().any(|(signature, body)| signed_by("whsec_wrong", signature, body)));
 
     // The endpoint goes down: three attempts with backoff, then the delivery is dead.
-    hook.failing.store(true, std::sync::atomic::Ordering::SeqCst);
+    hook.set_failing(true);
     s.comment(&bob, "post", "anyone?", None).await;
     let deliveries = format!("/v1/webhooks/{webhook_id}/deliveries");
     eventually("the deliveries die", async || {
@@ -112,7 +60,7 @@ async fn webhooks_receive_signed_events_and_failures_retry_then_die_then_retry_b
     assert_eq!(dead.body["items"][0]["last_status"], 503);
 
     // Back up: a hand retry delivers it; another app cannot see or retry it.
-    hook.failing.store(false, std::sync::atomic::Ordering::SeqCst);
+    hook.set_failing(false);
     let dead_id = dead.text("/items/0/id");
     s.api.get(&deliveries, &other_app).await.assert_problem(404, None);
     s.api
@@ -121,7 +69,7 @@ async fn webhooks_receive_signed_events_and_failures_retry_then_die_then_retry_b
         .assert_problem(404, None);
     let retried = s.api.call(Method::POST, &format!("/v1/webhooks/deliveries/{dead_id}/retry"), Some(&app), None).await;
     assert_eq!(retried.body["status"], "pending", "{}", retried.body);
-    eventually("the retried delivery arrives", async || hook.received.lock().unwrap().len() == 3).await;
+    eventually("the retried delivery arrives", async || hook.received().len() == 3).await;
     let again = s.api.call(Method::POST, &format!("/v1/webhooks/deliveries/{dead_id}/retry"), Some(&app), None).await;
     again.assert_problem(409, None);
     assert_eq!(s.api.get("/v1/webhooks", &app).await.body["items"].as_array().unwrap().len(), 1);

@@ -70,3 +70,57 @@ CREATE TABLE user_activity (
     PRIMARY KEY (app_id, grain, bucket, user_id)
 );
 CREATE INDEX user_activity_by_user ON user_activity (user_id);
+
+-- Alert rules: a metric over a trailing window, compared with a threshold. `firing` is the
+-- rule's state; a change of state is recorded in alert_firings and announced to its channels.
+-- `broadcast` holds the broadcast to send on firing, as JSON.
+CREATE TABLE alert_rules (
+    id TEXT PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    condition TEXT NOT NULL,
+    threshold BIGINT NOT NULL,
+    window_seconds BIGINT NOT NULL,
+    webhook_url TEXT,
+    broadcast TEXT,
+    firing BOOLEAN NOT NULL,
+    last_value BIGINT,
+    evaluated_at TIMESTAMP,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE INDEX alert_rules_by_app ON alert_rules (app_id, id);
+
+-- Each firing and recovery of a rule.
+CREATE TABLE alert_firings (
+    id TEXT PRIMARY KEY,
+    rule_id TEXT NOT NULL REFERENCES alert_rules (id) ON DELETE CASCADE,
+    app_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    value BIGINT NOT NULL,
+    threshold BIGINT NOT NULL,
+    occurred_at TIMESTAMP NOT NULL
+);
+CREATE INDEX alert_firings_by_rule ON alert_firings (rule_id, id);
+CREATE INDEX alert_firings_by_app ON alert_firings (app_id, id);
+
+-- Announcements of firings to a rule's channels, sent at least once with their attempts:
+-- `channel` is `webhook` (a signed POST to `url`) or `broadcast` (through notifications).
+CREATE TABLE alert_deliveries (
+    id TEXT PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    rule_id TEXT NOT NULL REFERENCES alert_rules (id) ON DELETE CASCADE,
+    firing_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    url TEXT,
+    payload TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_attempt_at TIMESTAMP NOT NULL,
+    last_status INTEGER,
+    last_error TEXT,
+    created_at TIMESTAMP NOT NULL,
+    delivered_at TIMESTAMP
+);
+CREATE INDEX alert_deliveries_due ON alert_deliveries (channel, status, next_attempt_at);
+CREATE INDEX alert_deliveries_by_rule ON alert_deliveries (rule_id, id);
