@@ -173,11 +173,20 @@ pub async fn observe(
     Ok(response)
 }
 
-/// Operations the platform calls on itself all the time (feeds, keys, health, metrics): logged
-/// at DEBUG, so an idle platform's log stays quiet and real requests stand out.
+/// Operations the platform calls on itself all the time (feeds, keys, service tokens, usage
+/// counts, health, metrics): logged at DEBUG, so an idle platform's log stays quiet and real
+/// requests stand out.
 fn is_background_traffic(operation: &str) -> bool {
-    const BACKGROUND: [&str; 6] =
-        ["list_events", "stream_events", "get_jwks", "/health/live", "/health/ready", "/metrics"];
+    const BACKGROUND: [&str; 8] = [
+        "list_events",
+        "stream_events",
+        "get_jwks",
+        "create_service_token",
+        "get_usage",
+        "/health/live",
+        "/health/ready",
+        "/metrics",
+    ];
     BACKGROUND.contains(&operation)
 }
 

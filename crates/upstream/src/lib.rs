@@ -54,6 +54,51 @@ macro_rules! open_stream {
     }};
 }
 
+/// Reads a service's API usage since a day through its client crate `$client` (each generates
+/// its own types, so this is written once as a macro).
+macro_rules! read_usage {
+    ($client:ident, $upstream:expr, $url:expr, $since:expr) => {{
+        let token = $upstream.token().await?;
+        let client = $client::Client::new_with_client($url, $upstream.http.clone(), propagation(Some(token)));
+        match client.get_usage().since($since).send().await {
+            Ok(report) => Ok(report
+                .into_inner()
+                .items
+                .into_iter()
+                .map(|row| UsageCount { app_id: row.app_id, operation: row.operation, calls: row.calls })
+                .collect()),
+            Err($client::Error::ErrorResponse(problem)) => Err($upstream.refused(problem.status()).await),
+            Err(error) => Err(FetchError::Unavailable(error.to_string())),
+        }
+    }};
+}
+
+/// A service whose API usage another service reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    Users,
+    Actions,
+    Notifications,
+}
+
+impl Peer {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Users => "users",
+            Self::Actions => "actions",
+            Self::Notifications => "notifications",
+        }
+    }
+}
+
+/// One app's calls of one operation over a range of days.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageCount {
+    pub app_id: String,
+    pub operation: String,
+    pub calls: i64,
+}
+
 /// The links from one service to the others.
 pub struct Upstream {
     http: reqwest::Client,
@@ -212,6 +257,16 @@ impl Upstream {
             Err(error) => {
                 Sent::Failed { http_status: None, error: format!("notifications could not be reached: {error}") }
             }
+        }
+    }
+
+    /// The calls each app made of each operation of `peer` (at `url`) from `since` (UTC) to now,
+    /// through the peer's client; needs the `usage:read` scope.
+    pub async fn usage(&self, peer: Peer, url: &str, since: chrono::NaiveDate) -> Result<Vec<UsageCount>, FetchError> {
+        match peer {
+            Peer::Users => read_usage!(users_client, self, url, since),
+            Peer::Actions => read_usage!(actions_client, self, url, since),
+            Peer::Notifications => read_usage!(notifications_client, self, url, since),
         }
     }
 

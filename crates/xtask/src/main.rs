@@ -7,10 +7,13 @@
 //! - `test`  runs the whole suite on SQLite, then on a throwaway PostgreSQL.
 //! - `fuzz`  runs schemathesis with every check against each service's spec, on a platform it
 //!   starts on loopback, and fails on any finding.
+//! - `deprecation-report <service> <operation_id>`  lists the apps that still call an operation,
+//!   next to its sunset date (from analytics).
 //! - `bench`  measures the platform against its ceilings, in one run (release build; `--db postgres` runs
 //!   the services as separate processes beside pgbench).
 
 mod bench;
+mod deprecation;
 mod diff;
 mod fuzz;
 mod openapi;
@@ -53,6 +56,22 @@ enum Command {
         #[arg(long = "service")]
         services: Vec<String>,
     },
+    /// List the apps that still call an operation, next to its deprecation and sunset dates.
+    DeprecationReport {
+        /// users, actions, notifications or analytics.
+        service: String,
+        /// The operation id, such as `like`.
+        operation_id: String,
+        /// The analytics service.
+        #[arg(long, env = "CHORUS_ANALYTICS_URL", default_value = "http://127.0.0.1:8084")]
+        analytics_url: String,
+        /// The operator token; default: the launcher's, from .chorus/credentials.json.
+        #[arg(long, env = "CHORUS_OPERATOR_TOKEN")]
+        operator_token: Option<String>,
+        /// From this day on (YYYY-MM-DD); default: the last 30 days.
+        #[arg(long)]
+        since: Option<String>,
+    },
     /// Measure the platform in one run (release build), against its ceilings: on SQLite in one
     /// process with a bare baseline; on PostgreSQL as separate processes beside pgbench.
     Bench {
@@ -85,6 +104,9 @@ fn main() -> ExitCode {
         Command::Test { sqlite_only, cargo_args } => test::run(sqlite_only, &cargo_args),
         Command::Fuzz { examples, services } => fuzz::run(examples, &services),
         Command::Bench { db, bench_args } => bench::run(db, &bench_args),
+        Command::DeprecationReport { service, operation_id, analytics_url, operator_token, since } => {
+            deprecation::run(&service, &operation_id, deprecation::Source { analytics_url, operator_token, since })
+        }
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

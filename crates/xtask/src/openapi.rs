@@ -14,7 +14,11 @@ pub struct Contract {
 impl Contract {
     fn of<S: Service>() -> Self {
         let spec = chorus_kit::server::spec::<S>().expect("the deprecations name real operations");
-        Self { service: S::NAME, text: chorus_kit::docs::spec_json(&spec) }
+        let text = chorus_kit::docs::spec_json(&spec);
+        let dangling = dangling_refs(&serde_json::from_str(&text).expect("a spec is JSON"));
+        // A schema used only by a parameter must be listed in `components(schemas(…))`.
+        assert!(dangling.is_empty(), "{}: these $refs name no component: {dangling:?}", S::NAME);
+        Self { service: S::NAME, text }
     }
 
     /// The checked-in spec.
@@ -26,6 +30,29 @@ impl Contract {
     pub fn client_copy_path(&self) -> PathBuf {
         workspace_root().join("crates").join(format!("{}-client", self.service)).join("openapi.json")
     }
+}
+
+/// The `$ref`s of a document that name nothing in it.
+fn dangling_refs(document: &serde_json::Value) -> Vec<String> {
+    fn walk(node: &serde_json::Value, document: &serde_json::Value, found: &mut Vec<String>) {
+        match node {
+            serde_json::Value::Object(map) => {
+                if let Some(target) = map.get("$ref").and_then(|r| r.as_str())
+                    && document.pointer(target.trim_start_matches('#')).is_none()
+                {
+                    found.push(target.to_owned());
+                }
+                map.values().for_each(|value| walk(value, document, found));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|value| walk(value, document, found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(document, document, &mut found);
+    found.sort();
+    found.dedup();
+    found
 }
 
 /// Every service's contract, as the code defines it now.

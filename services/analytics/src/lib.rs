@@ -16,7 +16,7 @@ use chorus_kit::auth::JwksVerifier;
 use chorus_kit::db::Migrations;
 use chorus_kit::follower::Follower;
 use chorus_kit::{Mount, MountContext, Service};
-use chorus_upstream::Upstream;
+use chorus_upstream::{Peer, Upstream};
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -73,6 +73,16 @@ impl Service for Analytics {
             let (upstream, url) = (broadcaster.clone(), notifications_url.clone());
             async move { upstream.send_broadcast(&url, &delivery.payload, &delivery.id).await }
         };
+        // Each service's API usage is gathered when asked for (the service account needs the
+        // usage:read scope).
+        let peers = Arc::new(domain::usage::Peers::new(
+            upstream.clone(),
+            vec![
+                (Peer::Users, config.users.url.clone()),
+                (Peer::Actions, config.actions.url.clone()),
+                (Peer::Notifications, config.notifications.url.clone()),
+            ],
+        ));
         let tasks = vec![
             tokio::spawn(users_follower.run()),
             tokio::spawn(actions_follower.run()),
@@ -90,6 +100,7 @@ impl Service for Analytics {
             retention_days,
             webhook_key,
             allow_private_targets: config.webhooks.allow_private_targets,
+            peers,
         });
         Ok(Mount {
             routes: Arc::new(move |cfg| api::routes(cfg, state.clone())),

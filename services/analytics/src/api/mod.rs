@@ -8,6 +8,7 @@ mod leaderboards;
 mod metrics;
 pub mod model;
 mod rollups;
+mod usage;
 
 use actix_web::web;
 use chorus_kit::Problem;
@@ -25,6 +26,8 @@ pub struct AnalyticsState {
     pub webhook_key: chorus_kit::webhooks::WebhookKey,
     /// Whether alert webhooks may target private addresses (`webhooks.allow_private_targets`).
     pub allow_private_targets: bool,
+    /// The services whose API usage is gathered.
+    pub peers: std::sync::Arc<crate::domain::usage::Peers>,
 }
 
 pub use alerts::announcer;
@@ -41,6 +44,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<AnalyticsState>) {
         .route("/v1/leaderboards/entities", web::get().to(leaderboards::top_entities))
         .route("/v1/leaderboards/users", web::get().to(leaderboards::top_users))
         .route("/v1/rollups:rebuild", web::post().to(rollups::rebuild_rollups))
+        .route("/v1/usage/operations/{operation_id}/consumers", web::get().to(usage::list_operation_consumers))
         .route("/v1/alerts", web::post().to(alerts::create_alert_rule))
         .route("/v1/alerts", web::get().to(alerts::list_alert_rules))
         .route("/v1/alerts/firings", web::get().to(alerts::list_alert_firings))
@@ -110,15 +114,17 @@ impl From<AnalyticsError> for Problem {
         alerts::list_rule_firings,
         alerts::list_alert_deliveries,
         alerts::retry_alert_delivery,
+        usage::list_operation_consumers,
         rollups::rebuild_rollups
     ),
-    components(schemas(model::MetricGrouping, alerts::AlertHookPayload)),
+    components(schemas(model::MetricGrouping, alerts::AlertHookPayload, usage::ServiceName)),
     modifiers(&Conventions),
     tags(
         (name = "ingestion", description = "Custom events from SDKs"),
         (name = "metrics", description = "Metric queries over any range, interval and time zone"),
         (name = "leaderboards", description = "The top entities and the most active users of a range"),
         (name = "alerts", description = "Rules on a metric, their firings, and the announcements sent"),
+        (name = "usage", description = "Which apps call which operation: who a change would hit"),
         (name = "operations", description = "The operator's tools"),
     )
 )]

@@ -13,6 +13,7 @@ pub mod retention;
 pub mod rollup;
 pub mod sketch;
 pub mod time;
+pub mod usage;
 
 use chorus_kit::db::DbError;
 

@@ -5,5 +5,6 @@ pub mod leaders;
 pub mod raw;
 pub mod rollups;
 pub mod schema;
+pub mod usage;
 
 pub use chorus_kit::db::DbConnection;

@@ -111,6 +111,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    api_usage (operation, app_id, service, day) {
+        service -> Text,
+        operation -> Text,
+        app_id -> Text,
+        day -> Text,
+        calls -> BigInt,
+    }
+}
+
 diesel::joinable!(alert_firings -> alert_rules (rule_id));
 diesel::joinable!(alert_deliveries -> alert_rules (rule_id));
 
@@ -124,4 +134,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     alert_rules,
     alert_firings,
     alert_deliveries,
+    api_usage,
 );

@@ -15,6 +15,7 @@ mod leaderboards;
 mod metrics;
 mod rebuild;
 mod retention;
+mod usage;
 
 const SECRET: &str = "analytics-test-secret";
 
@@ -120,6 +121,15 @@ impl Stack {
 
     async fn user(&self, app: &PeerApp, device: &str) -> PeerUser {
         self.peer.user(&app.api_key, device).await
+    }
+
+    /// The app id an app token is for, from the token's claims.
+    fn app_id(&self, token: &str) -> String {
+        use base64::Engine;
+        let payload = token.split('.').nth(1).unwrap();
+        let claims: Value =
+            serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        claims["sub"].as_str().unwrap().to_owned()
     }
 
     /// Ingests `events` with `token`, expecting 200; answers the report.

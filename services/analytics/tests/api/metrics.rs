@@ -2,7 +2,7 @@
 
 use chrono::{Datelike, Days, Duration, NaiveDate, SecondsFormat, TimeZone, Utc};
 use chrono_tz::Tz;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{Stack, event};
 
@@ -130,7 +130,7 @@ async fn an_app_reads_only_its_own_analytics_and_the_operator_any() {
     let now = Utc::now().to_rfc3339();
     stack.ingest(&mine.token, json!([event("secret", "s1", &now)])).await;
     let range = super::range_of_today();
-    let mine_id = app_id(&stack, &mine.token).await;
+    let mine_id = stack.app_id(&mine.token);
 
     let peek = stack.api.get(&format!("/v1/metrics/events.secret?{range}&app_id={mine_id}"), &theirs.token).await;
     peek.assert_problem(403, None);
@@ -143,13 +143,4 @@ async fn an_app_reads_only_its_own_analytics_and_the_operator_any() {
     // Without an app, the operator sees the whole platform.
     stack.ingest(&theirs.token, json!([event("secret", "s1", &now)])).await;
     assert_eq!(values(&stack.points(operator, "events.secret", &range).await), vec![2]);
-}
-
-/// The app id an app token is for, from the token's claims.
-async fn app_id(_stack: &Stack, token: &str) -> String {
-    use base64::Engine;
-    let payload = token.split('.').nth(1).unwrap();
-    let claims: Value =
-        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
-    claims["sub"].as_str().unwrap().to_owned()
 }

@@ -1,1 +1,1 @@
-DROP TABLE alert_deliveries; DROP TABLE alert_firings; DROP TABLE alert_rules; DROP TABLE user_activity; DROP TABLE entity_counts; DROP TABLE active_users; DROP TABLE metric_counts; DROP TABLE event_keys; DROP TABLE raw_events;
+DROP TABLE api_usage; DROP TABLE alert_deliveries; DROP TABLE alert_firings; DROP TABLE alert_rules; DROP TABLE user_activity; DROP TABLE entity_counts; DROP TABLE active_users; DROP TABLE metric_counts; DROP TABLE event_keys; DROP TABLE raw_events;

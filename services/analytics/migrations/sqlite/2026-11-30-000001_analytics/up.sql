@@ -120,3 +120,14 @@ CREATE TABLE alert_deliveries (
 );
 CREATE INDEX alert_deliveries_due ON alert_deliveries (channel, status, next_attempt_at);
 CREATE INDEX alert_deliveries_by_rule ON alert_deliveries (rule_id, id);
+
+-- Every service's API usage, gathered from each one's GET /v1/usage: calls per service,
+-- operation id, app and UTC day (`YYYY-MM-DD`).
+CREATE TABLE api_usage (
+    service TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    app_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    calls BIGINT NOT NULL,
+    PRIMARY KEY (operation, app_id, service, day)
+);
