@@ -270,6 +270,27 @@ impl Upstream {
         }
     }
 
+    /// An app token for the app's key and secret, from users (what a dashboard signs in with):
+    /// `(token, seconds it lasts)`. Refused credentials are `Ok(None)`.
+    pub async fn app_token(&self, api_key: &str, api_secret: &str) -> Result<Option<(String, i64)>, FetchError> {
+        let body = users_client::types::AppCredentialsRequest {
+            api_key: api_key.to_owned(),
+            api_secret: api_secret.to_owned(),
+        };
+        match self.users(None).create_app_token().body(body).send().await {
+            Ok(token) => {
+                let token = token.into_inner();
+                Ok(Some((token.access_token, token.expires_in)))
+            }
+            Err(users_client::Error::ErrorResponse(problem))
+                if matches!(problem.status().as_u16(), 400 | 401 | 403) =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(FetchError::Unavailable(error.to_string())),
+        }
+    }
+
     async fn token(&self) -> Result<String, FetchError> {
         self.tokens.token().await.map_err(|e| FetchError::Unavailable(format!("service token: {e}")))
     }

@@ -101,6 +101,7 @@ impl Service for Analytics {
             webhook_key,
             allow_private_targets: config.webhooks.allow_private_targets,
             peers,
+            upstream: upstream.clone(),
         });
         Ok(Mount {
             routes: Arc::new(move |cfg| api::routes(cfg, state.clone())),

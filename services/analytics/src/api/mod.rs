@@ -3,6 +3,7 @@
 //! contract; they convert to and from the domain's plain types.
 
 mod alerts;
+mod dashboard;
 mod ingest;
 mod leaderboards;
 mod metrics;
@@ -28,6 +29,8 @@ pub struct AnalyticsState {
     pub allow_private_targets: bool,
     /// The services whose API usage is gathered.
     pub peers: std::sync::Arc<crate::domain::usage::Peers>,
+    /// The other services, for the dashboard's sign-in.
+    pub upstream: std::sync::Arc<chorus_upstream::Upstream>,
 }
 
 pub use alerts::announcer;
@@ -52,7 +55,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<AnalyticsState>) {
         .route("/v1/alerts/{rule_id}", web::get().to(alerts::get_alert_rule))
         .route("/v1/alerts/{rule_id}", web::delete().to(alerts::delete_alert_rule))
         .route("/v1/alerts/{rule_id}/firings", web::get().to(alerts::list_rule_firings))
-        .route("/v1/alerts/{rule_id}/deliveries", web::get().to(alerts::list_alert_deliveries));
+        .route("/v1/alerts/{rule_id}/deliveries", web::get().to(alerts::list_alert_deliveries))
+        .configure(dashboard::configure);
 }
 
 /// The app whose analytics a caller reads: an app token reads its own; the operator reads the

@@ -9,6 +9,7 @@ use chorus_users::config::ServiceAccount;
 use serde_json::{Value, json};
 
 mod alerts;
+mod dashboard;
 mod feeds;
 mod ingest;
 mod leaderboards;
