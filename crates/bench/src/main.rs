@@ -8,6 +8,7 @@
 
 mod baseline;
 mod chart;
+mod ingest;
 mod load;
 mod mix;
 mod remote;
@@ -40,7 +41,7 @@ struct Cli {
     #[arg(long, default_value_t = 0.5)]
     rate_fraction: f64,
     /// Load services already running here, instead of starting the platform in-process.
-    #[arg(long, requires_all = ["actions_url", "operator_token", "out"])]
+    #[arg(long, requires_all = ["operator_token", "out"])]
     users_url: Option<String>,
     #[arg(long)]
     actions_url: Option<String>,
@@ -84,6 +85,10 @@ struct Cli {
     /// The port `--serve-baseline` listens on (127.0.0.1).
     #[arg(long)]
     port: Option<u16>,
+    /// Only the ingest run, against the analytics service here (with `--users-url`,
+    /// `--operator-token` and `--out`): an app's batches of custom events.
+    #[arg(long)]
+    analytics_url: Option<String>,
 }
 
 #[tokio::main]
@@ -93,6 +98,16 @@ async fn main() -> anyhow::Result<()> {
         let (_url, server) = baseline::start(database_url, port).await?;
         tokio::signal::ctrl_c().await?;
         server.stop(true).await;
+        return Ok(());
+    }
+    if let (Some(analytics_url), Some(users_url), Some(operator_token), Some(out)) =
+        (cli.analytics_url.clone(), cli.users_url.clone(), cli.operator_token.clone(), cli.out.clone())
+    {
+        let users = chorus_upstream::peers::UsersPeer::new(users_url, operator_token);
+        let app = users.app("Ingest bench").await;
+        let ingest = ingest::Ingest { analytics_url, app_token: app.token, workers: cli.workers, seconds: cli.seconds };
+        let figures = ingest.run().await?;
+        std::fs::write(out, serde_json::to_vec_pretty(&figures)?)?;
         return Ok(());
     }
     if let (Some(users_url), Some(actions_url), Some(operator_token), Some(out)) =

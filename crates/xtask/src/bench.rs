@@ -21,6 +21,16 @@ use std::time::{Duration, Instant};
 use crate::openapi::workspace_root;
 use crate::postgres::{Durability, ThrowawayPostgres, free_port};
 
+/// What a bench run measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scenario {
+    /// The SDK's request mix, each operation alone, propagation, and their ceilings.
+    Sdk,
+    /// Analytics' ingestion of custom events in batches of 500, against PostgreSQL's `COPY` of
+    /// the same rows (PostgreSQL only).
+    Ingest,
+}
+
 /// Where the database of a bench run lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BenchDb {
@@ -28,14 +38,17 @@ pub enum BenchDb {
     Postgres,
 }
 
+/// The services the SDK scenario runs (analytics has its own scenario).
 const SERVICES: [&str; 3] = ["users", "actions", "notifications"];
 const OPERATOR_TOKEN: &str = "bench-operator-token-0123456789";
 const SERVICE_SECRET: &str = "bench-service-secret-0123456789";
 
-pub fn run(db: BenchDb, args: &[String]) -> anyhow::Result<()> {
-    match db {
-        BenchDb::Sqlite => in_process(args),
-        BenchDb::Postgres => postgres(args),
+pub fn run(db: BenchDb, scenario: Scenario, args: &[String]) -> anyhow::Result<()> {
+    match (db, scenario) {
+        (BenchDb::Sqlite, Scenario::Sdk) => in_process(args),
+        (BenchDb::Postgres, Scenario::Sdk) => postgres(args),
+        (BenchDb::Postgres, Scenario::Ingest) => ingest(args),
+        (BenchDb::Sqlite, Scenario::Ingest) => bail!("the ingest scenario runs on PostgreSQL: --db postgres"),
     }
 }
 
@@ -46,7 +59,7 @@ fn cargo() -> Command {
 }
 
 fn rate_limits_off(command: &mut Command) {
-    for service in SERVICES {
+    for service in SERVICES.iter().chain(&["analytics"]) {
         command.env(format!("CHORUS_{}__RATE_LIMITS__ENABLED", service.to_uppercase()), "false");
     }
 }
@@ -195,18 +208,7 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
     });
     println!();
     println!("comments / pgbench on the same statements: {:.2}", comment / pgbench_tps.max(f64::EPSILON));
-    if !statements.is_empty() {
-        println!("the database's busiest statements (all runs, pgbench's included; more in the report):");
-        for statement in statements.iter().take(12) {
-            println!(
-                "  {:>9} ms {:>8} calls  {:<13} {}",
-                statement["total_ms"],
-                statement["calls"],
-                statement["database"].as_str().unwrap_or_default(),
-                statement["statement"].as_str().unwrap_or_default().chars().take(110).collect::<String>()
-            );
-        }
-    }
+    print_statements(&statements);
     for (idle, peak) in idle_rss.iter().zip(&peak_rss) {
         println!("{}: idle {} MiB, peak {} MiB", idle["service"], idle["rss_mib"], peak["peak_rss_mib"]);
     }
@@ -215,6 +217,125 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
     std::fs::write(out.join("report.json"), serde_json::to_vec_pretty(&report)?)?;
     println!("== report: target/bench/report.json, chart: target/bench/latency.svg");
     Ok(())
+}
+
+/// The ingest scenario: users, actions and analytics as release binaries on a durable
+/// PostgreSQL, the loader posting an app's 500-event batches, then PostgreSQL's own `COPY` of
+/// the rows analytics kept, into a table of the same shape: the database's bulk-load ceiling.
+fn ingest(args: &[String]) -> anyhow::Result<()> {
+    let root = workspace_root();
+    println!("== building the services and the loader (release)");
+    let mut build = cargo();
+    build.args(["build", "--quiet", "--release"]);
+    for package in ["chorus-users", "chorus-actions", "chorus-analytics", "chorus-bench"] {
+        build.args(["--package", package]);
+    }
+    anyhow::ensure!(build.status()?.success(), "the release build failed");
+    let release = root.join("target/release");
+
+    println!("== starting a durable throwaway PostgreSQL");
+    let server = ThrowawayPostgres::start_with(Durability::Durable)?;
+    for service in ["users", "actions", "analytics"] {
+        server.psql("postgres", &format!("CREATE DATABASE {service}"))?;
+    }
+    let dir = tempfile::Builder::new().prefix("chorus-bench-").tempdir()?;
+    let users_config = dir.path().join("users.toml");
+    let digest = chorus_kit::secrets::digest(SERVICE_SECRET);
+    let accounts = format!(
+        "[[service_accounts]]\nname = \"actions\"\nsecret_sha256 = \"{digest}\"\nscopes = [\"events:read\"]\n\
+         [[service_accounts]]\nname = \"analytics\"\nsecret_sha256 = \"{digest}\"\nscopes = [\"events:read\", \"usage:read\"]\n"
+    );
+    std::fs::write(&users_config, accounts)?;
+
+    println!("== starting users, actions and analytics (logs: target/bench/<service>.log)");
+    std::fs::create_dir_all(root.join("target/bench"))?;
+    let users = spawn(&release, "users", &server, &[], Some(&users_config))?;
+    let actions = spawn(&release, "actions", &server, &[("USERS__URL", users.url.clone())], None)?;
+    let analytics = spawn(
+        &release,
+        "analytics",
+        &server,
+        &[
+            ("USERS__URL", users.url.clone()),
+            ("ACTIONS__URL", actions.url.clone()),
+            // No alert broadcasts run here; a closed port stands in for notifications.
+            ("NOTIFICATIONS__URL", "http://127.0.0.1:9".into()),
+            ("WEBHOOKS__SIGNING_KEY", "bench-webhook-signing-key-0123456789abcdef".into()),
+        ],
+        None,
+    )?;
+    for service in [&users, &actions, &analytics] {
+        wait_ready(service)?;
+    }
+    let idle_rss = analytics.rss_mib();
+
+    println!("== load: 500-event batches");
+    let figures_path = dir.path().join("ingest.json");
+    let mut loader = loader_command(&release.join("chorus-bench"));
+    loader
+        .args(["--analytics-url", &analytics.url, "--users-url", &users.url, "--operator-token", OPERATOR_TOKEN])
+        .args(if arg_value(args, "--workers").is_none() { vec!["--workers", "8"] } else { vec![] })
+        .arg("--out")
+        .arg(&figures_path)
+        .args(args);
+    anyhow::ensure!(loader.status()?.success(), "the loader failed");
+    let figures: Value = serde_json::from_slice(&std::fs::read(&figures_path)?)?;
+    let peak_rss = analytics.peak_rss_mib();
+    let statements = busiest_statements(&server);
+    drop((analytics, actions, users));
+
+    println!("== the database's ceiling: COPY of the same rows into a table of the same shape");
+    let rows = dir.path().join("rows.csv");
+    let columns = "app_id, insert_id, metric, user_id, entity_key, properties, count, occurred_at";
+    server.psql("analytics", &format!("\\copy (SELECT {columns} FROM raw_events) TO '{}' CSV", rows.display()))?;
+    server.psql(
+        "analytics",
+        "CREATE TABLE copy_ceiling (LIKE raw_events); \
+         CREATE INDEX ON copy_ceiling (app_id, occurred_at); \
+         CREATE INDEX ON copy_ceiling (user_id) WHERE user_id IS NOT NULL",
+    )?;
+    let copied = Instant::now();
+    server.psql("analytics", &format!("\\copy copy_ceiling ({columns}) FROM '{}' CSV", rows.display()))?;
+    let copy_seconds = copied.elapsed().as_secs_f64();
+    let copy_rows: f64 = server.psql("analytics", "SELECT count(*) FROM copy_ceiling")?.trim().parse()?;
+    let copy_rate = copy_rows / copy_seconds.max(f64::EPSILON);
+    let ingest_rate = figures["events_per_second"].as_f64().unwrap_or(0.0);
+    let report = json!({
+        "database": "postgres",
+        "scenario": "ingest",
+        "machine": machine(),
+        "loader": figures,
+        "copy_rows": copy_rows,
+        "copy_rows_per_second": copy_rate,
+        "ingest_to_copy": ingest_rate / copy_rate.max(f64::EPSILON),
+        "analytics_idle_rss_mib": idle_rss,
+        "analytics_peak_rss_mib": peak_rss,
+        "busiest_statements": statements,
+    });
+    println!();
+    println!("COPY of the same {copy_rows:.0} rows: {copy_rate:.0} rows/s");
+    println!("ingest / COPY: {:.2}", ingest_rate / copy_rate.max(f64::EPSILON));
+    println!("analytics: idle {idle_rss:?} MiB, peak {peak_rss:?} MiB");
+    print_statements(&statements);
+    std::fs::write(root.join("target/bench/ingest.json"), serde_json::to_vec_pretty(&report)?)?;
+    println!("== report: target/bench/ingest.json");
+    Ok(())
+}
+
+fn print_statements(statements: &[Value]) {
+    if statements.is_empty() {
+        return;
+    }
+    println!("the database's busiest statements (all runs; more in the report):");
+    for statement in statements.iter().take(12) {
+        println!(
+            "  {:>9} ms {:>8} calls  {:<13} {}",
+            statement["total_ms"],
+            statement["calls"],
+            statement["database"].as_str().unwrap_or_default(),
+            statement["statement"].as_str().unwrap_or_default().chars().take(110).collect::<String>()
+        );
+    }
 }
 
 /// Where the database server's time went during the whole bench, by statement (the busiest

@@ -77,6 +77,9 @@ enum Command {
     Bench {
         #[arg(long, value_enum, default_value = "sqlite")]
         db: bench::BenchDb,
+        /// What to measure.
+        #[arg(long, value_enum, default_value = "sdk")]
+        scenario: bench::Scenario,
         /// Arguments for the load generator, such as `--seconds 20` (after `--`).
         #[arg(last = true)]
         bench_args: Vec<String>,
@@ -103,7 +106,7 @@ fn main() -> ExitCode {
         Command::Openapi { action: OpenapiAction::Diff { base } } => diff::run(&base),
         Command::Test { sqlite_only, cargo_args } => test::run(sqlite_only, &cargo_args),
         Command::Fuzz { examples, services } => fuzz::run(examples, &services),
-        Command::Bench { db, bench_args } => bench::run(db, &bench_args),
+        Command::Bench { db, scenario, bench_args } => bench::run(db, scenario, &bench_args),
         Command::DeprecationReport { service, operation_id, analytics_url, operator_token, since } => {
             deprecation::run(&service, &operation_id, deprecation::Source { analytics_url, operator_token, since })
         }

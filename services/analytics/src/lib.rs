@@ -83,7 +83,9 @@ impl Service for Analytics {
                 (Peer::Notifications, config.notifications.url.clone()),
             ],
         ));
+        let (writer, writing) = domain::ingest::IngestWriter::start(db.clone(), shutdown.clone());
         let tasks = vec![
+            writing,
             tokio::spawn(users_follower.run()),
             tokio::spawn(actions_follower.run()),
             tokio::spawn(domain::retention::run(db.clone(), retention_days, shutdown.clone())),
@@ -101,6 +103,7 @@ impl Service for Analytics {
             webhook_key,
             allow_private_targets: config.webhooks.allow_private_targets,
             peers,
+            writer,
             upstream: upstream.clone(),
         });
         Ok(Mount {

@@ -3,7 +3,6 @@
 use actix_web::web;
 use chorus_kit::Problem;
 use chorus_kit::auth::Principal;
-use chorus_kit::db::Db;
 use chorus_kit::extract::Json;
 
 use super::AnalyticsState;
@@ -37,7 +36,6 @@ use crate::domain::model::is_event_name;
 )]
 pub async fn ingest_events(
     principal: Principal,
-    db: web::Data<Db>,
     state: web::Data<AnalyticsState>,
     body: Json<EventBatch>,
 ) -> Result<web::Json<IngestResult>, Problem> {
@@ -52,7 +50,7 @@ pub async fn ingest_events(
     }
     let events =
         events.into_iter().enumerate().map(|(index, event)| checked(index, event)).collect::<Result<_, _>>()?;
-    let report = ingest::ingest(&db, &sender, events, state.retention_days, chrono::Utc::now()).await?;
+    let report = ingest::ingest(&state.writer, &sender, events, state.retention_days, chrono::Utc::now()).await?;
     Ok(web::Json(report.into()))
 }
 

@@ -77,8 +77,9 @@ pub async fn top_entities(
 
 /// Most active users
 ///
-/// The users with the most actions and ingested events over a range, most first. Erased users
-/// are not listed. Answered from rollups. Needs an app token (its own app) or the operator.
+/// The users with the most actions and ingested events over a range, most first. A user's
+/// activity is kept by UTC day, so the range counts every UTC day it touches. Erased users are
+/// not listed. Answered from rollups. Needs an app token (its own app) or the operator.
 #[utoipa::path(
     get, path = "/v1/leaderboards/users", tag = "leaderboards", operation_id = "top_users",
     params(RangeParams),

@@ -29,6 +29,8 @@ pub struct AnalyticsState {
     pub allow_private_targets: bool,
     /// The services whose API usage is gathered.
     pub peers: std::sync::Arc<crate::domain::usage::Peers>,
+    /// Writes ingested batches in groups.
+    pub writer: crate::domain::ingest::IngestWriter,
     /// The other services, for the dashboard's sign-in.
     pub upstream: std::sync::Arc<chorus_upstream::Upstream>,
 }

@@ -58,10 +58,10 @@ pub struct IngestReport {
     pub rejected: Vec<(usize, Rejection)>,
 }
 
-/// Judges each event, then keeps and counts the valid ones not seen before, all in one
-/// transaction: the answer is given only once they are durable.
+/// Judges each event, then keeps and counts the valid ones not seen before through `writer`:
+/// the answer is given only once they are durable.
 pub async fn ingest(
-    db: &Db,
+    writer: &IngestWriter,
     sender: &Sender,
     events: Vec<NewEvent>,
     retention_days: u32,
@@ -104,7 +104,7 @@ pub async fn ingest(
         return Ok(report);
     }
     let valid = facts.len();
-    let kept = db.write(move |conn| record(conn, facts)).await?;
+    let kept = writer.record(facts).await?;
     report.accepted = kept;
     report.duplicates += valid - kept;
     Ok(report)
@@ -113,7 +113,25 @@ pub async fn ingest(
 /// Keeps the facts not seen before (by insert id) as raw events and adds them to the rollups;
 /// answers how many were new. Runs inside the caller's transaction. A fact about an erased
 /// user still counts, but no longer names them.
-pub fn record(conn: &mut DbConnection, mut facts: Vec<Fact>) -> Result<usize, AnalyticsError> {
+pub fn record(conn: &mut DbConnection, facts: Vec<Fact>) -> Result<usize, AnalyticsError> {
+    Ok(record_group(conn, vec![facts])?.first().copied().unwrap_or(0))
+}
+
+/// [`record`] for several batches at once, in one transaction: the rollups' rows, which every
+/// batch of an app updates, are written once for the group. An insert id that two batches of
+/// the group share counts for the first. Answers each batch's new facts.
+pub fn record_group(conn: &mut DbConnection, batches: Vec<Vec<Fact>>) -> Result<Vec<usize>, AnalyticsError> {
+    let mut seen = HashSet::new();
+    let mut owners = Vec::new();
+    let mut facts = Vec::new();
+    for (index, batch) in batches.into_iter().enumerate() {
+        for fact in batch {
+            if seen.insert((fact.app_id.clone(), fact.insert_id.clone())) {
+                owners.push(index);
+                facts.push(fact);
+            }
+        }
+    }
     let mut users: Vec<String> = facts.iter().filter_map(|fact| fact.user_id.clone()).collect();
     users.sort_unstable();
     users.dedup();
@@ -126,8 +144,100 @@ pub fn record(conn: &mut DbConnection, mut facts: Vec<Fact>) -> Result<usize, An
         }
     }
     let claimed = crate::store::raw::claim(conn, &facts)?;
-    let new: Vec<&Fact> = facts.iter().filter(|fact| claimed.contains(&fact.insert_id)).collect();
+    let mut kept = vec![0; owners.iter().max().map_or(0, |last| last + 1)];
+    let mut new = Vec::with_capacity(facts.len());
+    for (fact, owner) in facts.iter().zip(&owners) {
+        if claimed.contains(&(fact.app_id.clone(), fact.insert_id.clone())) {
+            kept[*owner] += 1;
+            new.push(fact);
+        }
+    }
     crate::store::raw::insert(conn, &new)?;
     super::rollup::apply(conn, &new)?;
-    Ok(new.len())
+    Ok(kept)
+}
+
+/// Most facts one group commits.
+const MAX_GROUP_FACTS: usize = 20_000;
+/// Groups being written at once: while one commits, the next runs its statements; the second
+/// waits on the first only for the app's rollup rows, just before its own commit.
+const GROUPS_IN_FLIGHT: usize = 2;
+
+/// One batch waiting for its group.
+struct Job {
+    facts: Vec<Fact>,
+    done: tokio::sync::oneshot::Sender<Result<usize, AnalyticsError>>,
+}
+
+/// Writes ingested batches in groups: while a group is written, the batches that arrive queue,
+/// and the next group takes them all (up to 20,000 facts) in one transaction, with at most
+/// [`GROUPS_IN_FLIGHT`] groups at once. Concurrent batches of an app thus rarely wait on each
+/// other's locks of the app's rollup rows, and each is answered once its group is durable.
+#[derive(Clone)]
+pub struct IngestWriter {
+    jobs: tokio::sync::mpsc::Sender<Job>,
+}
+
+impl IngestWriter {
+    /// Starts the writer; it stops at `shutdown`, after the HTTP server drained.
+    pub fn start(db: Db, shutdown: chorus_kit::shutdown::Shutdown) -> (Self, tokio::task::JoinHandle<()>) {
+        let (jobs, queue) = tokio::sync::mpsc::channel(1_024);
+        (Self { jobs }, tokio::spawn(write_groups(db, queue, shutdown)))
+    }
+
+    /// Keeps `facts` with the next group; answers how many were new.
+    pub async fn record(&self, facts: Vec<Fact>) -> Result<usize, AnalyticsError> {
+        let (done, answer) = tokio::sync::oneshot::channel();
+        self.jobs.send(Job { facts, done }).await.map_err(|_| chorus_kit::db::DbError::Task)?;
+        answer.await.map_err(|_| chorus_kit::db::DbError::Task)?
+    }
+}
+
+async fn write_groups(db: Db, mut queue: tokio::sync::mpsc::Receiver<Job>, shutdown: chorus_kit::shutdown::Shutdown) {
+    let mut writing = tokio::task::JoinSet::new();
+    loop {
+        // A free slot first, so batches keep queueing (and grouping) while the slots are busy.
+        while writing.len() >= GROUPS_IN_FLIGHT {
+            writing.join_next().await;
+        }
+        let first = tokio::select! {
+            job = queue.recv() => job,
+            _ = shutdown.fired() => None,
+        };
+        let Some(first) = first else {
+            while writing.join_next().await.is_some() {}
+            return;
+        };
+        let mut size = first.facts.len();
+        let mut jobs = vec![first];
+        while size < MAX_GROUP_FACTS {
+            match queue.try_recv() {
+                Ok(job) => {
+                    size += job.facts.len();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        writing.spawn(write_group(db.clone(), jobs));
+    }
+}
+
+/// Writes one group and answers its batches.
+async fn write_group(db: Db, jobs: Vec<Job>) {
+    let (batches, answers): (Vec<Vec<Fact>>, Vec<_>) = jobs.into_iter().map(|job| (job.facts, job.done)).unzip();
+    match db.write(move |conn| record_group(conn, batches)).await {
+        Ok(kept) => {
+            for (answer, kept) in answers.into_iter().zip(kept.into_iter().chain(std::iter::repeat(0))) {
+                let _ = answer.send(Ok(kept));
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, batches = answers.len(), "an ingest group failed; its batches are refused");
+            let message = error.to_string();
+            for answer in answers {
+                let _ = answer.send(Err(AnalyticsError::Db(chorus_kit::db::DbError::Commit(message.clone()))));
+            }
+        }
+    }
 }

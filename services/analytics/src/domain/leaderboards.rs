@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use super::AnalyticsError;
 use super::metrics::MetricQuery;
 use super::model::{Metric, Mode, Point};
-use super::time::{self, QUARTER, Span};
+use super::time::{self, DAY, QUARTER, Span};
 use crate::store;
 use crate::store::leaders::Coverage;
 
@@ -31,7 +31,8 @@ pub fn all_actions() -> Vec<Metric> {
     vec![Metric::Likes, Metric::Comments, Metric::Shares, Metric::Views]
 }
 
-/// The top `limit` of `board` over `[from, to)` (widened to whole quarters), most first.
+/// The top `limit` of `board` over `[from, to)`, most first: widened to whole quarters for
+/// entities, and to the whole UTC days it touches for users (whose activity is kept by day).
 pub async fn top(
     db: &Db,
     app_id: Option<String>,
@@ -47,7 +48,13 @@ pub async fn top(
         start: time::bucket(from.timestamp(), QUARTER),
         end: time::bucket(to.timestamp() + QUARTER - 1, QUARTER).max(time::bucket(from.timestamp(), QUARTER) + QUARTER),
     };
-    let coverage = coverage_of(&[span]);
+    let coverage = match board {
+        Board::Users => {
+            let days = Span { start: time::bucket(span.start, DAY), end: time::bucket(span.end + DAY - 1, DAY) };
+            Coverage { days: vec![(days.start, days.end)], quarters: Vec::new() }
+        }
+        Board::Entities(_) => coverage_of(&[span]),
+    };
     let leaders = db
         .read(move |conn| match board {
             Board::Entities(metrics) => {

@@ -31,15 +31,21 @@ pub fn apply(conn: &mut DbConnection, facts: &[&Fact]) -> Result<(), AnalyticsEr
             let bucket = bucket(at, grain);
             if let Some(user_id) = &fact.user_id {
                 users.entry((&fact.app_id, grain, bucket)).or_default().insert(user_id);
-                *activity.entry((&fact.app_id, user_id, grain, bucket)).or_default() += 1;
+                // Per-user activity is kept by UTC day only: a row per user and day is already
+                // the write path's largest cost.
+                if grain == DAY {
+                    *activity.entry((&fact.app_id, user_id, grain, bucket)).or_default() += 1;
+                }
             }
             if let Some(key) = &fact.entity_key {
                 *entities.entry((&fact.app_id, fact.metric.key(), key, grain, bucket)).or_default() += fact.count;
             }
         }
     }
-    store::leaders::add_entity_counts(conn, &entities)?;
+    // The app's hot rows (its counts and sketches, which every writer of the app updates) come
+    // last, so they are held only from here to the commit.
     store::leaders::add_user_activity(conn, &activity)?;
+    store::leaders::add_entity_counts(conn, &entities)?;
     let rows: Vec<CountRow<'_>> = counts
         .iter()
         .map(|((app_id, metric, bucket), count)| CountRow { app_id, metric, bucket: *bucket, count: *count })

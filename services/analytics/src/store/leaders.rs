@@ -1,11 +1,12 @@
-//! Counts per entity and per user, at quarter and UTC-day grain: the leaderboards, and metrics
-//! grouped by entity. Writers touch rows in key order (callers pass sorted maps).
+//! Counts per entity (at quarter and UTC-day grain) and per user (by UTC day): the leaderboards,
+//! and metrics grouped by entity. Writers touch rows in key order (callers pass sorted maps).
 
 use std::collections::BTreeMap;
 
 use chorus_kit::db::{DbConnection, DbError};
+use chorus_kit::prepared::Statement;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::{Array, BigInt, Text};
 use diesel::upsert::excluded;
 
 use super::schema::{entity_counts, user_activity};
@@ -18,6 +19,26 @@ pub type UserBucket<'a> = (&'a str, &'a str, i64, i64);
 
 /// Adds to the entities' counts.
 pub fn add_entity_counts(conn: &mut DbConnection, counts: &BTreeMap<EntityBucket<'_>, i64>) -> Result<(), DbError> {
+    if counts.is_empty() {
+        return Ok(());
+    }
+    if let DbConnection::Postgresql(pg) = conn {
+        // One prepared statement over arrays, in key order.
+        Statement::new(
+            "INSERT INTO entity_counts (app_id, metric, entity_key, grain, bucket, count) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[]) \
+             ON CONFLICT (app_id, metric, grain, bucket, entity_key) \
+             DO UPDATE SET count = entity_counts.count + excluded.count",
+        )
+        .bind::<Array<Text>, _>(counts.keys().map(|key| key.0.to_owned()).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(counts.keys().map(|key| key.1.clone()).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(counts.keys().map(|key| key.2.to_owned()).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(counts.keys().map(|key| key.3).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(counts.keys().map(|key| key.4).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(counts.values().copied().collect::<Vec<_>>())
+        .execute(pg)?;
+        return Ok(());
+    }
     let rows: Vec<_> = counts
         .iter()
         .map(|((app_id, metric, entity_key, grain, bucket), count)| {
@@ -50,6 +71,24 @@ pub fn add_entity_counts(conn: &mut DbConnection, counts: &BTreeMap<EntityBucket
 
 /// Adds to the users' activity.
 pub fn add_user_activity(conn: &mut DbConnection, counts: &BTreeMap<UserBucket<'_>, i64>) -> Result<(), DbError> {
+    if counts.is_empty() {
+        return Ok(());
+    }
+    if let DbConnection::Postgresql(pg) = conn {
+        // One prepared statement over arrays, in key order.
+        Statement::new(
+            "INSERT INTO user_activity (app_id, user_id, grain, bucket, count) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) \
+             ON CONFLICT (app_id, grain, bucket, user_id) DO UPDATE SET count = user_activity.count + excluded.count",
+        )
+        .bind::<Array<Text>, _>(counts.keys().map(|key| key.0.to_owned()).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(counts.keys().map(|key| key.1.to_owned()).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(counts.keys().map(|key| key.2).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(counts.keys().map(|key| key.3).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(counts.values().copied().collect::<Vec<_>>())
+        .execute(pg)?;
+        return Ok(());
+    }
     let rows: Vec<_> = counts
         .iter()
         .map(|((app_id, user_id, grain, bucket), count)| {

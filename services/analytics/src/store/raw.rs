@@ -6,8 +6,10 @@
 use std::collections::HashSet;
 
 use chorus_kit::db::{DbConnection, DbError};
+use chorus_kit::prepared::Statement;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Nullable, Text};
 
 use super::schema::{event_keys, raw_events};
 use crate::domain::model::Fact;
@@ -16,9 +18,29 @@ use crate::domain::model::Fact;
 const CHUNK: usize = 1_000;
 const DAY_MS: i64 = 86_400_000;
 
-/// Claims the facts' insert ids and answers the ones that were new; a claimed id stays claimed
-/// while it is kept, so a resent event is never counted twice. All facts are of one app.
-pub fn claim(conn: &mut DbConnection, facts: &[Fact]) -> Result<HashSet<String>, DbError> {
+/// Claims the facts' insert ids and answers the `(app, insert id)` pairs that were new; a
+/// claimed id stays claimed while it is kept, so a resent event is never counted twice.
+pub fn claim(conn: &mut DbConnection, facts: &[Fact]) -> Result<HashSet<(String, String)>, DbError> {
+    if let DbConnection::Postgresql(pg) = conn {
+        // One prepared statement over arrays, whatever the batch's size.
+        #[derive(QueryableByName)]
+        struct Claimed {
+            #[diesel(sql_type = Text)]
+            app_id: String,
+            #[diesel(sql_type = Text)]
+            insert_id: String,
+        }
+        let claimed: Vec<Claimed> = Statement::new(
+            "INSERT INTO event_keys (app_id, insert_id, occurred_at) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) \
+             ON CONFLICT DO NOTHING RETURNING app_id, insert_id",
+        )
+        .bind::<Array<Text>, _>(facts.iter().map(|fact| fact.app_id.clone()).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(facts.iter().map(|fact| fact.insert_id.clone()).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(facts.iter().map(|fact| fact.occurred_at.timestamp_millis()).collect::<Vec<_>>())
+        .load(pg)?;
+        return Ok(claimed.into_iter().map(|row| (row.app_id, row.insert_id)).collect());
+    }
     let mut claimed = HashSet::with_capacity(facts.len());
     for chunk in facts.chunks(CHUNK) {
         let keys: Vec<_> = chunk
@@ -31,10 +53,10 @@ pub fn claim(conn: &mut DbConnection, facts: &[Fact]) -> Result<HashSet<String>,
                 )
             })
             .collect();
-        let new: Vec<String> = chorus_kit::on_backend!(conn, |c| diesel::insert_into(event_keys::table)
+        let new: Vec<(String, String)> = chorus_kit::on_backend!(conn, |c| diesel::insert_into(event_keys::table)
             .values(&keys)
             .on_conflict_do_nothing()
-            .returning(event_keys::insert_id)
+            .returning((event_keys::app_id, event_keys::insert_id))
             .get_results(c))?;
         claimed.extend(new);
     }
@@ -43,6 +65,24 @@ pub fn claim(conn: &mut DbConnection, facts: &[Fact]) -> Result<HashSet<String>,
 
 /// Keeps the facts as raw events.
 pub fn insert(conn: &mut DbConnection, facts: &[&Fact]) -> Result<(), DbError> {
+    if let DbConnection::Postgresql(pg) = conn {
+        let column = |value: fn(&Fact) -> Option<String>| facts.iter().map(|fact| value(fact)).collect::<Vec<_>>();
+        Statement::new(
+            "INSERT INTO raw_events (app_id, insert_id, metric, user_id, entity_key, properties, count, occurred_at) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+             $7::bigint[], $8::bigint[])",
+        )
+        .bind::<Array<Text>, _>(facts.iter().map(|fact| fact.app_id.clone()).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(facts.iter().map(|fact| fact.insert_id.clone()).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(facts.iter().map(|fact| fact.metric.key()).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Text>>, _>(column(|fact| fact.user_id.clone()))
+        .bind::<Array<Nullable<Text>>, _>(column(|fact| fact.entity_key.clone()))
+        .bind::<Array<Text>, _>(facts.iter().map(|fact| fact.properties.clone()).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(facts.iter().map(|fact| fact.count).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(facts.iter().map(|fact| fact.occurred_at.timestamp_millis()).collect::<Vec<_>>())
+        .execute(pg)?;
+        return Ok(());
+    }
     for chunk in facts.chunks(CHUNK) {
         let rows: Vec<_> = chunk
             .iter()

@@ -4,7 +4,9 @@
 //! of the same buckets queue rather than deadlock.
 
 use chorus_kit::db::{DbConnection, DbError};
+use chorus_kit::prepared::Statement;
 use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Text};
 use diesel::upsert::excluded;
 
 use super::schema::{active_users, metric_counts};
@@ -19,6 +21,20 @@ pub struct CountRow<'a> {
 
 /// Adds each row's count to its bucket.
 pub fn add_counts(conn: &mut DbConnection, rows: &[CountRow<'_>]) -> Result<(), DbError> {
+    if let DbConnection::Postgresql(pg) = conn {
+        // One prepared statement over arrays, in the rows' (key) order.
+        Statement::new(
+            "INSERT INTO metric_counts (app_id, metric, bucket, count) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) \
+             ON CONFLICT (app_id, metric, bucket) DO UPDATE SET count = metric_counts.count + excluded.count",
+        )
+        .bind::<Array<Text>, _>(rows.iter().map(|row| row.app_id.to_owned()).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(rows.iter().map(|row| row.metric.to_owned()).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(rows.iter().map(|row| row.bucket).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(rows.iter().map(|row| row.count).collect::<Vec<_>>())
+        .execute(pg)?;
+        return Ok(());
+    }
     let rows: Vec<_> = rows
         .iter()
         .map(|row| {

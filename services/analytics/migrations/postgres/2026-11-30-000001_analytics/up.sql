@@ -59,7 +59,7 @@ CREATE TABLE entity_counts (
     PRIMARY KEY (app_id, metric, grain, bucket, entity_key)
 );
 
--- Each user's activity (facts that name them) per app, at the same two grains, for the most
+-- Each user's activity (facts that name them) per app and UTC day (grain 86400), for the most
 -- active users. An erasure removes the user's rows.
 CREATE TABLE user_activity (
     app_id TEXT NOT NULL,
