@@ -1,5 +1,6 @@
 //! Prometheus metrics, one registry per service (the launcher runs several in one process):
-//! request rate, errors and latency per operation id, database pool use and feed lag.
+//! request rate, errors and latency per operation id, database pool use, feed lag and dead
+//! deliveries.
 
 use actix_web::{HttpResponse, web};
 use prometheus::{
@@ -21,6 +22,7 @@ pub struct Metrics {
     feed_errors: IntCounterVec,
     feed_skipped: IntCounterVec,
     feed_malformed: IntCounterVec,
+    deliveries_dead: IntCounterVec,
 }
 
 impl Metrics {
@@ -65,6 +67,14 @@ impl Metrics {
             &["feed"],
         )
         .expect("valid metric");
+        let deliveries_dead = IntCounterVec::new(
+            Opts::new(
+                "deliveries_dead_total",
+                "Deliveries to customers' endpoints (webhooks, alert hooks and broadcasts) given up on",
+            ),
+            &["kind"],
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(duration.clone()),
@@ -76,6 +86,7 @@ impl Metrics {
             Box::new(feed_errors.clone()),
             Box::new(feed_skipped.clone()),
             Box::new(feed_malformed.clone()),
+            Box::new(deliveries_dead.clone()),
         ] {
             registry.register(collector).expect("metric names are unique");
         }
@@ -91,6 +102,7 @@ impl Metrics {
             feed_errors,
             feed_skipped,
             feed_malformed,
+            deliveries_dead,
         }
     }
 
@@ -117,6 +129,10 @@ impl Metrics {
 
     pub fn count_feed_malformed(&self, feed: &str) {
         self.feed_malformed.with_label_values(&[feed]).inc();
+    }
+
+    pub fn count_delivery_dead(&self, kind: &str) {
+        self.deliveries_dead.with_label_values(&[kind]).inc();
     }
 
     fn render(&self, db: &Db) -> String {

@@ -193,8 +193,10 @@ pub struct Attempt {
 /// A service's delivery table: claim the due deliveries (pushing each one's next attempt
 /// [`CLAIM_LEASE`] ahead), and record an attempt.
 pub struct DeliveryQueue {
-    /// What the deliveries are, for logs: "webhook", "alert hook".
+    /// What the deliveries are, for logs and the `chorus_deliveries_dead_total{kind}` metric:
+    /// "webhook", "alert webhook".
     pub kind: &'static str,
+    pub metrics: actix_web::web::Data<crate::metrics::Metrics>,
     pub claim_due: fn(&mut DbConnection, TimeDelta, i64) -> Result<Vec<Claimed>, DbError>,
     pub record: fn(&mut DbConnection, &str, &Attempt) -> Result<(), DbError>,
 }
@@ -340,6 +342,7 @@ fn outcome(policy: &DeliveryPolicy, delivery: &Claimed, sent: Sent) -> Attempt {
 /// again once its lease runs out.
 async fn record(db: &Db, queue: &DeliveryQueue, delivery: &Claimed, attempt: Attempt) {
     if attempt.status == DeliveryStatus::Dead {
+        queue.metrics.count_delivery_dead(queue.kind);
         tracing::warn!(
             kind = queue.kind,
             delivery_id = %delivery.id,

@@ -94,9 +94,16 @@ impl Service for Analytics {
                 db.clone(),
                 webhook_key.clone(),
                 policy.clone(),
+                metrics.clone(),
                 shutdown.clone(),
             )),
-            tokio::spawn(domain::alerts::dispatch_broadcasts(db.clone(), policy, shutdown.clone(), send_broadcast)),
+            tokio::spawn(domain::alerts::dispatch_broadcasts(
+                db.clone(),
+                policy,
+                metrics.clone(),
+                shutdown.clone(),
+                send_broadcast,
+            )),
         ];
         let state = actix_web::web::Data::new(api::AnalyticsState {
             retention_days,

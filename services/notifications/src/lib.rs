@@ -66,7 +66,13 @@ impl Service for Notifications {
         let tasks = vec![
             tokio::spawn(users_follower.run()),
             tokio::spawn(actions_follower.run()),
-            tokio::spawn(domain::webhooks::dispatch(db.clone(), webhook_key.clone(), policy, shutdown.clone())),
+            tokio::spawn(domain::webhooks::dispatch(
+                db.clone(),
+                webhook_key.clone(),
+                policy,
+                metrics.clone(),
+                shutdown.clone(),
+            )),
         ];
         let state = actix_web::web::Data::new(api::NotificationsState {
             daily_broadcast_quota: config.broadcasts.daily_quota,

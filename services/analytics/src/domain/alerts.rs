@@ -341,6 +341,7 @@ pub async fn run(db: Db, announcer: Announcer, every: Duration, shutdown: Shutdo
 pub async fn dispatch_broadcasts<S, F>(
     db: Db,
     policy: chorus_kit::webhooks::DeliveryPolicy,
+    metrics: actix_web::web::Data<chorus_kit::metrics::Metrics>,
     shutdown: Shutdown,
     send: S,
 ) where
@@ -349,6 +350,7 @@ pub async fn dispatch_broadcasts<S, F>(
 {
     let queue = chorus_kit::webhooks::DeliveryQueue {
         kind: "alert broadcast",
+        metrics,
         claim_due: store::alerts::claim_due_broadcasts,
         record: store::alerts::record_attempt,
     };
@@ -360,10 +362,12 @@ pub async fn dispatch_webhooks(
     db: Db,
     key: chorus_kit::webhooks::WebhookKey,
     policy: chorus_kit::webhooks::DeliveryPolicy,
+    metrics: actix_web::web::Data<chorus_kit::metrics::Metrics>,
     shutdown: Shutdown,
 ) {
     let queue = chorus_kit::webhooks::DeliveryQueue {
         kind: "alert webhook",
+        metrics,
         claim_due: store::alerts::claim_due_webhooks,
         record: store::alerts::record_attempt,
     };

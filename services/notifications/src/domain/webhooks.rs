@@ -93,9 +93,16 @@ pub async fn check_target(url: &str, allow_private: bool) -> Result<(), Notifica
 }
 
 /// Sends due deliveries until shutdown, through the kit's dispatcher.
-pub async fn dispatch(db: Db, key: WebhookKey, policy: DeliveryPolicy, shutdown: Shutdown) {
+pub async fn dispatch(
+    db: Db,
+    key: WebhookKey,
+    policy: DeliveryPolicy,
+    metrics: actix_web::web::Data<chorus_kit::metrics::Metrics>,
+    shutdown: Shutdown,
+) {
     let queue = DeliveryQueue {
         kind: "webhook",
+        metrics,
         claim_due: store::webhooks::claim_due,
         record: store::webhooks::record_attempt,
     };

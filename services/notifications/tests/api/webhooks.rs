@@ -58,6 +58,13 @@ async fn webhooks_receive_signed_events_and_failures_retry_then_die_then_retry_b
     let dead = s.api.get(&format!("{deliveries}?status=dead"), &app).await;
     assert_eq!(dead.body["items"][0]["attempts"], 3);
     assert_eq!(dead.body["items"][0]["last_status"], 503);
+    // Ops see them die: the shipped alert watches this counter.
+    let metrics = reqwest::get(s.api.url("/metrics")).await.unwrap().text().await.unwrap();
+    let dead_count = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("chorus_deliveries_dead_total{kind=\"webhook\",service=\"notifications\"} "))
+        .and_then(|count| count.parse::<u64>().ok());
+    assert_eq!(dead_count, Some(2), "{metrics}");
 
     // Back up: a hand retry delivers it; another app cannot see or retry it.
     hook.set_failing(false);
