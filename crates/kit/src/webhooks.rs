@@ -138,12 +138,13 @@ pub fn backoff(policy: &DeliveryPolicy, attempts: i32) -> Duration {
     base.mul_f64(1.0 + jitter)
 }
 
-/// Where a delivery stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a delivery stands (also its published shape).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     Pending,
     Delivered,
-    /// Every attempt failed; only a retry by hand sends it again.
+    /// Every attempt failed; retry it by hand.
     Dead,
 }
 
@@ -216,6 +217,56 @@ pub enum Sent {
     Refused {
         error: String,
     },
+}
+
+/// Writes, in a service's store module, the statements every delivery table needs besides its
+/// own claim: `record_attempt` (the outcome of one attempt, for [`DeliveryQueue::record`]) and
+/// `retry` (a dead delivery queued again with a fresh set of attempts). The table has the
+/// columns `id`, `app_id`, `status`, `attempts`, `next_attempt_at`, `last_status`, `last_error`
+/// and `delivered_at`.
+#[macro_export]
+macro_rules! delivery_store {
+    ($table:ident) => {
+        /// Records an attempt: delivered, retry at `retry_at`, or dead.
+        pub fn record_attempt(
+            conn: &mut $crate::db::DbConnection,
+            id: &str,
+            attempt: &$crate::webhooks::Attempt,
+        ) -> Result<(), $crate::db::DbError> {
+            use diesel::prelude::*;
+            let now = $crate::db::now();
+            let delivered = attempt.status == $crate::webhooks::DeliveryStatus::Delivered;
+            diesel::update($table::table.find(id))
+                .set((
+                    $table::status.eq(attempt.status.as_str()),
+                    $table::attempts.eq($table::attempts + 1),
+                    $table::next_attempt_at.eq(attempt.retry_at.unwrap_or(now)),
+                    $table::last_status.eq(attempt.http_status),
+                    $table::last_error.eq(attempt.error.as_deref()),
+                    $table::delivered_at.eq(delivered.then_some(now)),
+                ))
+                .execute(conn)?;
+            Ok(())
+        }
+
+        /// Puts a dead delivery of the app back in the queue, with a fresh set of attempts;
+        /// false when it is not a dead delivery of the app.
+        pub fn retry(conn: &mut $crate::db::DbConnection, app_id: &str, id: &str) -> Result<bool, $crate::db::DbError> {
+            use diesel::prelude::*;
+            let updated = diesel::update(
+                $table::table
+                    .filter($table::id.eq(id).and($table::app_id.eq(app_id)))
+                    .filter($table::status.eq($crate::webhooks::DeliveryStatus::Dead.as_str())),
+            )
+            .set((
+                $table::status.eq($crate::webhooks::DeliveryStatus::Pending.as_str()),
+                $table::attempts.eq(0),
+                $table::next_attempt_at.eq($crate::db::now()),
+            ))
+            .execute(conn)?;
+            Ok(updated > 0)
+        }
+    };
 }
 
 /// Sends due signed webhooks until shutdown; several replicas can run one each.
@@ -370,6 +421,14 @@ mod tests {
         let header = signature("whsec_x", 1_700_000_000, "{}");
         assert!(header.starts_with("t=1700000000,v1=") && header.len() == "t=1700000000,v1=".len() + 64);
         assert_ne!(header, signature("whsec_x", 1_700_000_000, "{ }"));
+    }
+
+    #[test]
+    fn a_status_is_published_as_it_is_stored() {
+        for status in [DeliveryStatus::Pending, DeliveryStatus::Delivered, DeliveryStatus::Dead] {
+            assert_eq!(serde_json::json!(status), status.as_str());
+            assert_eq!(DeliveryStatus::parse(status.as_str()), status);
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ use chorus_kit::auth::AppPrincipal;
 use chorus_kit::db::Db;
 use chorus_kit::extract::{Json, Query};
 use chorus_kit::pagination::PageQuery;
+use chorus_kit::webhooks::DeliveryStatus;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -156,7 +157,7 @@ pub struct AlertDeliveryView {
     /// `alert.fired` or `alert.recovered`.
     pub event_type: String,
     pub channel: AlertChannel,
-    pub status: AlertDeliveryStatus,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: DateTime<Utc>,
     /// The HTTP status of the last attempt, if it got one.
@@ -171,15 +172,6 @@ pub struct AlertDeliveryView {
 pub enum AlertChannel {
     Webhook,
     Broadcast,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AlertDeliveryStatus {
-    Pending,
-    Delivered,
-    /// Every attempt failed; retry it by hand.
-    Dead,
 }
 
 chorus_kit::list_page!(
@@ -258,7 +250,6 @@ impl From<Firing> for AlertFiring {
 
 impl From<AlertDelivery> for AlertDeliveryView {
     fn from(delivery: AlertDelivery) -> Self {
-        use chorus_kit::webhooks::DeliveryStatus;
         Self {
             id: delivery.id,
             firing_id: delivery.firing_id,
@@ -267,11 +258,7 @@ impl From<AlertDelivery> for AlertDeliveryView {
                 alerts::Channel::Webhook => AlertChannel::Webhook,
                 alerts::Channel::Broadcast => AlertChannel::Broadcast,
             },
-            status: match delivery.status {
-                DeliveryStatus::Pending => AlertDeliveryStatus::Pending,
-                DeliveryStatus::Delivered => AlertDeliveryStatus::Delivered,
-                DeliveryStatus::Dead => AlertDeliveryStatus::Dead,
-            },
+            status: delivery.status,
             attempts: delivery.attempts,
             next_attempt_at: delivery.next_attempt_at,
             last_status: delivery.last_status,
@@ -576,7 +563,7 @@ pub async fn retry_alert_delivery(
     let id = path.into_inner();
     db.write(move |conn| {
         let found = store::alerts::find_delivery(conn, &app.app_id, &id)?.ok_or(AnalyticsError::DeliveryNotFound)?;
-        if found.status != chorus_kit::webhooks::DeliveryStatus::Dead {
+        if found.status != DeliveryStatus::Dead {
             return Err(AnalyticsError::DeliveryNotDead);
         }
         store::alerts::retry(conn, &app.app_id, &id)?;

@@ -1,7 +1,7 @@
 //! Alert rules, their firings, and the deliveries that announce them.
 
 use chorus_kit::db::{DbConnection, DbError, written};
-use chorus_kit::webhooks::{Attempt, Claimed, DeliveryStatus};
+use chorus_kit::webhooks::{Claimed, DeliveryStatus};
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
@@ -255,22 +255,6 @@ pub fn claim_due_broadcasts(conn: &mut DbConnection, lease: TimeDelta, limit: i6
     claim_due(conn, Channel::Broadcast, lease, limit)
 }
 
-/// Records an attempt: delivered, retry at `retry_at`, or dead.
-pub fn record_attempt(conn: &mut DbConnection, id: &str, attempt: &Attempt) -> Result<(), DbError> {
-    let now = chorus_kit::db::now();
-    diesel::update(alert_deliveries::table.find(id))
-        .set((
-            alert_deliveries::status.eq(attempt.status.as_str()),
-            alert_deliveries::attempts.eq(alert_deliveries::attempts + 1),
-            alert_deliveries::next_attempt_at.eq(attempt.retry_at.unwrap_or(now)),
-            alert_deliveries::last_status.eq(attempt.http_status),
-            alert_deliveries::last_error.eq(attempt.error.as_deref()),
-            alert_deliveries::delivered_at.eq((attempt.status == DeliveryStatus::Delivered).then_some(now)),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = alert_deliveries)]
 struct DeliveryRow {
@@ -336,18 +320,4 @@ pub fn find_delivery(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<
     Ok(row.map(AlertDelivery::from))
 }
 
-/// Puts a dead delivery back in the queue, with a fresh set of attempts.
-pub fn retry(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<bool, DbError> {
-    let updated = diesel::update(
-        alert_deliveries::table
-            .filter(alert_deliveries::id.eq(id).and(alert_deliveries::app_id.eq(app_id)))
-            .filter(alert_deliveries::status.eq(DeliveryStatus::Dead.as_str())),
-    )
-    .set((
-        alert_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
-        alert_deliveries::attempts.eq(0),
-        alert_deliveries::next_attempt_at.eq(chorus_kit::db::now()),
-    ))
-    .execute(conn)?;
-    Ok(updated > 0)
-}
+chorus_kit::delivery_store!(alert_deliveries);

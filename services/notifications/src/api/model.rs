@@ -211,34 +211,8 @@ impl From<domain::Webhook> for Webhook {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryStatus {
-    Pending,
-    Delivered,
-    /// Every attempt failed; retry it by hand.
-    Dead,
-}
-
-impl From<domain::DeliveryStatus> for DeliveryStatus {
-    fn from(status: domain::DeliveryStatus) -> Self {
-        match status {
-            domain::DeliveryStatus::Pending => Self::Pending,
-            domain::DeliveryStatus::Delivered => Self::Delivered,
-            domain::DeliveryStatus::Dead => Self::Dead,
-        }
-    }
-}
-
-impl From<DeliveryStatus> for domain::DeliveryStatus {
-    fn from(status: DeliveryStatus) -> Self {
-        match status {
-            DeliveryStatus::Pending => Self::Pending,
-            DeliveryStatus::Delivered => Self::Delivered,
-            DeliveryStatus::Dead => Self::Dead,
-        }
-    }
-}
+/// Where a delivery stands: the kit's, which analytics' alert deliveries share.
+pub use chorus_kit::webhooks::DeliveryStatus;
 
 /// One event's delivery to one webhook, with its attempts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -277,7 +251,7 @@ impl From<domain::Delivery> for Delivery {
             webhook_id,
             event_id,
             event_type,
-            status: status.into(),
+            status,
             attempts,
             next_attempt_at,
             last_status,
@@ -398,10 +372,6 @@ mod tests {
         let as_json = |value: serde_json::Value| value.as_str().unwrap_or_default().to_owned();
         for kind in [domain::SubscriptionKind::NewComments, domain::SubscriptionKind::Replies] {
             assert_eq!(as_json(serde_json::json!(SubscriptionKind::from(kind))), kind.as_str());
-        }
-        for status in [domain::DeliveryStatus::Pending, domain::DeliveryStatus::Delivered, domain::DeliveryStatus::Dead]
-        {
-            assert_eq!(as_json(serde_json::json!(DeliveryStatus::from(status))), status.as_str());
         }
         for kind in
             [domain::NotificationKind::NewComment, domain::NotificationKind::Reply, domain::NotificationKind::Broadcast]

@@ -184,7 +184,7 @@ pub async fn list_deliveries(
     query: Query<DeliveryQuery>,
 ) -> Result<web::Json<DeliveryList>, Problem> {
     let page = PageQuery { cursor: query.cursor.clone(), limit: query.limit }.page()?;
-    let (webhook_id, status) = (path.into_inner(), query.status.map(domain::DeliveryStatus::from));
+    let (webhook_id, status) = (path.into_inner(), query.status);
     let (before, fetch) = (page.after.clone(), page.fetch_limit());
     let mut items = db
         .read(move |conn| {

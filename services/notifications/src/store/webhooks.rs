@@ -2,7 +2,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use chorus_kit::db::{DbError, written};
-use chorus_kit::webhooks::{Attempt, Claimed};
+use chorus_kit::webhooks::Claimed;
 
 use super::DbConnection;
 use super::schema::{webhook_deliveries, webhooks};
@@ -196,34 +196,4 @@ pub fn claim_due(conn: &mut DbConnection, lease: chrono::TimeDelta, limit: i64) 
     Ok(claimed)
 }
 
-/// Records an attempt: delivered, retry at `retry_at`, or dead.
-pub fn record_attempt(conn: &mut DbConnection, id: &str, attempt: &Attempt) -> Result<(), DbError> {
-    let now = chorus_kit::db::now();
-    diesel::update(webhook_deliveries::table.find(id))
-        .set((
-            webhook_deliveries::status.eq(attempt.status.as_str()),
-            webhook_deliveries::attempts.eq(webhook_deliveries::attempts + 1),
-            webhook_deliveries::next_attempt_at.eq(attempt.retry_at.unwrap_or(now)),
-            webhook_deliveries::last_status.eq(attempt.http_status),
-            webhook_deliveries::last_error.eq(attempt.error.as_deref()),
-            webhook_deliveries::delivered_at.eq((attempt.status == DeliveryStatus::Delivered).then_some(now)),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Puts a dead delivery back in the queue, with a fresh set of attempts.
-pub fn retry(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<bool, DbError> {
-    let updated = diesel::update(
-        webhook_deliveries::table
-            .filter(webhook_deliveries::id.eq(id).and(webhook_deliveries::app_id.eq(app_id)))
-            .filter(webhook_deliveries::status.eq(DeliveryStatus::Dead.as_str())),
-    )
-    .set((
-        webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
-        webhook_deliveries::attempts.eq(0),
-        webhook_deliveries::next_attempt_at.eq(chorus_kit::db::now()),
-    ))
-    .execute(conn)?;
-    Ok(updated > 0)
-}
+chorus_kit::delivery_store!(webhook_deliveries);
