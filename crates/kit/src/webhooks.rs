@@ -197,7 +197,7 @@ pub struct DeliveryQueue {
     /// What the deliveries are, for logs and the `chorus_deliveries_dead_total{kind}` metric:
     /// "webhook", "alert webhook".
     pub kind: &'static str,
-    pub metrics: actix_web::web::Data<crate::metrics::Metrics>,
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
     pub claim_due: fn(&mut DbConnection, TimeDelta, i64) -> Result<Vec<Claimed>, DbError>,
     pub record: fn(&mut DbConnection, &str, &Attempt) -> Result<(), DbError>,
 }

@@ -70,7 +70,7 @@ impl Service for Notifications {
                 db.clone(),
                 webhook_key.clone(),
                 policy,
-                metrics.clone(),
+                metrics.clone().into_inner(),
                 shutdown.clone(),
             )),
         ];

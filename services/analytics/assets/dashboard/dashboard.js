@@ -22,24 +22,38 @@ async function api(path) {
   return body;
 }
 
-// The browser's time zone, when the API knows it; else UTC.
-function timeZone() {
-  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-  return zone && !/GMT[+-]/.test(zone) ? zone : "UTC";
-}
+// The browser's time zone, until the API refuses it (a zone its list lacks); then UTC.
+let zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+if (/GMT[+-]/.test(zone)) zone = "UTC";
 
+// Each load numbers itself; an answer that arrives after a newer load began is dropped.
+let generation = 0;
+
+// The last N days, from local midnight N-1 days ago to now: the charts' days and the tables'.
 function range() {
   const days = Number($("range").value);
-  const to = new Date();
-  const from = new Date(to.getTime() - (days - 1) * 86400000);
-  return { from: from.toISOString(), to: to.toISOString() };
+  const start = new Date();
+  start.setHours(0, 0, 0, 0);
+  start.setDate(start.getDate() - (days - 1));
+  return { from: start.toISOString(), to: new Date().toISOString() };
 }
 
 async function series(metric) {
   const { from, to } = range();
-  const query = new URLSearchParams({ from, to, interval: "day", tz: timeZone() });
-  const body = await api(`/v1/metrics/${metric}?${query}`);
-  return body.points;
+  const query = new URLSearchParams({ from, to, interval: "day", tz: zone });
+  try {
+    return (await api(`/v1/metrics/${metric}?${query}`)).points;
+  } catch (error) {
+    if (zone !== "UTC" && /tz/.test(error.message)) {
+      zone = "UTC";
+      return series(metric);
+    }
+    throw error;
+  }
+}
+
+function current(loaded) {
+  return loaded === generation;
 }
 
 function showStatus(element, state, text) {
@@ -51,11 +65,12 @@ function showStatus(element, state, text) {
   element.append(p);
 }
 
-async function chart(elementId, metrics) {
+async function chart(elementId, metrics, loaded) {
   const element = $(elementId);
   showStatus(element, "loading", "Loading…");
   try {
     const all = await Promise.all(metrics.map((metric) => series(metric.name)));
+    if (!current(loaded)) return;
     const xs = all[0].map((point) => Date.parse(point.start) / 1000);
     const columns = all.map((points) => points.map((point) => point.value));
     if (columns.every((values) => values.every((value) => value === 0))) {
@@ -76,7 +91,7 @@ async function chart(elementId, metrics) {
       element,
     );
   } catch (error) {
-    showStatus(element, "error", error.message);
+    if (current(loaded)) showStatus(element, "error", error.message);
   }
 }
 
@@ -101,27 +116,29 @@ function table(element, headings, rows) {
   element.dataset.state = "ready";
 }
 
-async function topEntities() {
+async function topEntities(loaded) {
   const element = $("top-entities");
   showStatus(element, "loading", "Loading…");
   try {
     const { from, to } = range();
     const body = await api(`/v1/leaderboards/entities?${new URLSearchParams({ from, to, limit: "10" })}`);
+    if (!current(loaded)) return;
     if (body.items.length === 0) {
       showStatus(element, "empty", "No entity had activity in this range.");
       return;
     }
     table(element, ["Entity", "Actions"], body.items.map((item) => [item.entity_key, item.count]));
   } catch (error) {
-    showStatus(element, "error", error.message);
+    if (current(loaded)) showStatus(element, "error", error.message);
   }
 }
 
-async function firings() {
+async function firings(loaded) {
   const element = $("firings");
   showStatus(element, "loading", "Loading…");
   try {
     const body = await api("/v1/alerts/firings?limit=10");
+    if (!current(loaded)) return;
     if (body.items.length === 0) {
       showStatus(element, "empty", "No alert has fired.");
       return;
@@ -134,23 +151,25 @@ async function firings() {
     ]);
     table(element, ["When", "What", "Value", "Threshold"], rows);
   } catch (error) {
-    showStatus(element, "error", error.message);
+    if (current(loaded)) showStatus(element, "error", error.message);
   }
 }
 
 function load() {
+  generation += 1;
+  const loaded = generation;
   chart("actions-chart", [
     { name: "actions.likes", label: "Likes", color: "#e4572e" },
     { name: "actions.comments", label: "Comments", color: "#17bebb" },
     { name: "actions.shares", label: "Shares", color: "#ffc914" },
     { name: "actions.views", label: "Views", color: "#76b041" },
-  ]);
+  ], loaded);
   chart("users-chart", [
     { name: "users.new", label: "New users", color: "#2e86ab" },
     { name: "users.active", label: "Active users", color: "#a23b72" },
-  ]);
-  topEntities();
-  firings();
+  ], loaded);
+  topEntities(loaded);
+  firings(loaded);
 }
 
 function show(signedIn) {

@@ -5,6 +5,7 @@ use chorus_kit::Problem;
 use chorus_kit::auth::AppPrincipal;
 use chorus_kit::db::Db;
 use chorus_kit::extract::{Json, Query};
+use chorus_kit::idempotency::{IdempotencyKey, IdempotentRequest};
 use chorus_kit::pagination::PageQuery;
 use chorus_kit::webhooks::DeliveryStatus;
 use chrono::{DateTime, Utc};
@@ -321,9 +322,10 @@ fn broadcast_request(rule: &Rule, broadcast: &RuleBroadcast, firing: &Firing) ->
 /// and recovers once when it stops; both are recorded (`GET /v1/alerts/{rule_id}/firings`) and
 /// sent to its `webhook_url` as `alert.fired` and `alert.recovered`, and a firing also sends its
 /// `broadcast`. No data counts as 0: a `below` rule fires on silence. An app keeps at most 50
-/// rules (409 past that).
+/// rules (409 past that). Accepts `Idempotency-Key`: a retried create answers the first rule.
 #[utoipa::path(
     post, path = "/v1/alerts", tag = "alerts", operation_id = "create_alert_rule",
+    params(chorus_kit::idempotency::IdempotencyKeyHeader),
     request_body = NewAlertRule,
     responses(
         (status = 201, description = "The rule, and its webhook's signing secret", body = CreatedAlertRule),
@@ -331,6 +333,7 @@ fn broadcast_request(rule: &Rule, broadcast: &RuleBroadcast, firing: &Firing) ->
         (status = 401, response = chorus_kit::problem::responses::Unauthorized),
         (status = 403, response = chorus_kit::problem::responses::Forbidden),
         (status = 409, response = chorus_kit::problem::responses::Conflict),
+        (status = 422, response = chorus_kit::problem::responses::IdempotencyKeyReused),
     ),
     security(("app" = []))
 )]
@@ -338,9 +341,11 @@ pub async fn create_alert_rule(
     app: AppPrincipal,
     db: web::Data<Db>,
     state: web::Data<AnalyticsState>,
+    idempotency: IdempotencyKey,
     body: Json<NewAlertRule>,
 ) -> Result<HttpResponse, Problem> {
     let body = body.into_inner();
+    let request = IdempotentRequest::new(idempotency, &format!("app:{}", app.app_id), "create_alert_rule", &body);
     let metric = Metric::parse(&body.metric)
         .ok_or_else(|| Problem::invalid("metric", "must name a metric, such as actions.likes or events.<name>"))?;
     let new = NewRule {
@@ -357,9 +362,15 @@ pub async fn create_alert_rule(
             .await
             .map_err(|refused| Problem::invalid("webhook_url", refused.to_string()))?;
     }
-    let rule = db.write(move |conn| alerts::create(conn, &app.app_id, &new)).await?;
+    let rule = db
+        .write(move |conn| {
+            // The stored response is the rule alone; its secret is derived again, never stored.
+            request
+                .create_once(conn, |conn| Ok::<_, Problem>(AlertRule::from(alerts::create(conn, &app.app_id, &new)?)))
+        })
+        .await?;
     let secret = state.webhook_key.secret_for(&rule.id);
-    Ok(HttpResponse::Created().json(CreatedAlertRule { rule: rule.into(), secret }))
+    Ok(HttpResponse::Created().json(CreatedAlertRule { rule, secret }))
 }
 
 /// List the app's alert rules

@@ -8,6 +8,8 @@ use chorus_kit::Problem;
 use chorus_kit::extract::Json;
 use serde::{Deserialize, Serialize};
 
+use chorus_kit::rate_limit::{OperationClass, RateLimits};
+
 use super::AnalyticsState;
 
 /// The page's files: name, content type, bytes.
@@ -64,9 +66,16 @@ struct Session {
     expires_in: i64,
 }
 
-/// Exchanges the app's key and secret for an app token at the users service, for the page.
-async fn sign_in(state: web::Data<AnalyticsState>, body: Json<Credentials>) -> Result<web::Json<Session>, Problem> {
+/// Exchanges the app's key and secret for an app token at the users service, for the page. Each
+/// API key gets the credential exchanges' budget here too, so the page is no way around it.
+async fn sign_in(
+    req: actix_web::HttpRequest,
+    state: web::Data<AnalyticsState>,
+    limits: web::Data<RateLimits>,
+    body: Json<Credentials>,
+) -> Result<web::Json<Session>, Problem> {
     let Credentials { api_key, api_secret } = body.into_inner();
+    chorus_kit::auth::take_quota_of(&req, &limits, OperationClass::Session, &api_key)?;
     match state.upstream.app_token(&api_key, &api_secret).await {
         Ok(Some((access_token, expires_in))) => Ok(web::Json(Session { access_token, expires_in })),
         Ok(None) => Err(Problem::unauthenticated("the API key and secret were refused")),

@@ -24,8 +24,7 @@ pub struct RangeParams {
     /// How many, 1 to 100 (default 10).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
-    /// The app, for the operator (without it, the whole platform); an app token reads only
-    /// its own.
+    /// The app, which the operator must name (400 otherwise); an app token reads only its own.
     #[param(min_length = 1, max_length = 64)]
     pub app_id: Option<String>,
 }
@@ -61,7 +60,7 @@ pub async fn top_entities(
     entity: Query<EntityParams>,
 ) -> Result<web::Json<EntityLeaderboard>, Problem> {
     let range = range.into_inner();
-    let app_id = super::app_scope(&principal, range.app_id)?;
+    let app_id = super::one_app(super::app_scope(&principal, range.app_id)?)?;
     let metrics = match entity.into_inner().metric {
         None => leaderboards::all_actions(),
         Some(key) => match Metric::parse(&key) {
@@ -70,14 +69,15 @@ pub async fn top_entities(
         },
     };
     let limit = super::limit(range.limit)?;
-    let top = leaderboards::top(&db, app_id, Board::Entities(metrics), range.from, range.to, limit).await?;
+    let top = leaderboards::top(&db, &app_id, Board::Entities(metrics), range.from, range.to, limit).await?;
     let items = top.into_iter().map(|(entity_key, count)| EntityLeader { entity_key, count }).collect();
     Ok(web::Json(EntityLeaderboard { items }))
 }
 
 /// Most active users
 ///
-/// The users with the most actions and ingested events over a range, most first. A user's
+/// The users with the most likes, comments, shares and ingested events (joining counts once)
+/// over a range, most first. A user's
 /// activity is kept by UTC day, so the range counts every UTC day it touches. Erased users are
 /// not listed. Answered from rollups. Needs an app token (its own app) or the operator.
 #[utoipa::path(
@@ -97,9 +97,9 @@ pub async fn top_users(
     range: Query<RangeParams>,
 ) -> Result<web::Json<UserLeaderboard>, Problem> {
     let range = range.into_inner();
-    let app_id = super::app_scope(&principal, range.app_id)?;
+    let app_id = super::one_app(super::app_scope(&principal, range.app_id)?)?;
     let limit = super::limit(range.limit)?;
-    let top = leaderboards::top(&db, app_id, Board::Users, range.from, range.to, limit).await?;
+    let top = leaderboards::top(&db, &app_id, Board::Users, range.from, range.to, limit).await?;
     let items = top.into_iter().map(|(user_id, count)| UserLeader { user_id, count }).collect();
     Ok(web::Json(UserLeaderboard { items }))
 }

@@ -32,7 +32,8 @@ pub struct MetricParams {
     #[param(value_type = Option<TimeZoneName>)]
     pub tz: Option<String>,
     /// Group the points by this dimension: one series per group, for the top `limit` groups
-    /// over the range (not for `users.active`, a distinct count: 400).
+    /// over the range (not for `users.active`, a distinct count: 400). The operator names the
+    /// app to group (400 otherwise).
     pub group_by: Option<MetricGrouping>,
     /// With `group_by`: how many groups, 1 to 100 (default 10).
     #[param(minimum = 1, maximum = 100)]
@@ -48,9 +49,9 @@ pub struct MetricParams {
 /// The metric's value per interval over a range, answered from rollups (never from raw
 /// events): `actions.likes`, `actions.comments`, `actions.shares` and `actions.views` (made in
 /// the interval; withdrawn ones are not subtracted), `users.new`, `users.active` (distinct
-/// users with any action or ingested event in the interval: exact up to 128, past that a
-/// HyperLogLog estimate within 0.81%, one standard error), and `events.<name>` for each custom
-/// event name. Every interval of the range has a point; one without data is 0. Needs an app
+/// users who liked, commented, shared, joined or sent an event naming them in the interval, a
+/// view naming no one; exact up to 128, past that a HyperLogLog estimate within 0.81%, one
+/// standard error), and `events.<name>` for each custom event name. Every interval of the range has a point; one without data is 0. Needs an app
 /// token (its own app) or the operator (the app named by `app_id`, or the whole platform).
 #[utoipa::path(
     get, path = "/v1/metrics/{metric}", tag = "metrics", operation_id = "get_metric",
@@ -95,6 +96,7 @@ pub async fn get_metric(
         None => (Some(metrics::series(&db, query).await?.into_iter().map(Into::into).collect()), None),
         Some(MetricGrouping::Entity) => {
             let limit = super::limit(params.limit)?;
+            super::one_app(query.app_id.clone())?;
             let groups = leaderboards::grouped_by_entity(&db, query, limit).await?;
             let groups = groups
                 .into_iter()

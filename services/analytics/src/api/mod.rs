@@ -74,6 +74,13 @@ fn app_scope(principal: &Principal, asked: Option<String>) -> Result<Option<Stri
     }
 }
 
+/// The one app a ranking is of: entity keys and user ids are an app's own, so the operator
+/// names the app (400 otherwise).
+fn one_app(app_id: Option<String>) -> Result<String, Problem> {
+    app_id
+        .ok_or_else(|| Problem::invalid("app_id", "the operator names the app: entity keys and users are an app's own"))
+}
+
 /// A `limit` of 1 to 100, 10 when absent.
 fn limit(asked: Option<i64>) -> Result<i64, Problem> {
     match asked {

@@ -315,7 +315,7 @@ pub struct UserLeaderboard {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct UserLeader {
     pub user_id: String,
-    /// Their actions and ingested events over the range.
+    /// Their likes, comments, shares and ingested events over the range (joining counts once).
     #[schema(minimum = 0)]
     pub count: i64,
 }

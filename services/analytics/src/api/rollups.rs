@@ -13,7 +13,8 @@ use crate::domain::rebuild;
 ///
 /// Recomputes every app's rollups from the raw events kept, for whole UTC days after the
 /// raw-event retention's cutoff; older rollups stay. Writes wait while an app is rebuilt. The
-/// result equals the live rollups unless they were damaged. Operator only.
+/// result equals the live rollups, except that an erased user's raw events are gone, so a
+/// rebuild no longer counts what they did on the days it recomputes. Operator only.
 #[utoipa::path(
     post, path = "/v1/rollups:rebuild", tag = "operations", operation_id = "rebuild_rollups",
     responses(

@@ -341,7 +341,7 @@ pub async fn run(db: Db, announcer: Announcer, every: Duration, shutdown: Shutdo
 pub async fn dispatch_broadcasts<S, F>(
     db: Db,
     policy: chorus_kit::webhooks::DeliveryPolicy,
-    metrics: actix_web::web::Data<chorus_kit::metrics::Metrics>,
+    metrics: std::sync::Arc<chorus_kit::metrics::Metrics>,
     shutdown: Shutdown,
     send: S,
 ) where
@@ -362,7 +362,7 @@ pub async fn dispatch_webhooks(
     db: Db,
     key: chorus_kit::webhooks::WebhookKey,
     policy: chorus_kit::webhooks::DeliveryPolicy,
-    metrics: actix_web::web::Data<chorus_kit::metrics::Metrics>,
+    metrics: std::sync::Arc<chorus_kit::metrics::Metrics>,
     shutdown: Shutdown,
 ) {
     let queue = chorus_kit::webhooks::DeliveryQueue {

@@ -67,18 +67,20 @@ pub fn apply_users(conn: &mut DbConnection, event: &UsersEvent) -> Result<(), Ap
             }],
         )
         .map(drop),
-        UsersEvent::Deleted(deleted) => erase_user(conn, &deleted.data.user_id),
+        UsersEvent::Deleted(deleted) => erase_user(conn, &deleted.app_id, &deleted.data.user_id),
         _ => Ok(()),
     };
     outcome.map_err(into_apply_error)
 }
 
-/// Forgets an erased user: every raw event that names them, and their place in the
-/// leaderboards. Rollups keep their counts, which name no one; distinct-user sketches hold only
-/// hashes, which cannot be read back as ids.
-pub fn erase_user(conn: &mut DbConnection, user_id: &str) -> Result<(), AnalyticsError> {
-    store::raw::forget_user(conn, user_id)?;
-    store::leaders::forget_user(conn, user_id)?;
+/// Forgets an erased user of an app: every raw event that names them, their place in the
+/// leaderboards, and their id among alert broadcasts' recipients. Rollups keep their counts,
+/// which name no one; distinct-user sketches hold only hashes, which cannot be read back as ids.
+/// (A write that raced the erasure is swept by the hourly maintenance.)
+pub fn erase_user(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Result<(), AnalyticsError> {
+    store::raw::forget_user(conn, app_id, user_id)?;
+    store::leaders::forget_user(conn, app_id, user_id)?;
+    store::alerts::forget_user(conn, app_id, user_id)?;
     Ok(())
 }
 

@@ -121,17 +121,20 @@ pub fn record(conn: &mut DbConnection, facts: Vec<Fact>) -> Result<usize, Analyt
 /// batch of an app updates, are written once for the group. An insert id that two batches of
 /// the group share counts for the first. Answers each batch's new facts.
 pub fn record_group(conn: &mut DbConnection, batches: Vec<Vec<Fact>>) -> Result<Vec<usize>, AnalyticsError> {
+    let batch_count = batches.len();
     let mut seen = HashSet::new();
-    let mut owners = Vec::new();
-    let mut facts = Vec::new();
+    let mut owned = Vec::new();
     for (index, batch) in batches.into_iter().enumerate() {
         for fact in batch {
             if seen.insert((fact.app_id.clone(), fact.insert_id.clone())) {
-                owners.push(index);
-                facts.push(fact);
+                owned.push((index, fact));
             }
         }
     }
+    // Keys are claimed in one order by every writer, so two groups never wait on each other in
+    // a cycle.
+    owned.sort_by(|(_, a), (_, b)| (&a.app_id, &a.insert_id).cmp(&(&b.app_id, &b.insert_id)));
+    let (owners, mut facts): (Vec<usize>, Vec<Fact>) = owned.into_iter().unzip();
     let mut users: Vec<String> = facts.iter().filter_map(|fact| fact.user_id.clone()).collect();
     users.sort_unstable();
     users.dedup();
@@ -144,7 +147,7 @@ pub fn record_group(conn: &mut DbConnection, batches: Vec<Vec<Fact>>) -> Result<
         }
     }
     let claimed = crate::store::raw::claim(conn, &facts)?;
-    let mut kept = vec![0; owners.iter().max().map_or(0, |last| last + 1)];
+    let mut kept = vec![0; batch_count];
     let mut new = Vec::with_capacity(facts.len());
     for (fact, owner) in facts.iter().zip(&owners) {
         if claimed.contains(&(fact.app_id.clone(), fact.insert_id.clone())) {
@@ -223,9 +226,12 @@ async fn write_groups(db: Db, mut queue: tokio::sync::mpsc::Receiver<Job>, shutd
     }
 }
 
-/// Writes one group and answers its batches.
+/// Writes one group and answers its batches. When the group fails as a whole (a deadlock, a
+/// lost connection), each batch is tried again on its own, so one batch's trouble is not its
+/// neighbours'.
 async fn write_group(db: Db, jobs: Vec<Job>) {
     let (batches, answers): (Vec<Vec<Fact>>, Vec<_>) = jobs.into_iter().map(|job| (job.facts, job.done)).unzip();
+    let retry = (batches.len() > 1).then(|| batches.clone());
     match db.write(move |conn| record_group(conn, batches)).await {
         Ok(kept) => {
             for (answer, kept) in answers.into_iter().zip(kept.into_iter().chain(std::iter::repeat(0))) {
@@ -233,10 +239,13 @@ async fn write_group(db: Db, jobs: Vec<Job>) {
             }
         }
         Err(error) => {
-            tracing::warn!(%error, batches = answers.len(), "an ingest group failed; its batches are refused");
-            let message = error.to_string();
-            for answer in answers {
-                let _ = answer.send(Err(AnalyticsError::Db(chorus_kit::db::DbError::Commit(message.clone()))));
+            let Some(batches) = retry else {
+                let _ = answers.into_iter().next().map(|answer| answer.send(Err(error)));
+                return;
+            };
+            tracing::warn!(%error, batches = batches.len(), "an ingest group failed; writing its batches one by one");
+            for (facts, answer) in batches.into_iter().zip(answers) {
+                let _ = answer.send(db.write(move |conn| record(conn, facts)).await);
             }
         }
     }

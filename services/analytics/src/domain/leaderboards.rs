@@ -35,7 +35,7 @@ pub fn all_actions() -> Vec<Metric> {
 /// entities, and to the whole UTC days it touches for users (whose activity is kept by day).
 pub async fn top(
     db: &Db,
-    app_id: Option<String>,
+    app_id: &str,
     board: Board,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
@@ -55,13 +55,14 @@ pub async fn top(
         }
         Board::Entities(_) => coverage_of(&[span]),
     };
+    let app_id = app_id.to_owned();
     let leaders = db
         .read(move |conn| match board {
             Board::Entities(metrics) => {
                 let keys: Vec<String> = metrics.iter().map(Metric::key).collect();
-                store::leaders::top_entities(conn, app_id.as_deref(), &keys, &coverage, limit)
+                store::leaders::top_entities(conn, Some(&app_id), &keys, &coverage, limit)
             }
-            Board::Users => store::leaders::top_users(conn, app_id.as_deref(), &coverage, limit),
+            Board::Users => store::leaders::top_users(conn, Some(&app_id), &coverage, limit),
         })
         .await?;
     Ok(leaders.into_iter().map(|leader| (leader.key, leader.count)).collect())

@@ -1,8 +1,6 @@
 //! Metric queries, answered from the rollups alone: sums of quarter counts for counted
 //! metrics, merges of quarter and day sketches for distinct users.
 
-use std::collections::BTreeMap;
-
 use chorus_kit::db::{Db, DbConnection};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -101,28 +99,24 @@ fn counted(
 }
 
 /// Distinct users per span (since the range's start when cumulative), merging the day sketches
-/// of whole UTC days and the quarter sketches of the edges.
+/// of whole UTC days and the quarter sketches of the edges. A span's sketches are read and
+/// merged before the next span's are read, so a long range costs reads, not memory.
 fn distinct_users(
     conn: &mut DbConnection,
     app_id: Option<&str>,
     spans: &[Span],
     mode: Mode,
 ) -> Result<Vec<i64>, AnalyticsError> {
-    let covers: Vec<time::Cover> = spans.iter().map(|span| time::cover(*span)).collect();
-    let day_sketches = match (covers.iter().find_map(|c| c.days), covers.iter().rev().find_map(|c| c.days)) {
-        (Some(first), Some(last)) => load(conn, app_id, DAY, &[Span { start: first.start, end: last.end }])?,
-        _ => BTreeMap::new(),
-    };
-    let quarter_sketches =
-        load(conn, app_id, QUARTER, &time::runs(covers.iter().flat_map(|c| c.quarters.iter().copied())))?;
     let mut running = DistinctUsers::new();
     let mut values = Vec::with_capacity(spans.len());
-    for cover in &covers {
+    for span in spans {
+        let cover = time::cover(*span);
         let mut users = DistinctUsers::new();
-        let whole_days = cover.days.iter().flat_map(|days| in_span(&day_sketches, *days));
-        let edges = cover.quarters.iter().flat_map(|edge| in_span(&quarter_sketches, *edge));
-        for sketch in whole_days.chain(edges) {
-            users.merge(sketch);
+        if let Some(days) = cover.days {
+            merge_into(&mut users, conn, app_id, DAY, days)?;
+        }
+        for edge in cover.quarters {
+            merge_into(&mut users, conn, app_id, QUARTER, edge)?;
         }
         let value = match mode {
             Mode::PerInterval => users.count(),
@@ -136,23 +130,17 @@ fn distinct_users(
     Ok(values)
 }
 
-/// The sketches of `sketches` whose bucket lies in `span`.
-fn in_span(sketches: &BTreeMap<i64, DistinctUsers>, span: Span) -> impl Iterator<Item = &DistinctUsers> {
-    sketches.range(span.start..span.end).map(|(_, sketch)| sketch)
-}
-
-fn load(
+/// Merges into `users` the stored sketches of `grain` for buckets in `span` (one per app and
+/// bucket; across apps, their union).
+fn merge_into(
+    users: &mut DistinctUsers,
     conn: &mut DbConnection,
     app_id: Option<&str>,
     grain: i64,
-    ranges: &[Span],
-) -> Result<BTreeMap<i64, DistinctUsers>, AnalyticsError> {
-    let mut sketches = BTreeMap::new();
-    for range in ranges {
-        for (bucket, bytes) in store::rollups::sketches(conn, app_id, grain, range.start, range.end)? {
-            // Across apps, one bucket has a sketch per app: their union.
-            sketches.entry(bucket).or_insert_with(DistinctUsers::new).merge(&DistinctUsers::from_bytes(&bytes)?);
-        }
+    span: Span,
+) -> Result<(), AnalyticsError> {
+    for (_, bytes) in store::rollups::sketches(conn, app_id, grain, span.start, span.end)? {
+        users.merge(&DistinctUsers::from_bytes(&bytes)?);
     }
-    Ok(sketches)
+    Ok(())
 }

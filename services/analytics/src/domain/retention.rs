@@ -28,18 +28,24 @@ pub async fn run(db: Db, retention_days: u32, shutdown: Shutdown) {
 }
 
 /// Makes the partitions of the days most events land in (a week back, for devices that were
-/// offline, to two days ahead), and drops what is past the retention. Older backfills land in
-/// the default partition, whose old rows are deleted.
+/// offline, to two days ahead), drops what is past the retention (older backfills land in the
+/// default partition, whose old rows are deleted), and sweeps away rows naming an erased user
+/// that a write racing the erasure left. Each step is its own short transaction, since creating
+/// or dropping a partition locks the table its writers use.
 pub async fn maintain(db: &Db, retention_days: u32) -> Result<(), AnalyticsError> {
     let today = Utc::now().timestamp().div_euclid(86_400);
     let retention = i64::from(retention_days);
-    db.write(move |conn| -> Result<(), AnalyticsError> {
-        store::raw::ensure_partitions(conn, today - BACKFILL_DAYS.min(retention), today + 2)?;
-        let dropped = store::raw::prune(conn, (Utc::now().timestamp() - retention * 86_400) * 1_000)?;
-        if dropped > 0 {
-            tracing::info!(dropped, "dropped raw-event partitions past the retention");
-        }
-        Ok(())
-    })
-    .await
+    for day in today - BACKFILL_DAYS.min(retention)..=today + 2 {
+        db.write(move |conn| store::raw::ensure_partitions(conn, day, day)).await?;
+    }
+    let before = (Utc::now().timestamp() - retention * 86_400) * 1_000;
+    let dropped = db.write(move |conn| store::raw::prune(conn, before)).await?;
+    if dropped > 0 {
+        tracing::info!(dropped, "dropped raw-event partitions past the retention");
+    }
+    let swept = db.write(store::raw::sweep_erased).await?;
+    if swept > 0 {
+        tracing::info!(swept, "removed rows naming erased users that raced their erasure");
+    }
+    Ok(())
 }

@@ -52,12 +52,13 @@ pub fn apply(conn: &mut DbConnection, facts: &[&Fact]) -> Result<(), AnalyticsEr
         .collect();
     store::rollups::add_counts(conn, &rows)?;
     for ((app_id, grain, bucket), new_users) in users {
-        let mut failed = None;
         store::rollups::merge_sketch(conn, app_id, grain, bucket, |stored| {
             let mut merged = match stored.map(DistinctUsers::from_bytes) {
                 Some(Ok(sketch)) => sketch,
+                // A sketch that does not decode would refuse every later write of its bucket;
+                // it starts over instead (that bucket's distinct count restarts), and says so.
                 Some(Err(error)) => {
-                    failed = Some(error);
+                    tracing::error!(%error, app_id, grain, bucket, "a distinct-users sketch was unreadable; it starts over");
                     DistinctUsers::new()
                 }
                 None => DistinctUsers::new(),
@@ -65,9 +66,6 @@ pub fn apply(conn: &mut DbConnection, facts: &[&Fact]) -> Result<(), AnalyticsEr
             merged.merge(&new_users);
             merged.to_bytes()
         })?;
-        if let Some(error) = failed {
-            return Err(error.into());
-        }
     }
     Ok(())
 }

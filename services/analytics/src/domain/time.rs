@@ -59,7 +59,12 @@ pub fn intervals(
     let mut spans = Vec::new();
     let local = from.with_timezone(&tz).naive_local();
     let mut start_local = align(local, interval);
-    let mut start = instant(tz, start_local);
+    let mut start = match interval {
+        // The clock hour holding `from` itself: during a repeated hour the local time names two
+        // instants, and `from` says which.
+        Interval::Hour => from.timestamp() - i64::from(local.minute() * 60 + local.second()),
+        _ => instant(tz, start_local),
+    };
     while start < end {
         if spans.len() == max {
             return Err(TooManyIntervals { max });

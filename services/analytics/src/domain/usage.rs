@@ -59,10 +59,7 @@ pub async fn gather(db: &Db, peers: &Peers, today: NaiveDate) -> Result<usize, A
     for (peer, url) in &peers.urls {
         let service = peer.name();
         let last = db.read(move |conn| store::usage::last_day_of(conn, service)).await?;
-        let back = match last.and_then(|day| day.parse::<NaiveDate>().ok()) {
-            Some(last) => u64::try_from((today - last).num_days()).unwrap_or(0).clamp(1, BACKFILL_DAYS),
-            None => BACKFILL_DAYS,
-        };
+        let back = days_back(last.as_deref(), today);
         // Totals since each day, oldest first; the day after today has none.
         let mut since = Vec::new();
         for days in (0..=back).rev() {
@@ -91,8 +88,11 @@ pub async fn gather(db: &Db, peers: &Peers, today: NaiveDate) -> Result<usize, A
             written += 1;
         }
     }
-    for day in [today - Days::new(1), today] {
-        let day = day.to_string();
+    // Its own counts are in its own table: every day since the last one copied.
+    let last = db.read(|conn| store::usage::last_day_of(conn, OWN)).await?;
+    let back = days_back(last.as_deref(), today);
+    for days in (0..=back).rev() {
+        let day = (today - Days::new(days)).to_string();
         db.write(move |conn| {
             let counts = store::usage::own_counts(conn, &day)?;
             store::usage::set_counts(conn, OWN, &day, &counts)
@@ -101,6 +101,15 @@ pub async fn gather(db: &Db, peers: &Peers, today: NaiveDate) -> Result<usize, A
         written += 1;
     }
     Ok(written)
+}
+
+/// Days to read back: since the last day gathered (yesterday at least), or [`BACKFILL_DAYS`] the
+/// first time.
+fn days_back(last: Option<&str>, today: NaiveDate) -> u64 {
+    match last.and_then(|day| day.parse::<NaiveDate>().ok()) {
+        Some(last) => u64::try_from((today - last).num_days()).unwrap_or(0).clamp(1, BACKFILL_DAYS),
+        None => BACKFILL_DAYS,
+    }
 }
 
 fn totals(counts: Vec<UsageCount>) -> HashMap<(String, String), i64> {

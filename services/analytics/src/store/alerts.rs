@@ -321,3 +321,41 @@ pub fn find_delivery(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<
 }
 
 chorus_kit::delivery_store!(alert_deliveries);
+
+/// Takes an erased user out of the app's alert broadcasts: out of each rule's recipients (a
+/// broadcast left with none is dropped from its rule) and out of every queued or sent broadcast
+/// request (one left with none is deleted).
+pub fn forget_user(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Result<(), DbError> {
+    let rules: Vec<(String, String)> = alert_rules::table
+        .filter(alert_rules::app_id.eq(app_id))
+        .filter(alert_rules::broadcast.like(format!("%{}%", chorus_kit::db::like_escape(user_id))).escape('\\'))
+        .select((alert_rules::id, alert_rules::broadcast.assume_not_null()))
+        .load(conn)?;
+    for (id, broadcast) in rules {
+        let Ok(mut broadcast) = serde_json::from_str::<RuleBroadcast>(&broadcast) else { continue };
+        let Some(users) = broadcast.user_ids.as_mut() else { continue };
+        users.retain(|user| user != user_id);
+        let kept = (!users.is_empty()).then(|| serde_json::to_string(&broadcast).unwrap_or_default());
+        diesel::update(alert_rules::table.find(&id)).set(alert_rules::broadcast.eq(kept)).execute(conn)?;
+    }
+    let requests: Vec<(String, String)> = alert_deliveries::table
+        .filter(alert_deliveries::app_id.eq(app_id).and(alert_deliveries::channel.eq(Channel::Broadcast.as_str())))
+        .filter(alert_deliveries::payload.like(format!("%{}%", chorus_kit::db::like_escape(user_id))).escape('\\'))
+        .select((alert_deliveries::id, alert_deliveries::payload))
+        .load(conn)?;
+    for (id, payload) in requests {
+        let Ok(mut request) = serde_json::from_str::<serde_json::Value>(&payload) else { continue };
+        let Some(users) = request.pointer_mut("/audience/user_ids").and_then(|users| users.as_array_mut()) else {
+            continue;
+        };
+        users.retain(|user| user.as_str() != Some(user_id));
+        if users.is_empty() {
+            diesel::delete(alert_deliveries::table.find(&id)).execute(conn)?;
+        } else {
+            diesel::update(alert_deliveries::table.find(&id))
+                .set(alert_deliveries::payload.eq(request.to_string()))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}

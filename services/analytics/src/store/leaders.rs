@@ -112,9 +112,10 @@ pub fn add_user_activity(conn: &mut DbConnection, counts: &BTreeMap<UserBucket<'
     Ok(())
 }
 
-/// Removes an erased user from the leaderboards.
-pub fn forget_user(conn: &mut DbConnection, user_id: &str) -> Result<(), DbError> {
-    diesel::delete(user_activity::table.filter(user_activity::user_id.eq(user_id))).execute(conn)?;
+/// Removes an erased user from the app's leaderboards.
+pub fn forget_user(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Result<(), DbError> {
+    let of_user = user_activity::table.filter(user_activity::user_id.eq(user_id).and(user_activity::app_id.eq(app_id)));
+    diesel::delete(of_user).execute(conn)?;
     Ok(())
 }
 

@@ -159,9 +159,27 @@ pub fn apps_since(conn: &mut DbConnection, since_ms: i64) -> Result<Vec<String>,
         .load(conn)?)
 }
 
-/// Removes every raw event that names `user_id`; answers how many.
-pub fn forget_user(conn: &mut DbConnection, user_id: &str) -> Result<usize, DbError> {
-    Ok(diesel::delete(raw_events::table.filter(raw_events::user_id.eq(user_id))).execute(conn)?)
+/// Removes every raw event of the app that names `user_id`; answers how many.
+pub fn forget_user(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Result<usize, DbError> {
+    let of_user = raw_events::table.filter(raw_events::user_id.eq(user_id).and(raw_events::app_id.eq(app_id)));
+    Ok(diesel::delete(of_user).execute(conn)?)
+}
+
+/// Removes the raw events and leaderboard rows that name any erased user (the kit's
+/// `chorus_erased_users`), of the app they were erased from: what a write that raced an
+/// erasure left behind. Answers how many rows went.
+pub fn sweep_erased(conn: &mut DbConnection) -> Result<usize, DbError> {
+    let raw = diesel::sql_query(
+        "DELETE FROM raw_events WHERE user_id IS NOT NULL AND EXISTS \
+         (SELECT 1 FROM chorus_erased_users e WHERE e.user_id = raw_events.user_id AND e.app_id = raw_events.app_id)",
+    )
+    .execute(conn)?;
+    let activity = diesel::sql_query(
+        "DELETE FROM user_activity WHERE EXISTS \
+         (SELECT 1 FROM chorus_erased_users e WHERE e.user_id = user_activity.user_id AND e.app_id = user_activity.app_id)",
+    )
+    .execute(conn)?;
+    Ok(raw + activity)
 }
 
 /// Makes sure the day partitions from `first_day` to `last_day` (Unix days) exist. PostgreSQL
@@ -172,11 +190,12 @@ pub fn ensure_partitions(conn: &mut DbConnection, first_day: i64, last_day: i64)
     for day in first_day..=last_day {
         // Rows already in the default partition for that day would block the new partition;
         // the day is then left to the default partition, which retention also prunes.
+        // IF NOT EXISTS: another replica may make the same partition at the same time.
         sql.push_str(&format!(
             "DO $$ BEGIN \
                IF NOT EXISTS (SELECT 1 FROM pg_class WHERE relname = '{name}') \
                   AND NOT EXISTS (SELECT 1 FROM raw_events_default WHERE occurred_at >= {from} AND occurred_at < {to}) THEN \
-                 CREATE TABLE {name} PARTITION OF raw_events FOR VALUES FROM ({from}) TO ({to}); \
+                 CREATE TABLE IF NOT EXISTS {name} PARTITION OF raw_events FOR VALUES FROM ({from}) TO ({to}); \
                END IF; \
              END $$;",
             name = partition_name(day),

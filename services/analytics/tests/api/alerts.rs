@@ -130,6 +130,16 @@ async fn a_firing_broadcasts_through_notifications() {
     let deliveries = stack.api.get(&format!("/v1/alerts/{rule_id}/deliveries"), &app.token).await;
     assert_eq!(deliveries.body["items"][0]["channel"], "broadcast");
     assert_eq!(deliveries.body["items"][0]["status"], "delivered", "{}", deliveries.body);
+
+    // Once Ada is erased, the rule names her no more: her id leaves its recipients, and the
+    // broadcast request sent to her goes.
+    stack.peer.erase_self(&ada).await;
+    eventually("the erased recipient leaves the rule", async || {
+        stack.api.get(&format!("/v1/alerts/{rule_id}"), &app.token).await.body["broadcast"].is_null()
+    })
+    .await;
+    let deliveries = stack.api.get(&format!("/v1/alerts/{rule_id}/deliveries"), &app.token).await;
+    assert_eq!(deliveries.body["items"], json!([]), "{}", deliveries.body);
 }
 
 #[tokio::test]

@@ -52,3 +52,24 @@ async fn raw_events_past_the_retention_are_dropped_and_the_rollups_stay() {
         .await;
     assert_eq!(points.iter().map(|(_, value)| value).sum::<i64>(), 2);
 }
+
+#[tokio::test]
+async fn rows_naming_a_user_erased_while_they_were_written_are_swept() {
+    let stack = Stack::start().await;
+    let app = stack.app().await;
+    let mut tap = event("tap", "raced-1", &super::now());
+    tap["user_id"] = json!("raced-user");
+    assert_eq!(stack.ingest(&app.token, json!([tap])).await["accepted"], 1);
+    let (db, app_id) = (stack.analytics.db().clone(), stack.app_id(&app.token));
+    let count = || {
+        let db = db.clone();
+        async move { db.read(|conn| raw::count_of_user(conn, "raced-user")).await.unwrap() }
+    };
+    assert_eq!(count().await, 1);
+    // The erasure lands as if it committed while the batch was being written.
+    db.write(move |conn| chorus_kit::mirror::erase(conn, &app_id, "raced-user")).await.unwrap();
+    chorus_analytics::domain::retention::maintain(&db, 90).await.unwrap();
+    assert_eq!(count().await, 0);
+    let board = stack.api.get(&format!("/v1/leaderboards/users?{}", super::range_of_today()), &app.token).await;
+    assert_eq!(board.body["items"], json!([]), "{}", board.body);
+}

@@ -97,7 +97,7 @@ pub async fn dispatch(
     db: Db,
     key: WebhookKey,
     policy: DeliveryPolicy,
-    metrics: actix_web::web::Data<chorus_kit::metrics::Metrics>,
+    metrics: std::sync::Arc<chorus_kit::metrics::Metrics>,
     shutdown: Shutdown,
 ) {
     let queue = DeliveryQueue {
