@@ -43,12 +43,14 @@ const SERVICES: [&str; 3] = ["users", "actions", "notifications"];
 const OPERATOR_TOKEN: &str = "bench-operator-token-0123456789";
 const SERVICE_SECRET: &str = "bench-service-secret-0123456789";
 
-pub fn run(db: BenchDb, scenario: Scenario, args: &[String]) -> anyhow::Result<()> {
+pub fn run(db: Option<BenchDb>, scenario: Scenario, args: &[String]) -> anyhow::Result<()> {
     match (db, scenario) {
-        (BenchDb::Sqlite, Scenario::Sdk) => in_process(args),
-        (BenchDb::Postgres, Scenario::Sdk) => postgres(args),
-        (BenchDb::Postgres, Scenario::Ingest) => ingest(args),
-        (BenchDb::Sqlite, Scenario::Ingest) => bail!("the ingest scenario runs on PostgreSQL: --db postgres"),
+        (None | Some(BenchDb::Sqlite), Scenario::Sdk) => in_process(args),
+        (Some(BenchDb::Postgres), Scenario::Sdk) => postgres(args),
+        (None | Some(BenchDb::Postgres), Scenario::Ingest) => ingest(args),
+        (Some(BenchDb::Sqlite), Scenario::Ingest) => {
+            bail!("the ingest scenario measures against PostgreSQL's COPY: leave out --db, or --db postgres")
+        }
     }
 }
 

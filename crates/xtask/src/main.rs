@@ -75,8 +75,10 @@ enum Command {
     /// Measure the platform in one run (release build), against its ceilings: on SQLite in one
     /// process with a bare baseline; on PostgreSQL as separate processes beside pgbench.
     Bench {
-        #[arg(long, value_enum, default_value = "sqlite")]
-        db: bench::BenchDb,
+        /// Where the platform's data lives (default: SQLite for the SDK scenario, PostgreSQL for
+        /// ingest).
+        #[arg(long, value_enum)]
+        db: Option<bench::BenchDb>,
         /// What to measure.
         #[arg(long, value_enum, default_value = "sdk")]
         scenario: bench::Scenario,
