@@ -138,6 +138,7 @@ fn store_cursor(conn: &mut DbConnection, feed: &str, last_event_id: i64) -> Resu
 
 impl<E: Send + Sync + 'static> Follower<E> {
     pub async fn run(self) {
+        self.metrics.register_feed(self.feed);
         let mut failures: u32 = 0;
         loop {
             if self.shutdown.is_fired() {

@@ -23,6 +23,7 @@ pub struct Metrics {
     feed_skipped: IntCounterVec,
     feed_malformed: IntCounterVec,
     deliveries_dead: IntCounterVec,
+    deliveries: IntCounterVec,
 }
 
 impl Metrics {
@@ -75,6 +76,14 @@ impl Metrics {
             &["kind"],
         )
         .expect("valid metric");
+        let deliveries = IntCounterVec::new(
+            Opts::new(
+                "deliveries_total",
+                "Attempts to deliver to customers' endpoints, by kind and outcome (delivered, retried, dead)",
+            ),
+            &["kind", "outcome"],
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(duration.clone()),
@@ -87,6 +96,7 @@ impl Metrics {
             Box::new(feed_skipped.clone()),
             Box::new(feed_malformed.clone()),
             Box::new(deliveries_dead.clone()),
+            Box::new(deliveries.clone()),
         ] {
             registry.register(collector).expect("metric names are unique");
         }
@@ -103,6 +113,7 @@ impl Metrics {
             feed_skipped,
             feed_malformed,
             deliveries_dead,
+            deliveries,
         }
     }
 
@@ -131,8 +142,32 @@ impl Metrics {
         self.feed_malformed.with_label_values(&[feed]).inc();
     }
 
-    pub fn count_delivery_dead(&self, kind: &str) {
-        self.deliveries_dead.with_label_values(&[kind]).inc();
+    /// The outcomes a delivery attempt can have.
+    pub const DELIVERY_OUTCOMES: [&str; 3] = ["delivered", "retried", "dead"];
+
+    /// Counts one delivery attempt's outcome (one of [`Self::DELIVERY_OUTCOMES`]).
+    pub fn count_delivery(&self, kind: &str, outcome: &str) {
+        self.deliveries.with_label_values(&[kind, outcome]).inc();
+        if outcome == "dead" {
+            self.deliveries_dead.with_label_values(&[kind]).inc();
+        }
+    }
+
+    /// Makes a dispatcher's series exist at 0 from its start, so dashboards and alerts see them
+    /// before the first attempt.
+    pub fn register_delivery_kind(&self, kind: &str) {
+        for outcome in Self::DELIVERY_OUTCOMES {
+            self.deliveries.with_label_values(&[kind, outcome]);
+        }
+        self.deliveries_dead.with_label_values(&[kind]);
+    }
+
+    /// Makes a follower's counters exist at 0 from its start.
+    pub fn register_feed(&self, feed: &str) {
+        self.feed_errors.with_label_values(&[feed]);
+        self.feed_malformed.with_label_values(&[feed]);
+        self.feed_lag.with_label_values(&[feed]);
+        self.feed_position.with_label_values(&[feed]);
     }
 
     fn render(&self, db: &Db) -> String {

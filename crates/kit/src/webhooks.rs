@@ -333,6 +333,7 @@ where
     S: Fn(Claimed) -> F,
     F: std::future::Future<Output = Sent>,
 {
+    queue.metrics.register_delivery_kind(queue.kind);
     let claim_due = queue.claim_due;
     loop {
         if shutdown.is_fired() {
@@ -392,8 +393,13 @@ fn outcome(policy: &DeliveryPolicy, delivery: &Claimed, sent: Sent) -> Attempt {
 /// Records one attempt's outcome. A failure to record leaves the delivery claimed; it is tried
 /// again once its lease runs out.
 async fn record(db: &Db, queue: &DeliveryQueue, delivery: &Claimed, attempt: Attempt) {
+    let outcome = match attempt.status {
+        DeliveryStatus::Delivered => "delivered",
+        DeliveryStatus::Pending => "retried",
+        DeliveryStatus::Dead => "dead",
+    };
+    queue.metrics.count_delivery(queue.kind, outcome);
     if attempt.status == DeliveryStatus::Dead {
-        queue.metrics.count_delivery_dead(queue.kind);
         tracing::warn!(
             kind = queue.kind,
             delivery_id = %delivery.id,
