@@ -64,6 +64,7 @@ impl Service for Notifications {
             apply: domain::fanout::apply,
         };
         let tasks = vec![
+            tokio::spawn(domain::pages::run(db.clone(), shutdown.clone())),
             tokio::spawn(users_follower.run()),
             tokio::spawn(actions_follower.run()),
             tokio::spawn(domain::webhooks::dispatch(

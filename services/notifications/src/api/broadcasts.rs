@@ -23,8 +23,9 @@ chorus_kit::list_page!(
 /// Send a broadcast (app)
 ///
 /// Puts a notification in the inbox of every user in the audience (listed users, an entity's
-/// subscribers, or everyone), except banned users. Each app may send a limited number per 24
-/// hours (429 past it). Accepts `Idempotency-Key`. Sent with an app token for that app, or by a
+/// subscribers, or everyone), except banned users: the first 500 before the answer, the rest in
+/// pages of 500 right after it (`recipients` counts them as they go). Each app may send a
+/// limited number per 24 hours (429 past it). Accepts `Idempotency-Key`. Sent with an app token for that app, or by a
 /// service holding the `broadcasts:send` scope (analytics' alerts) for the app it names in
 /// `app_id`.
 #[utoipa::path(

@@ -344,7 +344,8 @@ pub struct Broadcast {
     pub url: Option<String>,
     pub entity_key: Option<String>,
     pub audience: Audience,
-    /// How many inboxes it reached.
+    /// How many inboxes it has reached so far: an audience of more than 500 is written in pages
+    /// of 500 after the answer, and this count grows with them.
     pub recipients: i64,
     pub created_at: DateTime<Utc>,
 }

@@ -5,11 +5,10 @@ use chorus_kit::db::DbConnection;
 use chorus_kit::validation::{self, Invalid};
 use chrono::TimeDelta;
 
-use super::fanout::deliver;
 use super::model::{Audience, Broadcast, MAX_KEY, NewBroadcast, NotificationKind, SubscriptionKind};
+use super::pages::{FanOut, Recipients, Template};
 use super::{NotificationsError, new_id};
 use crate::store;
-use crate::store::inbox::NewNotification;
 
 const MAX_TITLE: usize = 200;
 const MAX_BODY: usize = 2_000;
@@ -51,32 +50,36 @@ pub fn send(
     if sent >= i64::from(daily_quota) {
         return Err(NotificationsError::QuotaExceeded { quota: daily_quota });
     }
-    let mut recipients = match &new.audience {
-        Audience::Users { user_ids } => store::broadcasts::known_users(conn, app_id, user_ids)?,
-        Audience::Subscribers { entity_key } => store::subscriptions::subscribers(
-            conn,
-            app_id,
-            entity_key,
-            &[SubscriptionKind::NewComments, SubscriptionKind::Replies],
-        )?,
-        Audience::Everyone => store::broadcasts::all_users(conn, app_id)?,
+    let recipients = match &new.audience {
+        Audience::Users { user_ids } => {
+            Recipients::Listed { user_ids: store::broadcasts::known_users(conn, app_id, user_ids)? }
+        }
+        Audience::Subscribers { entity_key } => Recipients::Subscribers {
+            entity_key: entity_key.clone(),
+            kinds: [SubscriptionKind::NewComments, SubscriptionKind::Replies]
+                .map(|kind| kind.as_str().to_owned())
+                .to_vec(),
+        },
+        Audience::Everyone => Recipients::Everyone,
     };
-    let banned = chorus_kit::mirror::banned_among(conn, &recipients)?;
-    recipients.retain(|user| !banned.contains(user));
-    for user in &recipients {
-        let notification = NewNotification {
-            app_id,
-            user_id: user,
-            kind: NotificationKind::Broadcast,
-            title: &new.title,
-            body: new.body.as_deref(),
-            entity_key: new.entity_key.as_deref(),
+    // The count grows as the fan-out's pages are written; the first page is written now.
+    let mut broadcast = store::broadcasts::insert(conn, &new_id(), app_id, new, 0)?;
+    let fan_out = FanOut {
+        recipients,
+        notification: Template {
+            kind: NotificationKind::Broadcast.as_str().to_owned(),
+            title: new.title.clone(),
+            body: new.body.clone(),
+            entity_key: new.entity_key.clone(),
             actor_id: None,
             action_id: None,
-            url: new.url.as_deref(),
-        };
-        deliver(conn, app_id, &notification)?;
-    }
-    let count = i64::try_from(recipients.len()).unwrap_or(i64::MAX);
-    Ok(store::broadcasts::insert(conn, &new_id(), app_id, new, count)?)
+            url: new.url.clone(),
+        },
+        skip: Vec::new(),
+        silenced_by: None,
+        broadcast_id: Some(broadcast.id.clone()),
+    };
+    let reached = fan_out.start(conn, app_id)?;
+    broadcast.recipients = i64::try_from(reached).unwrap_or(i64::MAX);
+    Ok(broadcast)
 }

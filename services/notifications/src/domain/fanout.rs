@@ -10,6 +10,7 @@ use chorus_kit::follower::ApplyError;
 
 use super::events::{Forget, NotificationsEvent};
 use super::model::{Notification, NotificationKind, SubscriptionKind, excerpt};
+use super::pages::{FanOut, Recipients, Template};
 use super::{NotificationsError, new_id};
 use crate::store;
 use crate::store::inbox::NewNotification;
@@ -43,59 +44,64 @@ fn fan_out(conn: &mut DbConnection, app_id: &str, created: &ActionEvent) -> Resu
     let comment = &created.action;
     let author = comment.user_id.as_str();
     store::mirror::remember_author(conn, &comment.id, author)?;
+    if chorus_kit::mirror::is_banned(conn, author)? {
+        return Ok(());
+    }
     let key = created.entity.key.as_str();
+    let body = comment.text.as_deref().map(excerpt);
+    // The parent's author hears of the reply as a reply, once, and not again as a subscriber.
     let parent_author = match &comment.parent_id {
-        Some(parent) => store::mirror::author_of(conn, parent)?,
+        Some(parent) => store::mirror::author_of(conn, parent)?.filter(|parent_author| parent_author != author),
         None => None,
     };
+    if let Some(parent_author) = &parent_author {
+        let silenced = store::mirror::silenced(conn, author, std::slice::from_ref(parent_author))?;
+        if silenced.is_empty() {
+            let new = NewNotification {
+                app_id,
+                user_id: parent_author,
+                kind: NotificationKind::Reply,
+                title: "New reply to your comment",
+                body: body.as_deref(),
+                entity_key: Some(key),
+                actor_id: Some(author),
+                action_id: Some(&comment.id),
+                url: None,
+            };
+            deliver(conn, app_id, &new)?;
+        }
+    }
     let kinds: &[SubscriptionKind] = if comment.parent_id.is_some() {
         &[SubscriptionKind::NewComments, SubscriptionKind::Replies]
     } else {
         &[SubscriptionKind::NewComments]
     };
-    let mut recipients: Vec<(String, NotificationKind)> = store::subscriptions::subscribers(conn, app_id, key, kinds)?
-        .into_iter()
-        .map(|user| (user, NotificationKind::NewComment))
-        .collect();
-    // The parent's author hears of the reply as a reply, once.
-    if let Some(parent_author) = parent_author {
-        recipients.retain(|(user, _)| *user != parent_author);
-        recipients.push((parent_author, NotificationKind::Reply));
-    }
-    recipients.retain(|(user, _)| user != author);
-    // Most comments reach nobody; only those that reach someone pay for the author's checks.
-    if recipients.is_empty() || chorus_kit::mirror::is_banned(conn, author)? {
-        return Ok(());
-    }
-    let users: Vec<String> = recipients.iter().map(|(user, _)| user.clone()).collect();
-    let silenced = store::mirror::silenced(conn, author, &users)?;
-    recipients.retain(|(user, _)| !silenced.contains(user));
-
-    let body = comment.text.as_deref().map(excerpt);
-    for (user, kind) in recipients {
-        let title = match kind {
-            NotificationKind::Reply => "New reply to your comment".to_owned(),
-            _ => format!("New comment on {key}"),
-        };
-        let new = NewNotification {
-            app_id,
-            user_id: &user,
-            kind,
-            title: &title,
-            body: body.as_deref(),
-            entity_key: Some(key),
-            actor_id: Some(author),
-            action_id: Some(&comment.id),
+    let subscribers = FanOut {
+        recipients: Recipients::Subscribers {
+            entity_key: key.to_owned(),
+            kinds: kinds.iter().map(|kind| kind.as_str().to_owned()).collect(),
+        },
+        notification: Template {
+            kind: NotificationKind::NewComment.as_str().to_owned(),
+            title: format!("New comment on {key}"),
+            body,
+            entity_key: Some(key.to_owned()),
+            actor_id: Some(author.to_owned()),
+            action_id: Some(comment.id.clone()),
             url: None,
-        };
-        deliver(conn, app_id, &new)?;
-    }
+        },
+        skip: std::iter::once(author.to_owned()).chain(parent_author).collect(),
+        silenced_by: Some(author.to_owned()),
+        broadcast_id: None,
+    };
+    subscribers.start(conn, app_id)?;
     Ok(())
 }
 
 /// A comment was deleted (by its author, a moderator, or its author's erasure): the inboxes that
 /// quote it, and their copies on the feed, lose its text.
 fn forget_comment(conn: &mut DbConnection, action_id: &str) -> Result<(), NotificationsError> {
+    super::pages::forget_action(conn, action_id)?;
     store::inbox::forget_action(conn, action_id)?;
     redact(conn, &Forget::Comment { action_id })?;
     Ok(())

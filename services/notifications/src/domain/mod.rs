@@ -8,6 +8,7 @@ pub mod devices;
 pub mod events;
 pub mod fanout;
 pub mod model;
+pub mod pages;
 pub mod users_feed;
 pub mod webhooks;
 

@@ -33,6 +33,7 @@ pub fn erase_user(conn: &mut DbConnection, user_id: &str) -> Result<(), Notifica
     store::inbox::forget_user(conn, user_id)?;
     store::mirror::forget_user(conn, user_id)?;
     store::broadcasts::forget_user(conn, user_id)?;
+    super::pages::forget_user(conn, user_id)?;
     // The feed keeps what was sent to them, and quotes of what they wrote; both go.
     chorus_kit::events::forget_subject(conn, user_id, super::events::NOTIFICATION_CREATED)?;
     // The feed copies of notifications quote their words too.

@@ -92,6 +92,14 @@ pub fn insert(
     Ok(to_broadcast(row))
 }
 
+/// Counts `more` recipients a broadcast's fan-out reached.
+pub fn add_recipients(conn: &mut DbConnection, id: &str, more: i64) -> Result<(), DbError> {
+    diesel::update(broadcasts::table.find(id))
+        .set(broadcasts::recipients.eq(broadcasts::recipients + more))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Locks the app's quota row until the transaction ends, so sends count the quota in turn.
 pub fn lock_quota(conn: &mut DbConnection, app_id: &str) -> Result<(), DbError> {
     let now = chorus_kit::db::now();

@@ -2,6 +2,7 @@
 
 pub mod broadcasts;
 pub mod devices;
+pub mod fanout;
 pub mod inbox;
 pub mod mirror;
 pub mod schema;

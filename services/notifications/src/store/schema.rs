@@ -55,6 +55,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    fanout_jobs (id) {
+        id -> Text,
+        app_id -> Text,
+        spec -> Text,
+        after_user -> Text,
+        next_attempt_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     app_users (user_id) {
         user_id -> Text,
         app_id -> Text,
@@ -112,6 +123,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     comment_authors,
     broadcasts,
     app_users,
+    fanout_jobs,
     broadcast_quota_locks,
     webhooks,
     webhook_deliveries

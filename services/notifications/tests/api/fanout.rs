@@ -75,3 +75,77 @@ async fn nobody_hears_from_someone_they_blocked_and_erasure_cleans_up() {
     let feed = s.api.get("/v1/events?after=0", OPERATOR_TOKEN).await;
     assert!(!feed.body.to_string().contains("Bob was here"), "the feed forgets bob's words too");
 }
+
+/// Subscribers the large fan-out test seeds (`CHORUS_FANOUT_SUBSCRIBERS` raises it, to 100,000
+/// say); enough for several pages of 500.
+fn large_audience() -> usize {
+    std::env::var("CHORUS_FANOUT_SUBSCRIBERS").ok().and_then(|n| n.parse().ok()).unwrap_or(10_000)
+}
+
+#[tokio::test]
+async fn a_large_audience_is_written_in_pages_and_a_restart_mid_way_notifies_nobody_twice() {
+    use chorus_notifications::domain::model::SubscriptionKind;
+    use chorus_notifications::store::schema::{notifications, subscriptions};
+    use diesel::prelude::*;
+
+    let mut s = Stack::start().await;
+    let (api_key, _) = s.app().await;
+    let (ada, bob) = (s.person(&api_key, "ada").await, s.person(&api_key, "bob").await);
+    s.subscribe(&ada, "big-post", "new_comments").await;
+    // The rest of the audience goes straight into the database, as a seed.
+    let (ada_id, total) = (ada.id.clone(), large_audience());
+    s.notifications_db()
+        .write(move |conn| {
+            let app_id: String = subscriptions::table
+                .filter(subscriptions::user_id.eq(&ada_id))
+                .select(subscriptions::app_id)
+                .first(conn)?;
+            for n in 0..total - 1 {
+                let user = format!("seeded-{n:06}");
+                chorus_notifications::store::subscriptions::add(
+                    conn,
+                    &app_id,
+                    &user,
+                    "big-post",
+                    SubscriptionKind::NewComments,
+                )?;
+            }
+            Ok::<_, chorus_kit::db::DbError>(())
+        })
+        .await
+        .unwrap();
+
+    s.comment(&bob, "big-post", "Hello, everyone", None).await;
+    let written = |db: chorus_kit::db::Db| async move {
+        db.read(|conn| notifications::table.count().get_result::<i64>(conn).map_err(chorus_kit::db::DbError::from))
+            .await
+            .unwrap()
+    };
+    // The first page is written with the event; the rest follow as a job, page by page.
+    eventually("the first page is written", async || written(s.notifications_db().clone()).await >= 500).await;
+    s.restart_notifications().await;
+    let total = i64::try_from(total).unwrap();
+    let at_restart = written(s.notifications_db().clone()).await;
+    assert!(at_restart < total, "the restart came mid-way ({at_restart} of {total} written)");
+    eventually("every subscriber is notified", async || written(s.notifications_db().clone()).await >= total).await;
+    let db = s.notifications_db().clone();
+    eventually("the job is done", async || db.read(chorus_notifications::store::fanout::pending).await.unwrap() == 0)
+        .await;
+
+    // Exactly once each: as many notifications as subscribers, and no one twice.
+    let per_user: Vec<(String, i64)> = db
+        .read(|conn| {
+            notifications::table
+                .group_by(notifications::user_id)
+                .select((notifications::user_id, diesel::dsl::count_star()))
+                .load(conn)
+                .map_err(chorus_kit::db::DbError::from)
+        })
+        .await
+        .unwrap();
+    assert_eq!(i64::try_from(per_user.len()).unwrap(), total);
+    let doubled: Vec<&(String, i64)> = per_user.iter().filter(|(_, count)| *count != 1).collect();
+    assert!(doubled.is_empty(), "notified more than once: {doubled:?}");
+    assert_eq!(s.inbox_len(&ada).await, 1);
+    assert_eq!(s.inbox_len(&bob).await, 0, "the author hears nothing of their own comment");
+}

@@ -21,7 +21,7 @@ const SECRET: &str = "notifications-test-secret";
 struct Stack {
     _users: TestService<chorus_users::config::Config>,
     _actions: TestService<chorus_actions::config::Config>,
-    _notifications: TestService<chorus_notifications::config::Config>,
+    notifications: Option<TestService<chorus_notifications::config::Config>>,
     /// The users service's feed, read directly (the tests watch it advance).
     users: Api,
     /// The users service, driven through users-client as a peer would.
@@ -88,7 +88,7 @@ impl Stack {
             secrets: std::sync::Mutex::default(),
             _users: users,
             _actions: actions,
-            _notifications: notifications,
+            notifications: Some(notifications),
         }
     }
 
@@ -128,6 +128,21 @@ impl Stack {
         let reply = self.api.get("/v1/notifications", &who.token).await;
         assert_eq!(reply.status, 200, "{}", reply.body);
         reply.body
+    }
+
+    /// The notifications service's database.
+    fn notifications_db(&self) -> &chorus_kit::db::Db {
+        self.notifications.as_ref().expect("notifications runs").db()
+    }
+
+    /// Stops notifications gracefully (as SIGTERM would) and starts it again on the same database
+    /// and port, as a deploy would.
+    async fn restart_notifications(&mut self) {
+        let service = self.notifications.take().expect("notifications runs");
+        let mut config = service.config.clone();
+        config.http.port = service.port;
+        let database = service.stop().await;
+        self.notifications = Some(testing::spawn_on::<Notifications>(database, config).await);
     }
 
     /// The last users or actions event id notifications applied, from its metrics.

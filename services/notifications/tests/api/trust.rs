@@ -76,12 +76,11 @@ async fn an_erased_users_token_is_refused_by_every_operation_of_every_service() 
     // Nothing of theirs was stored again, anywhere.
     let user_id = ada.id.clone();
     let devices =
-        s._notifications.db().read(move |conn| chorus_notifications::store::devices::count_of_user(conn, &user_id));
+        s.notifications_db().read(move |conn| chorus_notifications::store::devices::count_of_user(conn, &user_id));
     assert_eq!(devices.await.unwrap(), 0);
     let user_id = ada.id.clone();
     let subscriptions = s
-        ._notifications
-        .db()
+        .notifications_db()
         .read(move |conn| chorus_notifications::store::subscriptions::of_user(conn, &user_id, None, 10));
     assert!(subscriptions.await.unwrap().is_empty());
     let user_id = ada.id.clone();
