@@ -146,6 +146,7 @@ impl Remote {
             .json()
             .await?;
         let api_key = app["app"]["api_key"].as_str().unwrap_or_default().to_owned();
+        let api_secret = app["api_secret"].as_str().unwrap_or_default().to_owned();
         let app_id = app["app"]["id"].as_str().unwrap_or_default().to_owned();
         if let Some(seed) = self.seed.clone() {
             let app_id = app_id.clone();
@@ -153,6 +154,7 @@ impl Remote {
         }
         // The bare handler shares the actions database: it reads the very rows Chorus reads.
         let baseline = self.baseline_url.clone().map(|url| Baseline { url, app: app_id, own_database: false });
+        let target_key = api_key.clone();
         let target = Target::prepare(
             self.users_url.clone(),
             self.actions_url.clone(),
@@ -249,7 +251,19 @@ impl Remote {
             }
             _ => None,
         };
+        // A broadcast to every seeded user: the time until the last page of its fan-out lands.
+        let broadcast_secs = match (&self.notifications_url, &self.seed) {
+            (Some(url), Some(seed))
+                if self.only.is_empty() || self.only.iter().any(|only| "broadcast".contains(only.as_str())) =>
+            {
+                let secs = broadcast_to_everyone(&self.users_url, url, &target_key, &api_secret, seed.users).await?;
+                println!("a broadcast to {} users reached every inbox in {secs:.1} s", seed.users);
+                Some(secs)
+            }
+            _ => None,
+        };
         Ok(json!({
+            "broadcast_to_everyone_secs": broadcast_secs,
             "notifications_drain_secs": drained_secs,
             "propagation": propagation,
             "workers": workers,
@@ -360,4 +374,60 @@ fn offered_rates(saturation: f64, fraction: f64) -> Vec<f64> {
     // Rates within 5% of each other measure the same thing once.
     rates.dedup_by(|later, earlier| *later < *earlier * 1.05);
     rates
+}
+
+/// Sends a broadcast to every user of the app and waits until its fan-out has reached `users`
+/// inboxes (the first page is written before the answer, the rest in pages after it): seconds.
+async fn broadcast_to_everyone(
+    users_url: &str,
+    notifications_url: &str,
+    api_key: &str,
+    api_secret: &str,
+    users: u64,
+) -> anyhow::Result<f64> {
+    let http = reqwest::Client::new();
+    let token: Value = http
+        .post(format!("{users_url}/v1/tokens/app"))
+        .json(&json!({ "api_key": api_key, "api_secret": api_secret }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let token = token["access_token"].as_str().unwrap_or_default().to_owned();
+    let started = std::time::Instant::now();
+    let sent: Value = http
+        .post(format!("{notifications_url}/v1/broadcasts"))
+        .bearer_auth(&token)
+        .json(&json!({ "title": "To everyone", "audience": { "type": "everyone" } }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let id = sent["id"].as_str().unwrap_or_default().to_owned();
+    let deadline = started + Duration::from_secs(900);
+    loop {
+        let list: Value = http
+            .get(format!("{notifications_url}/v1/broadcasts?limit=5"))
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let reached = list["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|item| item["id"] == id.as_str()))
+            .and_then(|item| item["recipients"].as_u64())
+            .unwrap_or(0);
+        if reached >= users {
+            return Ok(started.elapsed().as_secs_f64());
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "the broadcast reached {reached} of {users} in 15 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

@@ -7,9 +7,10 @@
 //! - actions: the population's entities (`entity-0` …) and `actions` actions spread over them
 //!   (a like for each of the first `users` user-entity pairs, comments after), with counts that
 //!   match the rows; the hot entity with `hot_actions` comments;
-//! - notifications: `hot_subscribers` users subscribed to the hot entity's new comments, and
-//!   every user to one of as many older entities as there are entities (the measured entities
-//!   have none, so a comment's cost stays comparable with pgbench's).
+//! - notifications: `hot_subscribers` users subscribed to the hot entity's new comments, every
+//!   user to one of as many older entities as there are entities (the measured entities have
+//!   none, so a comment's cost stays comparable with pgbench's), and every user known as one of
+//!   the app's users (the audience of a broadcast to everyone).
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
@@ -90,6 +91,7 @@ impl Seed {
                SELECT '{app}', 'seed-user-' || g, 'archived-entity-' || (g % {entities}), \
                  {archived_hash}, 'new_comments', now() \
                FROM generate_series(1, {users}) g; \
+             INSERT INTO app_users (user_id, app_id) SELECT 'seed-user-' || g, '{app}' FROM generate_series(1, {users}) g; \
              ANALYZE;"
         ))?;
         println!(

@@ -1,7 +1,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use chorus_kit::db::{DbError, written};
+use chorus_kit::db::DbError;
 
 use super::DbConnection;
 use super::schema::notifications;
@@ -51,7 +51,10 @@ pub struct NewNotification<'a> {
     pub url: Option<&'a str>,
 }
 
+/// Puts a notification in an inbox; answers it as the inbox shows it (built from what was
+/// written, with no read back: a fan-out writes thousands).
 pub fn insert(conn: &mut DbConnection, id: &str, new: &NewNotification<'_>) -> Result<Notification, DbError> {
+    let created_at = chorus_kit::db::now();
     diesel::insert_into(notifications::table)
         .values((
             notifications::id.eq(id),
@@ -64,10 +67,21 @@ pub fn insert(conn: &mut DbConnection, id: &str, new: &NewNotification<'_>) -> R
             notifications::actor_id.eq(new.actor_id),
             notifications::action_id.eq(new.action_id),
             notifications::url.eq(new.url),
-            notifications::created_at.eq(chorus_kit::db::now()),
+            notifications::created_at.eq(created_at),
         ))
         .execute(conn)?;
-    written(find(conn, new.user_id, id)?)
+    Ok(Notification {
+        id: id.to_owned(),
+        kind: new.kind,
+        title: new.title.to_owned(),
+        body: new.body.map(str::to_owned),
+        entity_key: new.entity_key.map(str::to_owned),
+        actor_id: new.actor_id.map(str::to_owned),
+        action_id: new.action_id.map(str::to_owned),
+        url: new.url.map(str::to_owned),
+        read: false,
+        created_at: created_at.and_utc(),
+    })
 }
 
 pub fn find(conn: &mut DbConnection, user_id: &str, id: &str) -> Result<Option<Notification>, DbError> {
