@@ -93,6 +93,8 @@ pub struct AlertRule {
     pub firing: bool,
     /// The value at the last evaluation; null before the first.
     pub last_value: Option<i64>,
+    /// When the value or the state last changed (rules are evaluated every 15 seconds by
+    /// default; an evaluation that changes nothing writes nothing).
     pub evaluated_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }

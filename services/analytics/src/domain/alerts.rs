@@ -219,6 +219,7 @@ pub fn new_id() -> String {
 
 pub fn create(conn: &mut DbConnection, app_id: &str, new: &NewRule) -> Result<Rule, AnalyticsError> {
     new.validate()?;
+    store::alerts::lock_app_rules(conn, app_id)?;
     if store::alerts::count_of_app(conn, app_id)? >= MAX_RULES_PER_APP {
         return Err(AnalyticsError::TooManyRules { max: MAX_RULES_PER_APP });
     }
@@ -265,7 +266,8 @@ pub async fn evaluate_all(db: &Db, announcer: Announcer, now: DateTime<Utc>) -> 
 
 /// Evaluates one rule: reads its window, and on a change of state records it and queues its
 /// announcements, in one transaction. Another evaluator (a replica) that changed the state first
-/// wins, and this one records nothing.
+/// wins, and this one records nothing. A rule whose value and state did not change is not
+/// written at all, so an idle platform's evaluations cost reads only.
 async fn evaluate(
     db: &Db,
     announcer: Announcer,
@@ -276,6 +278,9 @@ async fn evaluate(
     let (app_id, span) = (rule.app_id.clone(), window(now, rule.window_seconds));
     let value = db.read(move |conn| super::metrics::window_value(conn, &app_id, &metric, span)).await?;
     let holds = rule.condition.holds(value, rule.threshold);
+    if holds == rule.firing && rule.last_value == Some(value) {
+        return Ok(None);
+    }
     db.write(move |conn| {
         let at = now.naive_utc();
         if !store::alerts::evaluated(conn, &rule.id, rule.firing, holds, value, at)? || holds == rule.firing {

@@ -86,6 +86,17 @@ pub fn of_app(conn: &mut DbConnection, app_id: &str, after: Option<&str>, limit:
     Ok(query.load(conn)?.into_iter().map(Rule::from).collect())
 }
 
+/// Serializes the app's rule creations until the transaction ends, so two creations cannot both
+/// pass the rule limit (PostgreSQL; SQLite has one writer).
+pub fn lock_app_rules(conn: &mut DbConnection, app_id: &str) -> Result<(), DbError> {
+    if let DbConnection::Postgresql(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('alert_rules:' || $1))")
+            .bind::<diesel::sql_types::Text, _>(app_id)
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
 pub fn count_of_app(conn: &mut DbConnection, app_id: &str) -> Result<i64, DbError> {
     Ok(alert_rules::table.filter(alert_rules::app_id.eq(app_id)).count().get_result(conn)?)
 }
