@@ -113,11 +113,6 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
     format!("t={timestamp},v1={digest}")
 }
 
-/// Refuses a target inside the platform's network, at registration (delivery checks again).
-pub async fn check_target(url: &str, allow_private: bool) -> Result<(), outbound::TargetError> {
-    outbound::check_target(url, allow_private).await
-}
-
 /// How deliveries are attempted.
 #[derive(Debug, Clone)]
 pub struct DeliveryPolicy {

@@ -4,7 +4,7 @@
 
 use chorus_kit::auth::{Jwk, KeyFetch};
 use chorus_kit::config::{self, ConfigError, Secret};
-use chorus_kit::follower::{EventStream, FeedBatch, Fetch, FetchError, Subscribe};
+use chorus_kit::follower::{Apply, EventStream, FeedBatch, Fetch, FetchError, Follower, Subscribe};
 use chorus_kit::telemetry::outgoing_headers;
 use chorus_kit::webhooks::Sent;
 use futures_util::StreamExt;
@@ -99,6 +99,15 @@ pub struct UsageCount {
     pub calls: i64,
 }
 
+/// What a follower of a peer's feed runs on: the consumer's database (its cursor and effects),
+/// metrics and shutdown.
+#[derive(Clone)]
+pub struct FollowerContext {
+    pub db: chorus_kit::db::Db,
+    pub metrics: actix_web::web::Data<chorus_kit::metrics::Metrics>,
+    pub shutdown: chorus_kit::shutdown::Shutdown,
+}
+
 /// The links from one service to the others.
 pub struct Upstream {
     http: reqwest::Client,
@@ -162,6 +171,42 @@ impl Upstream {
                 Ok(keys.into_iter().filter_map(|key| serde_json::from_value::<Jwk>(key).ok()).collect())
             })
         })
+    }
+
+    /// A follower of the users feed, pushed over its stream and paging to catch up, applying
+    /// each event with `apply`.
+    pub fn users_follower(
+        self: &Arc<Self>,
+        context: &FollowerContext,
+        apply: Apply<users_client::types::Event>,
+    ) -> Follower<users_client::types::Event> {
+        Follower {
+            feed: "users",
+            db: context.db.clone(),
+            metrics: context.metrics.clone(),
+            shutdown: context.shutdown.clone(),
+            fetch: self.users_feed(),
+            subscribe: Some(self.users_stream()),
+            apply,
+        }
+    }
+
+    /// A follower of the actions feed at `actions_url`, as [`Self::users_follower`].
+    pub fn actions_follower(
+        self: &Arc<Self>,
+        context: &FollowerContext,
+        actions_url: &str,
+        apply: Apply<actions_client::types::Event>,
+    ) -> Follower<actions_client::types::Event> {
+        Follower {
+            feed: "actions",
+            db: context.db.clone(),
+            metrics: context.metrics.clone(),
+            shutdown: context.shutdown.clone(),
+            fetch: self.actions_feed(actions_url),
+            subscribe: Some(self.actions_stream(actions_url)),
+            apply,
+        }
     }
 
     /// Reads the users feed as users-client's typed events, for a follower.

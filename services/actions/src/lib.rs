@@ -13,9 +13,8 @@ use std::sync::Arc;
 
 use chorus_kit::auth::JwksVerifier;
 use chorus_kit::db::Migrations;
-use chorus_kit::follower::Follower;
 use chorus_kit::{Mount, MountContext, Service};
-use chorus_upstream::Upstream;
+use chorus_upstream::{FollowerContext, Upstream};
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 
 use crate::domain::views::ViewRecorder;
@@ -48,15 +47,8 @@ impl Service for Actions {
         let users = Upstream::new(&config.users);
         let verifier = Arc::new(JwksVerifier::new(users.key_fetch()));
         let (views, views_task) = ViewRecorder::start(db.clone(), shutdown.clone(), &config.views);
-        let follower = Follower {
-            feed: "users",
-            db: db.clone(),
-            metrics,
-            shutdown: shutdown.clone(),
-            fetch: users.users_feed(),
-            subscribe: Some(users.users_stream()),
-            apply: domain::users_feed::apply,
-        };
+        let feeds = FollowerContext { db: db.clone(), metrics, shutdown: shutdown.clone() };
+        let follower = users.users_follower(&feeds, domain::users_feed::apply);
         let tasks = vec![tokio::spawn(follower.run()), views_task];
         let state = actix_web::web::Data::new(api::ActionsState { views });
         Ok(Mount { routes: Arc::new(move |cfg| api::routes(cfg, state.clone())), verifier, tasks })

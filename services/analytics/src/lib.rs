@@ -14,9 +14,8 @@ use std::time::Duration;
 
 use chorus_kit::auth::JwksVerifier;
 use chorus_kit::db::Migrations;
-use chorus_kit::follower::Follower;
 use chorus_kit::{Mount, MountContext, Service};
-use chorus_upstream::{Peer, Upstream};
+use chorus_upstream::{FollowerContext, Peer, Upstream};
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -46,24 +45,9 @@ impl Service for Analytics {
     async fn mount(context: MountContext<config::Config>) -> anyhow::Result<Mount> {
         let MountContext { config, db, shutdown, metrics, .. } = context;
         let upstream = Upstream::new(&config.users);
-        let users_follower = Follower {
-            feed: "users",
-            db: db.clone(),
-            metrics: metrics.clone(),
-            shutdown: shutdown.clone(),
-            fetch: upstream.users_feed(),
-            subscribe: Some(upstream.users_stream()),
-            apply: domain::feeds::apply_users,
-        };
-        let actions_follower = Follower {
-            feed: "actions",
-            db: db.clone(),
-            metrics: metrics.clone(),
-            shutdown: shutdown.clone(),
-            fetch: upstream.actions_feed(&config.actions.url),
-            subscribe: Some(upstream.actions_stream(&config.actions.url)),
-            apply: domain::feeds::apply_actions,
-        };
+        let feeds = FollowerContext { db: db.clone(), metrics: metrics.clone(), shutdown: shutdown.clone() };
+        let users_follower = upstream.users_follower(&feeds, domain::feeds::apply_users);
+        let actions_follower = upstream.actions_follower(&feeds, &config.actions.url, domain::feeds::apply_actions);
         let retention_days = config.raw_events.retention_days;
         let (webhook_key, policy) = (config.webhooks.key(), config.webhooks.policy());
         let evaluate_every = Duration::from_secs(config.alerts.evaluate_every_secs);

@@ -13,9 +13,8 @@ use std::sync::Arc;
 
 use chorus_kit::auth::JwksVerifier;
 use chorus_kit::db::Migrations;
-use chorus_kit::follower::Follower;
 use chorus_kit::{Mount, MountContext, Service};
-use chorus_upstream::Upstream;
+use chorus_upstream::{FollowerContext, Upstream};
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -45,24 +44,9 @@ impl Service for Notifications {
         let MountContext { config, db, shutdown, metrics, .. } = context;
         let upstream = Upstream::new(&config.users);
         let (webhook_key, policy) = (config.webhooks.key(), config.webhooks.policy());
-        let users_follower = Follower {
-            feed: "users",
-            db: db.clone(),
-            metrics: metrics.clone(),
-            shutdown: shutdown.clone(),
-            fetch: upstream.users_feed(),
-            subscribe: Some(upstream.users_stream()),
-            apply: domain::users_feed::apply,
-        };
-        let actions_follower = Follower {
-            feed: "actions",
-            db: db.clone(),
-            metrics: metrics.clone(),
-            shutdown: shutdown.clone(),
-            fetch: upstream.actions_feed(&config.actions.url),
-            subscribe: Some(upstream.actions_stream(&config.actions.url)),
-            apply: domain::fanout::apply,
-        };
+        let feeds = FollowerContext { db: db.clone(), metrics: metrics.clone(), shutdown: shutdown.clone() };
+        let users_follower = upstream.users_follower(&feeds, domain::users_feed::apply);
+        let actions_follower = upstream.actions_follower(&feeds, &config.actions.url, domain::fanout::apply);
         let tasks = vec![
             tokio::spawn(domain::pages::run(db.clone(), shutdown.clone())),
             tokio::spawn(users_follower.run()),

@@ -360,7 +360,7 @@ pub async fn create_alert_rule(
     };
     new.validate()?;
     if let Some(url) = &new.webhook_url {
-        chorus_kit::webhooks::check_target(url, state.allow_private_targets)
+        chorus_kit::outbound::check_target(url, state.allow_private_targets)
             .await
             .map_err(|refused| Problem::invalid("webhook_url", refused.to_string()))?;
     }

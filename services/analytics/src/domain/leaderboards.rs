@@ -41,9 +41,7 @@ pub async fn top(
     to: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<(String, i64)>, AnalyticsError> {
-    if from > to {
-        return Err(AnalyticsError::Invalid { field: "from", message: "must not be after `to`".into() });
-    }
+    super::metrics::check_range(from, to)?;
     let span = Span {
         start: time::bucket(from.timestamp(), QUARTER),
         end: time::bucket(to.timestamp() + QUARTER - 1, QUARTER).max(time::bucket(from.timestamp(), QUARTER) + QUARTER),

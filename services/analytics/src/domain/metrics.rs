@@ -49,13 +49,19 @@ pub async fn series(db: &Db, query: MetricQuery) -> Result<Vec<Point>, Analytics
 
 /// The query's intervals, checked: `from` not after `to`, at most [`MAX_POINTS`] of them.
 pub fn spans_of(query: &MetricQuery) -> Result<Vec<Span>, AnalyticsError> {
-    if query.from > query.to {
-        return Err(AnalyticsError::Invalid { field: "from", message: "must not be after `to`".into() });
-    }
+    check_range(query.from, query.to)?;
     // An empty range asks for the interval holding its instant.
     let to = query.to.max(query.from + chrono::Duration::seconds(1));
     time::intervals(query.from, to, query.interval, query.tz, MAX_POINTS)
         .map_err(|error| AnalyticsError::Invalid { field: "interval", message: error.to_string() })
+}
+
+/// A range's `from` may not be after its `to`.
+pub fn check_range(from: DateTime<Utc>, to: DateTime<Utc>) -> Result<(), AnalyticsError> {
+    if from > to {
+        return Err(AnalyticsError::Invalid { field: "from", message: "must not be after `to`".into() });
+    }
+    Ok(())
 }
 
 /// Running sums, in place.

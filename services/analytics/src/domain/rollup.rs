@@ -26,7 +26,7 @@ pub fn apply(conn: &mut DbConnection, facts: &[&Fact]) -> Result<(), AnalyticsEr
     let mut activity: BTreeMap<UserBucket<'_>, i64> = BTreeMap::new();
     for fact in facts {
         let at = fact.occurred_at.timestamp();
-        *counts.entry((&fact.app_id, fact.metric.key(), bucket(at, QUARTER))).or_default() += fact.count;
+        let metric = fact.metric.key();
         for grain in GRAINS {
             let bucket = bucket(at, grain);
             if let Some(user_id) = &fact.user_id {
@@ -38,9 +38,10 @@ pub fn apply(conn: &mut DbConnection, facts: &[&Fact]) -> Result<(), AnalyticsEr
                 }
             }
             if let Some(key) = &fact.entity_key {
-                *entities.entry((&fact.app_id, fact.metric.key(), key, grain, bucket)).or_default() += fact.count;
+                *entities.entry((&fact.app_id, metric.clone(), key, grain, bucket)).or_default() += fact.count;
             }
         }
+        *counts.entry((&fact.app_id, metric, bucket(at, QUARTER))).or_default() += fact.count;
     }
     // The app's hot rows (its counts and sketches, which every writer of the app updates) come
     // last, so they are held only from here to the commit.

@@ -87,7 +87,7 @@ pub fn enqueue(
 /// Refuses a target inside the platform's network (see [`chorus_kit::outbound`]) with a 400
 /// that names `url` and says why. Called at registration; delivery checks again.
 pub async fn check_target(url: &str, allow_private: bool) -> Result<(), NotificationsError> {
-    chorus_kit::webhooks::check_target(url, allow_private)
+    chorus_kit::outbound::check_target(url, allow_private)
         .await
         .map_err(|refused| Invalid::new("url", refused.to_string()).into())
 }
