@@ -18,6 +18,7 @@
 use actix_web::web;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::prelude::*;
@@ -65,7 +66,7 @@ pub type EventStream<E> = Pin<Box<dyn futures_util::Stream<Item = Result<(i64, F
 pub type Subscribe<E> =
     Box<dyn Fn(i64) -> Pin<Box<dyn Future<Output = Result<EventStream<E>, FetchError>> + Send>> + Send + Sync>;
 /// Applies one typed event inside the follower's transaction.
-pub type Apply<E> = fn(&mut DbConnection, &E) -> Result<(), ApplyError>;
+pub type Apply<E> = Arc<dyn Fn(&mut DbConnection, &E) -> Result<(), ApplyError> + Send + Sync>;
 
 /// Why applying an event failed; the batch rolls back and is retried.
 #[derive(Debug, thiserror::Error)]
@@ -320,7 +321,7 @@ impl<E: Send + Sync + 'static> Follower<E> {
                 }
             }
         }
-        let apply = self.apply;
+        let apply = self.apply.clone();
         let applied = if events.is_empty() {
             0
         } else {

@@ -162,6 +162,13 @@ impl Metrics {
         self.deliveries_dead.with_label_values(&[kind]);
     }
 
+    /// Registers a service's own metric (named `chorus_…` and labelled with the service, like
+    /// the rest) and answers it. A name registered twice is a programming error.
+    pub fn register<C: prometheus::core::Collector + Clone + 'static>(&self, collector: C) -> C {
+        self.registry.register(Box::new(collector.clone())).expect("metric names are unique");
+        collector
+    }
+
     /// Makes a follower's counters exist at 0 from its start.
     pub fn register_feed(&self, feed: &str) {
         self.feed_errors.with_label_values(&[feed]);

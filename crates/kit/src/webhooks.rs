@@ -161,7 +161,16 @@ impl DeliveryStatus {
     }
 }
 
-/// A due delivery, claimed for one attempt.
+/// A due delivery, claimed for one attempt: what [`dispatch`] needs of any delivery table's rows.
+pub trait Claim: Clone + Send + 'static {
+    fn id(&self) -> &str;
+    /// Attempts made before this one.
+    fn attempts(&self) -> i32;
+    /// Where it goes, for logs: a webhook's id, an alert rule's id, a device's id.
+    fn endpoint_id(&self) -> &str;
+}
+
+/// A due webhook delivery, claimed for one attempt.
 #[derive(Debug, Clone)]
 pub struct Claimed {
     pub id: String,
@@ -175,6 +184,20 @@ pub struct Claimed {
     pub attempts: i32,
 }
 
+impl Claim for Claimed {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn attempts(&self) -> i32 {
+        self.attempts
+    }
+
+    fn endpoint_id(&self) -> &str {
+        &self.endpoint_id
+    }
+}
+
 /// One attempt's outcome, for the service's table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attempt {
@@ -186,15 +209,32 @@ pub struct Attempt {
     pub error: Option<String>,
 }
 
+/// Claims up to `limit` due deliveries, pushing each one's next attempt `lease` ahead.
+pub type ClaimDue<C> = dyn Fn(&mut DbConnection, TimeDelta, i64) -> Result<Vec<C>, DbError> + Send + Sync;
+
 /// A service's delivery table: claim the due deliveries (pushing each one's next attempt
 /// [`CLAIM_LEASE`] ahead), and record an attempt.
-pub struct DeliveryQueue {
-    /// What the deliveries are, for logs and the `chorus_deliveries_dead_total{kind}` metric:
-    /// "webhook", "alert webhook".
+pub struct DeliveryQueue<C = Claimed> {
+    /// What the deliveries are, for logs and the `chorus_deliveries_total{kind}` metrics:
+    /// "webhook", "alert webhook", "apns".
     pub kind: &'static str,
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
-    pub claim_due: fn(&mut DbConnection, TimeDelta, i64) -> Result<Vec<Claimed>, DbError>,
+    /// How many are claimed, and sent concurrently, at a time.
+    pub batch: i64,
+    pub claim_due: std::sync::Arc<ClaimDue<C>>,
     pub record: fn(&mut DbConnection, &str, &Attempt) -> Result<(), DbError>,
+}
+
+impl<C> DeliveryQueue<C> {
+    /// A queue that claims [`CLAIM_BATCH`] deliveries at a time.
+    pub fn new(
+        kind: &'static str,
+        metrics: std::sync::Arc<crate::metrics::Metrics>,
+        claim_due: impl Fn(&mut DbConnection, TimeDelta, i64) -> Result<Vec<C>, DbError> + Send + Sync + 'static,
+        record: fn(&mut DbConnection, &str, &Attempt) -> Result<(), DbError>,
+    ) -> Self {
+        Self { kind, metrics, batch: CLAIM_BATCH, claim_due: std::sync::Arc::new(claim_due), record }
+    }
 }
 
 /// What one send came to.
@@ -203,10 +243,12 @@ pub enum Sent {
     Delivered {
         http_status: Option<i32>,
     },
-    /// Worth trying again later.
+    /// Worth trying again later: after `retry_after` when the endpoint said so (a 429's or a
+    /// 503's `Retry-After`), else after the policy's backoff.
     Failed {
         http_status: Option<i32>,
         error: String,
+        retry_after: Option<Duration>,
     },
     /// Never deliverable (a refused target, say): dead at once.
     Refused {
@@ -316,25 +358,31 @@ async fn send_signed(http: &reqwest::Client, key: &WebhookKey, allow_private: bo
         Ok(response) => Sent::Failed {
             http_status: Some(i32::from(response.status().as_u16())),
             error: format!("the endpoint answered {}", response.status()),
+            retry_after: retry_after(response.headers()),
         },
-        Err(error) => Sent::Failed { http_status: None, error: format!("the endpoint could not be reached: {error}") },
+        Err(error) => Sent::Failed {
+            http_status: None,
+            error: format!("the endpoint could not be reached: {error}"),
+            retry_after: None,
+        },
     }
 }
 
 /// Claims due deliveries and sends each with `send` until shutdown, recording every attempt:
 /// delivered, retried after [`backoff`], or dead after `policy.max_attempts`.
-pub async fn dispatch<S, F>(db: Db, queue: DeliveryQueue, policy: DeliveryPolicy, shutdown: Shutdown, send: S)
+pub async fn dispatch<C, S, F>(db: Db, queue: DeliveryQueue<C>, policy: DeliveryPolicy, shutdown: Shutdown, send: S)
 where
-    S: Fn(Claimed) -> F,
+    C: Claim,
+    S: Fn(C) -> F,
     F: std::future::Future<Output = Sent>,
 {
     queue.metrics.register_delivery_kind(queue.kind);
-    let claim_due = queue.claim_due;
     loop {
         if shutdown.is_fired() {
             return;
         }
-        let claimed = match db.write(move |conn| claim_due(conn, CLAIM_LEASE, CLAIM_BATCH)).await {
+        let (claim_due, batch) = (queue.claim_due.clone(), queue.batch);
+        let claimed = match db.write(move |conn| claim_due(conn, CLAIM_LEASE, batch)).await {
             Ok(claimed) => claimed,
             Err(error) => {
                 tracing::warn!(%error, kind = queue.kind, "claiming deliveries failed");
@@ -361,8 +409,8 @@ where
 }
 
 /// What an attempt means for the delivery.
-fn outcome(policy: &DeliveryPolicy, delivery: &Claimed, sent: Sent) -> Attempt {
-    let attempts = delivery.attempts + 1;
+fn outcome(policy: &DeliveryPolicy, delivery: &impl Claim, sent: Sent) -> Attempt {
+    let attempts = delivery.attempts() + 1;
     match sent {
         Sent::Delivered { http_status } => {
             Attempt { status: DeliveryStatus::Delivered, retry_at: None, http_status, error: None }
@@ -370,11 +418,12 @@ fn outcome(policy: &DeliveryPolicy, delivery: &Claimed, sent: Sent) -> Attempt {
         Sent::Refused { error } => {
             Attempt { status: DeliveryStatus::Dead, retry_at: None, http_status: None, error: Some(error) }
         }
-        Sent::Failed { http_status, error } if attempts >= policy.max_attempts => {
+        Sent::Failed { http_status, error, .. } if attempts >= policy.max_attempts => {
             Attempt { status: DeliveryStatus::Dead, retry_at: None, http_status, error: Some(error) }
         }
-        Sent::Failed { http_status, error } => {
-            let delay = TimeDelta::from_std(backoff(policy, delivery.attempts)).unwrap_or(TimeDelta::hours(1));
+        Sent::Failed { http_status, error, retry_after } => {
+            let wait = retry_after.map_or_else(|| backoff(policy, delivery.attempts()), |after| after.min(MAX_BACKOFF));
+            let delay = TimeDelta::from_std(wait).unwrap_or(TimeDelta::hours(1));
             Attempt {
                 status: DeliveryStatus::Pending,
                 retry_at: Some(crate::db::now() + delay),
@@ -387,7 +436,7 @@ fn outcome(policy: &DeliveryPolicy, delivery: &Claimed, sent: Sent) -> Attempt {
 
 /// Records one attempt's outcome. A failure to record leaves the delivery claimed; it is tried
 /// again once its lease runs out.
-async fn record(db: &Db, queue: &DeliveryQueue, delivery: &Claimed, attempt: Attempt) {
+async fn record<C: Claim>(db: &Db, queue: &DeliveryQueue<C>, delivery: &C, attempt: Attempt) {
     let outcome = match attempt.status {
         DeliveryStatus::Delivered => "delivered",
         DeliveryStatus::Pending => "retried",
@@ -397,16 +446,27 @@ async fn record(db: &Db, queue: &DeliveryQueue, delivery: &Claimed, attempt: Att
     if attempt.status == DeliveryStatus::Dead {
         tracing::warn!(
             kind = queue.kind,
-            delivery_id = %delivery.id,
-            endpoint = %delivery.endpoint_id,
+            delivery_id = %delivery.id(),
+            endpoint = %delivery.endpoint_id(),
             error = attempt.error.as_deref().unwrap_or_default(),
             "delivery is dead"
         );
     }
-    let (id, record) = (delivery.id.clone(), queue.record);
+    let (id, record) = (delivery.id().to_owned(), queue.record);
     if let Err(error) = db.write(move |conn| record(conn, &id, &attempt)).await {
         tracing::warn!(%error, kind = queue.kind, "recording a delivery attempt failed; it is retried after its lease");
     }
+}
+
+/// How long a `Retry-After` header asks to wait (RFC 9110 §10.2.3): delay-seconds, or an
+/// HTTP-date (a date in the past means now). `None` when absent or unreadable.
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    Some((at.with_timezone(&Utc) - Utc::now()).to_std().unwrap_or(Duration::ZERO))
 }
 
 #[cfg(test)]
@@ -430,6 +490,49 @@ mod tests {
             assert_eq!(serde_json::json!(status), status.as_str());
             assert_eq!(DeliveryStatus::parse(status.as_str()), status);
         }
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        assert_eq!(retry_after(&headers), None);
+        headers.insert(reqwest::header::RETRY_AFTER, "7".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+        headers.insert(reqwest::header::RETRY_AFTER, "Sun, 06 Nov 1994 08:49:37 GMT".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::ZERO));
+        let later = (Utc::now() + TimeDelta::seconds(90)).to_rfc2822();
+        headers.insert(reqwest::header::RETRY_AFTER, later.parse().unwrap());
+        assert!(retry_after(&headers).is_some_and(|wait| wait > Duration::from_secs(80)));
+        headers.insert(reqwest::header::RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after(&headers), None);
+    }
+
+    #[test]
+    fn a_retry_after_wins_over_the_backoff() {
+        let policy = DeliveryPolicy {
+            max_attempts: 5,
+            base_backoff: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+            proxy_url: None,
+            allow_private_targets: false,
+        };
+        let delivery = Claimed {
+            id: "d1".into(),
+            endpoint_id: "w1".into(),
+            url: String::new(),
+            event_id: "e1".into(),
+            event_type: "t".into(),
+            payload: String::new(),
+            attempts: 0,
+        };
+        let failed = |retry_after| Sent::Failed { http_status: Some(429), error: "busy".into(), retry_after };
+        let attempt = outcome(&policy, &delivery, failed(Some(Duration::from_secs(600))));
+        let wait = attempt.retry_at.unwrap() - crate::db::now();
+        assert!(attempt.status == DeliveryStatus::Pending && wait > TimeDelta::seconds(590), "{attempt:?}");
+        let attempt = outcome(&policy, &delivery, failed(None));
+        assert!(attempt.retry_at.unwrap() - crate::db::now() < TimeDelta::seconds(2));
+        let last = Claimed { attempts: 4, ..delivery };
+        assert_eq!(outcome(&policy, &last, failed(None)).status, DeliveryStatus::Dead);
     }
 
     #[test]

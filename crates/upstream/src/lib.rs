@@ -4,7 +4,8 @@
 
 use chorus_kit::auth::{Jwk, KeyFetch};
 use chorus_kit::config::{self, ConfigError, Secret};
-use chorus_kit::follower::{Apply, EventStream, FeedBatch, Fetch, FetchError, Follower, Subscribe};
+use chorus_kit::db::DbConnection;
+use chorus_kit::follower::{ApplyError, EventStream, FeedBatch, Fetch, FetchError, Follower, Subscribe};
 use chorus_kit::telemetry::outgoing_headers;
 use chorus_kit::webhooks::Sent;
 use futures_util::StreamExt;
@@ -178,7 +179,7 @@ impl Upstream {
     pub fn users_follower(
         self: &Arc<Self>,
         context: &FollowerContext,
-        apply: Apply<users_client::types::Event>,
+        apply: impl Fn(&mut DbConnection, &users_client::types::Event) -> Result<(), ApplyError> + Send + Sync + 'static,
     ) -> Follower<users_client::types::Event> {
         Follower {
             feed: "users",
@@ -187,7 +188,7 @@ impl Upstream {
             shutdown: context.shutdown.clone(),
             fetch: self.users_feed(),
             subscribe: Some(self.users_stream()),
-            apply,
+            apply: Arc::new(apply),
         }
     }
 
@@ -196,7 +197,7 @@ impl Upstream {
         self: &Arc<Self>,
         context: &FollowerContext,
         actions_url: &str,
-        apply: Apply<actions_client::types::Event>,
+        apply: impl Fn(&mut DbConnection, &actions_client::types::Event) -> Result<(), ApplyError> + Send + Sync + 'static,
     ) -> Follower<actions_client::types::Event> {
         Follower {
             feed: "actions",
@@ -205,7 +206,7 @@ impl Upstream {
             shutdown: context.shutdown.clone(),
             fetch: self.actions_feed(actions_url),
             subscribe: Some(self.actions_stream(actions_url)),
-            apply,
+            apply: Arc::new(apply),
         }
     }
 
@@ -277,7 +278,7 @@ impl Upstream {
         };
         let token = match self.token().await {
             Ok(token) => token,
-            Err(error) => return Sent::Failed { http_status: None, error: error.to_string() },
+            Err(error) => return Sent::Failed { http_status: None, error: error.to_string(), retry_after: None },
         };
         let client = notifications_client::Client::new_with_client(
             notifications_url,
@@ -293,14 +294,15 @@ impl Upstream {
                 match status.as_u16() {
                     401 => {
                         self.tokens.clear().await;
-                        Sent::Failed { http_status, error }
+                        Sent::Failed { http_status, error, retry_after: None }
                     }
-                    429 | 500..=599 => Sent::Failed { http_status, error },
+                    429 | 500..=599 => Sent::Failed { http_status, error, retry_after: None },
                     _ => Sent::Refused { error },
                 }
             }
             Err(error) => {
-                Sent::Failed { http_status: None, error: format!("notifications could not be reached: {error}") }
+                let error = format!("notifications could not be reached: {error}");
+                Sent::Failed { http_status: None, error, retry_after: None }
             }
         }
     }

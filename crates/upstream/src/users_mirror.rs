@@ -16,6 +16,6 @@ pub fn apply(conn: &mut DbConnection, event: &Event) -> Result<(), DbError> {
         }
         Event::Unblocked(unblocked) => mirror::unblock(conn, &unblocked.data.user_id, &unblocked.data.blocked_user_id),
         Event::Deleted(deleted) => mirror::erase(conn, &deleted.app_id, &deleted.data.user_id),
-        Event::Created(_) | Event::Updated(_) => Ok(()),
+        Event::Created(_) | Event::Updated(_) | Event::SettingsChanged(_) => Ok(()),
     }
 }

@@ -7,6 +7,8 @@ use chorus_kit::config::{
 use chorus_kit::rate_limit::RateLimitSettings;
 pub use chorus_kit::webhooks::WebhookSettings;
 use chorus_upstream::UsersLink;
+
+pub use crate::push::PushSettings;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -24,6 +26,7 @@ pub struct Config {
     pub rate_limits: RateLimitSettings,
     pub broadcasts: BroadcastSettings,
     pub webhooks: WebhookSettings,
+    pub push: PushSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -46,6 +49,7 @@ impl ServiceConfig for Config {
         self.users.validate()?;
         chorus_kit::config::check_http_url("actions.url", &self.actions.url)?;
         self.webhooks.validate()?;
+        self.push.validate()?;
         if self.broadcasts.daily_quota == 0 {
             return Err(ConfigError::invalid("broadcasts.daily_quota", "must be at least 1"));
         }

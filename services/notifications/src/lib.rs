@@ -2,11 +2,13 @@
 //! and replies from the actions feed, and the in-app inbox with its live stream.
 //!
 //! `api/` maps HTTP onto `domain/`, which keeps the rules; `store/` is the only place that
-//! speaks diesel. Users and actions are reached through their clients only (`chorus-upstream`).
+//! speaks diesel; `push/` speaks the push providers' protocols. Users and actions are reached
+//! through their clients only (`chorus-upstream`).
 
 pub mod api;
 pub mod config;
 pub mod domain;
+pub mod push;
 pub mod store;
 
 use std::sync::Arc;
@@ -44,11 +46,15 @@ impl Service for Notifications {
         let MountContext { config, db, shutdown, metrics, .. } = context;
         let upstream = Upstream::new(&config.users);
         let (webhook_key, policy) = (config.webhooks.key(), config.webhooks.policy());
+        let channels = push::Channels::load(&config.push)?;
+        let routes = channels.routes();
         let feeds = FollowerContext { db: db.clone(), metrics: metrics.clone(), shutdown: shutdown.clone() };
         let users_follower = upstream.users_follower(&feeds, domain::users_feed::apply);
-        let actions_follower = upstream.actions_follower(&feeds, &config.actions.url, domain::fanout::apply);
-        let tasks = vec![
-            tokio::spawn(domain::pages::run(db.clone(), shutdown.clone())),
+        let actions_follower = upstream.actions_follower(&feeds, &config.actions.url, move |conn, event| {
+            domain::fanout::apply(conn, routes, event)
+        });
+        let mut tasks = vec![
+            tokio::spawn(domain::pages::run(db.clone(), routes, shutdown.clone())),
             tokio::spawn(users_follower.run()),
             tokio::spawn(actions_follower.run()),
             tokio::spawn(domain::webhooks::dispatch(
@@ -59,10 +65,12 @@ impl Service for Notifications {
                 shutdown.clone(),
             )),
         ];
+        tasks.extend(channels.dispatch(&db, &metrics.clone().into_inner(), &shutdown));
         let state = actix_web::web::Data::new(api::NotificationsState {
             daily_broadcast_quota: config.broadcasts.daily_quota,
             allow_private_targets: config.webhooks.allow_private_targets,
             webhook_key,
+            push: routes,
         });
         Ok(Mount {
             routes: Arc::new(move |cfg| api::routes(cfg, state.clone())),

@@ -353,12 +353,12 @@ pub async fn dispatch_broadcasts<S, F>(
     S: Fn(chorus_kit::webhooks::Claimed) -> F,
     F: Future<Output = chorus_kit::webhooks::Sent>,
 {
-    let queue = chorus_kit::webhooks::DeliveryQueue {
-        kind: "alert broadcast",
+    let queue = chorus_kit::webhooks::DeliveryQueue::new(
+        "alert broadcast",
         metrics,
-        claim_due: store::alerts::claim_due_broadcasts,
-        record: store::alerts::record_attempt,
-    };
+        store::alerts::claim_due_broadcasts,
+        store::alerts::record_attempt,
+    );
     chorus_kit::webhooks::dispatch(db, queue, policy, shutdown, send).await;
 }
 
@@ -370,12 +370,12 @@ pub async fn dispatch_webhooks(
     metrics: std::sync::Arc<chorus_kit::metrics::Metrics>,
     shutdown: Shutdown,
 ) {
-    let queue = chorus_kit::webhooks::DeliveryQueue {
-        kind: "alert webhook",
+    let queue = chorus_kit::webhooks::DeliveryQueue::new(
+        "alert webhook",
         metrics,
-        claim_due: store::alerts::claim_due_webhooks,
-        record: store::alerts::record_attempt,
-    };
+        store::alerts::claim_due_webhooks,
+        store::alerts::record_attempt,
+    );
     chorus_kit::webhooks::dispatch_webhooks(db, queue, key, policy, shutdown).await;
 }
 

@@ -51,14 +51,14 @@ pub async fn send_broadcast(
 ) -> Result<HttpResponse, Problem> {
     let new = body.into_inner();
     let app_id = sender_app(&principal, new.app_id.clone())?;
-    let quota = state.daily_broadcast_quota;
+    let (quota, push) = (state.daily_broadcast_quota, state.push);
     let request = IdempotentRequest::new(key, &format!("{}:{app_id}", principal.label()), "send_broadcast", &new);
     let new = new.into();
     let broadcast = db
         .write(move |conn| {
             // The wire form is what a replay answers with.
             request.create_once(conn, |conn| {
-                Ok::<_, Problem>(Broadcast::from(broadcasts::send(conn, &app_id, &new, quota)?))
+                Ok::<_, Problem>(Broadcast::from(broadcasts::send(conn, push, &app_id, &new, quota)?))
             })
         })
         .await?;

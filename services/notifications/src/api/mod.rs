@@ -8,6 +8,7 @@ mod devices;
 pub mod events;
 mod inbox;
 pub mod model;
+mod push;
 mod subscriptions;
 mod webhooks;
 
@@ -26,6 +27,8 @@ pub struct NotificationsState {
     pub webhook_key: chorus_kit::webhooks::WebhookKey,
     /// Whether webhooks may target private addresses (`webhooks.allow_private_targets`).
     pub allow_private_targets: bool,
+    /// The push providers that are on.
+    pub push: crate::domain::push::PushRoutes,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<NotificationsState>) {
@@ -43,6 +46,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<NotificationsState>
         .route("/v1/webhooks/deliveries/{delivery_id}/retry", web::post().to(webhooks::retry_delivery))
         .route("/v1/webhooks/{webhook_id}", web::delete().to(webhooks::remove_webhook))
         .route("/v1/webhooks/{webhook_id}/deliveries", web::get().to(webhooks::list_deliveries))
+        .route("/v1/push/deliveries", web::get().to(push::list_push_deliveries))
+        .route("/v1/push/deliveries/{delivery_id}/retry", web::post().to(push::retry_push_delivery))
         .route("/v1/notifications", web::get().to(inbox::list_notifications))
         .route("/v1/notifications/read", web::post().to(inbox::mark_all_read))
         .route("/v1/notifications/stream", web::get().to(inbox::stream_notifications))
@@ -57,7 +62,8 @@ impl From<NotificationsError> for Problem {
             NotificationsError::DeviceNotFound
             | NotificationsError::NotificationNotFound
             | NotificationsError::WebhookNotFound
-            | NotificationsError::DeliveryNotFound => Problem::not_found(error.to_string()),
+            | NotificationsError::DeliveryNotFound
+            | NotificationsError::PushNotFound => Problem::not_found(error.to_string()),
             NotificationsError::DeliveryNotDead | NotificationsError::TooManyWebhooks { .. } => {
                 Problem::conflict(error.to_string())
             }
@@ -77,8 +83,9 @@ impl From<NotificationsError> for Problem {
         title = "Chorus notifications",
         description = "Push devices, subscriptions to entities, and the in-app inbox with its live stream. \
             Follows the actions feed: a new comment notifies the entity's subscribers, and a reply \
-            the parent's author, never the author nor anyone who blocked them. Publishes \
-            notification.created on its feed."
+            the parent's author, never the author nor anyone who blocked them. Every notification \
+            is also pushed to the recipient's devices (APNs, FCM HTTP v1, Web Push) unless they \
+            turned notifications off. Publishes notification.created on its feed."
     ),
     paths(
         devices::register_device,
@@ -98,10 +105,12 @@ impl From<NotificationsError> for Problem {
         webhooks::remove_webhook,
         webhooks::list_deliveries,
         webhooks::retry_delivery,
+        push::list_push_deliveries,
+        push::retry_push_delivery,
         chorus_kit::feed::list_events,
         chorus_kit::feed::stream_events,
     ),
-    components(schemas(model::SubscriptionKind, model::DeliveryStatus)),
+    components(schemas(model::SubscriptionKind, model::DeliveryStatus, model::PushProvider)),
     modifiers(&Conventions),
     tags(
         (name = "devices", description = "Push devices"),
@@ -109,6 +118,7 @@ impl From<NotificationsError> for Problem {
         (name = "inbox", description = "The in-app inbox"),
         (name = "broadcasts", description = "Notifications an app sends its users"),
         (name = "webhooks", description = "Signed events delivered to the app's endpoints"),
+        (name = "push", description = "Notifications pushed to devices through APNs, FCM and Web Push"),
         (name = "events", description = "The notifications event feed"),
     )
 )]

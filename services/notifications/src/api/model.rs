@@ -49,6 +49,56 @@ impl From<PushProvider> for domain::PushProvider {
     }
 }
 
+impl From<domain::PushProvider> for PushProvider {
+    fn from(provider: domain::PushProvider) -> Self {
+        match provider {
+            domain::PushProvider::Apns => Self::Apns,
+            domain::PushProvider::Fcm => Self::Fcm,
+            domain::PushProvider::Webpush => Self::Webpush,
+        }
+    }
+}
+
+/// Which APNs environment issued the device's token: `production` (App Store and TestFlight
+/// builds) or `sandbox` (development builds). Pushes go to that environment's endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApnsEnvironment {
+    Production,
+    Sandbox,
+}
+
+impl From<ApnsEnvironment> for domain::ApnsEnvironment {
+    fn from(environment: ApnsEnvironment) -> Self {
+        match environment {
+            ApnsEnvironment::Production => Self::Production,
+            ApnsEnvironment::Sandbox => Self::Sandbox,
+        }
+    }
+}
+
+impl From<domain::ApnsEnvironment> for ApnsEnvironment {
+    fn from(environment: domain::ApnsEnvironment) -> Self {
+        match environment {
+            domain::ApnsEnvironment::Production => Self::Production,
+            domain::ApnsEnvironment::Sandbox => Self::Sandbox,
+        }
+    }
+}
+
+/// A Web Push subscription's keys (RFC 8291 §3), as `PushSubscription.toJSON().keys` gives
+/// them: unpadded base64url.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebPushKeys {
+    /// The user agent's P-256 public key, uncompressed (65 bytes: 87 characters).
+    #[schema(min_length = 87, max_length = 87, pattern = r"^[A-Za-z0-9_-]{87}$")]
+    pub p256dh: String,
+    /// The 16-byte authentication secret (22 characters).
+    #[schema(min_length = 22, max_length = 22, pattern = r"^[A-Za-z0-9_-]{22}$")]
+    pub auth: String,
+}
+
 /// A push device of the caller.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Device {
@@ -57,15 +107,18 @@ pub struct Device {
     pub platform: String,
     #[schema(value_type = PushProvider)]
     pub provider: String,
-    /// The provider's push token for this device.
+    /// The provider's push token for this device (for Web Push, the subscription's endpoint).
     pub token: String,
+    /// The APNs environment of the token; APNs devices only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<ApnsEnvironment>,
     pub created_at: DateTime<Utc>,
 }
 
 impl From<domain::Device> for Device {
     fn from(device: domain::Device) -> Self {
-        let domain::Device { id, platform, provider, token, created_at } = device;
-        Self { id, platform, provider, token, created_at }
+        let domain::Device { id, platform, provider, token, environment, created_at } = device;
+        Self { id, platform, provider, token, environment: environment.map(Into::into), created_at }
     }
 }
 
@@ -75,14 +128,29 @@ impl From<domain::Device> for Device {
 pub struct NewDevice {
     pub platform: DevicePlatform,
     pub provider: PushProvider,
-    /// The provider's push token for the device (1 to 4,096 characters).
+    /// The provider's push token for the device (1 to 4,096 characters): the APNs device token,
+    /// the FCM registration token, or the Web Push subscription's `endpoint` URL.
     #[schema(min_length = 1, max_length = 4096, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub token: String,
+    /// APNs only (ignored otherwise): the environment that issued the token; `production` when
+    /// absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<ApnsEnvironment>,
+    /// Web Push only (ignored otherwise): the subscription's keys, which every push is encrypted
+    /// to (RFC 8291). A Web Push device registered without them is kept but receives no pushes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<WebPushKeys>,
 }
 
 impl From<NewDevice> for domain::NewDevice {
     fn from(new: NewDevice) -> Self {
-        Self { platform: new.platform.into(), provider: new.provider.into(), token: new.token }
+        Self {
+            platform: new.platform.into(),
+            provider: new.provider.into(),
+            token: new.token,
+            environment: new.environment.map(Into::into),
+            web_push_keys: new.keys.map(|keys| domain::WebPushKeys { p256dh: keys.p256dh, auth: keys.auth }),
+        }
     }
 }
 

@@ -7,6 +7,7 @@ use chrono::TimeDelta;
 
 use super::model::{Audience, Broadcast, MAX_KEY, NewBroadcast, NotificationKind, SubscriptionKind};
 use super::pages::{FanOut, Recipients, Template};
+use super::push::PushRoutes;
 use super::{NotificationsError, new_id};
 use crate::store;
 
@@ -37,9 +38,11 @@ impl NewBroadcast {
     }
 }
 
-/// Sends a broadcast, unless the app has used its quota for the last 24 hours.
+/// Sends a broadcast, unless the app has used its quota for the last 24 hours; its notifications
+/// are pushed through `push`.
 pub fn send(
     conn: &mut DbConnection,
+    push: PushRoutes,
     app_id: &str,
     new: &NewBroadcast,
     daily_quota: u32,
@@ -79,7 +82,7 @@ pub fn send(
         silenced_by: None,
         broadcast_id: Some(broadcast.id.clone()),
     };
-    let reached = fan_out.start(conn, app_id)?;
+    let reached = fan_out.start(conn, push, app_id)?;
     broadcast.recipients = i64::try_from(reached).unwrap_or(i64::MAX);
     Ok(broadcast)
 }

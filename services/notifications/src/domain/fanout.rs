@@ -11,19 +11,21 @@ use chorus_kit::follower::ApplyError;
 use super::events::{Forget, NotificationsEvent};
 use super::model::{Notification, NotificationKind, SubscriptionKind, excerpt};
 use super::pages::{FanOut, Recipients, Template};
+use super::push::PushRoutes;
 use super::{NotificationsError, new_id};
 use crate::store;
 use crate::store::inbox::NewNotification;
 
-/// Applies one actions event inside the follower's transaction.
-pub fn apply(conn: &mut DbConnection, event: &ActionsEvent) -> Result<(), ApplyError> {
-    apply_event(conn, event).map_err(|error| match error {
+/// Applies one actions event inside the follower's transaction; the notifications it writes are
+/// pushed through `push`.
+pub fn apply(conn: &mut DbConnection, push: PushRoutes, event: &ActionsEvent) -> Result<(), ApplyError> {
+    apply_event(conn, push, event).map_err(|error| match error {
         NotificationsError::Db(db) => ApplyError::Db(db),
         other => ApplyError::Rejected(other.to_string()),
     })
 }
 
-fn apply_event(conn: &mut DbConnection, event: &ActionsEvent) -> Result<(), NotificationsError> {
+fn apply_event(conn: &mut DbConnection, push: PushRoutes, event: &ActionsEvent) -> Result<(), NotificationsError> {
     // The app's webhooks hear of every actions event they asked for, as the feed published it.
     let as_json = serde_json::to_value(event).unwrap_or_default();
     let field = |name: &str| as_json.get(name).cloned().unwrap_or_default();
@@ -33,14 +35,19 @@ fn apply_event(conn: &mut DbConnection, event: &ActionsEvent) -> Result<(), Noti
     super::webhooks::enqueue(conn, app_id, &delivery_id, event_type, &as_json)?;
     match event {
         ActionsEvent::ActionCreated(created) if created.data.action.kind == ActionKind::Comment => {
-            fan_out(conn, &created.app_id, &created.data)
+            fan_out(conn, push, &created.app_id, &created.data)
         }
         ActionsEvent::ActionDeleted(deleted) => forget_comment(conn, &deleted.data.action.id),
         _ => Ok(()),
     }
 }
 
-fn fan_out(conn: &mut DbConnection, app_id: &str, created: &ActionEvent) -> Result<(), NotificationsError> {
+fn fan_out(
+    conn: &mut DbConnection,
+    push: PushRoutes,
+    app_id: &str,
+    created: &ActionEvent,
+) -> Result<(), NotificationsError> {
     let comment = &created.action;
     let author = comment.user_id.as_str();
     store::mirror::remember_author(conn, &comment.id, author)?;
@@ -68,7 +75,7 @@ fn fan_out(conn: &mut DbConnection, app_id: &str, created: &ActionEvent) -> Resu
                 action_id: Some(&comment.id),
                 url: None,
             };
-            deliver(conn, app_id, &new)?;
+            deliver(conn, push, app_id, &[new])?;
         }
     }
     let kinds: &[SubscriptionKind] = if comment.parent_id.is_some() {
@@ -94,7 +101,7 @@ fn fan_out(conn: &mut DbConnection, app_id: &str, created: &ActionEvent) -> Resu
         silenced_by: Some(author.to_owned()),
         broadcast_id: None,
     };
-    subscribers.start(conn, app_id)?;
+    subscribers.start(conn, push, app_id)?;
     Ok(())
 }
 
@@ -107,18 +114,27 @@ fn forget_comment(conn: &mut DbConnection, action_id: &str) -> Result<(), Notifi
     Ok(())
 }
 
-/// Puts a notification in its recipient's inbox and on the feed (which drives their live stream).
+/// Puts each notification in its recipient's inbox and on the feed (which drives their live
+/// stream), and queues its pushes to their devices.
 pub fn deliver(
     conn: &mut DbConnection,
+    push: PushRoutes,
     app_id: &str,
-    new: &NewNotification<'_>,
-) -> Result<Notification, NotificationsError> {
-    let notification = store::inbox::insert(conn, &new_id(), new)?;
-    let created = NotificationsEvent::NotificationCreated { recipient_id: new.user_id, notification: &notification };
-    let event = publish(conn, app_id, &created)?;
-    // Webhooks get the event as feed readers see it.
-    let envelope = serde_json::to_value(&event).unwrap_or_default();
-    let delivery_id = format!("notifications:{}", event.id);
-    super::webhooks::enqueue(conn, app_id, &delivery_id, &event.event_type, &envelope)?;
-    Ok(notification)
+    news: &[NewNotification<'_>],
+) -> Result<Vec<Notification>, NotificationsError> {
+    let mut delivered = Vec::with_capacity(news.len());
+    for new in news {
+        let notification = store::inbox::insert(conn, &new_id(), new)?;
+        let created =
+            NotificationsEvent::NotificationCreated { recipient_id: new.user_id, notification: &notification };
+        let event = publish(conn, app_id, &created)?;
+        // Webhooks get the event as feed readers see it.
+        let envelope = serde_json::to_value(&event).unwrap_or_default();
+        let delivery_id = format!("notifications:{}", event.id);
+        super::webhooks::enqueue(conn, app_id, &delivery_id, &event.event_type, &envelope)?;
+        delivered.push(notification);
+    }
+    let recipients: Vec<(&str, &Notification)> = news.iter().map(|new| new.user_id).zip(&delivered).collect();
+    super::push::enqueue(conn, push, app_id, &recipients)?;
+    Ok(delivered)
 }

@@ -9,6 +9,7 @@ pub mod events;
 pub mod fanout;
 pub mod model;
 pub mod pages;
+pub mod push;
 pub mod users_feed;
 pub mod webhooks;
 
@@ -29,6 +30,8 @@ pub enum NotificationsError {
     WebhookNotFound,
     #[error("no such webhook delivery of the app")]
     DeliveryNotFound,
+    #[error("no such push delivery of the app")]
+    PushNotFound,
     #[error("only a dead delivery can be retried")]
     DeliveryNotDead,
     #[error("an app may register at most {max} webhooks")]

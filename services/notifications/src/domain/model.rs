@@ -41,6 +41,8 @@ pub enum PushProvider {
 }
 
 impl PushProvider {
+    pub const ALL: [Self; 3] = [Self::Apns, Self::Fcm, Self::Webpush];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Apns => "apns",
@@ -48,6 +50,42 @@ impl PushProvider {
             Self::Webpush => "webpush",
         }
     }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|provider| provider.as_str() == value)
+    }
+}
+
+/// Which APNs environment issued a device's token. A token works only with its own environment's
+/// endpoint; mixing them up makes APNs answer `BadDeviceToken` for every token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ApnsEnvironment {
+    #[default]
+    Production,
+    /// Development builds of the app.
+    Sandbox,
+}
+
+impl ApnsEnvironment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Production => "production",
+            Self::Sandbox => "sandbox",
+        }
+    }
+
+    pub fn parse(value: &str) -> Self {
+        if value == "sandbox" { Self::Sandbox } else { Self::Production }
+    }
+}
+
+/// A Web Push subscription's keys (RFC 8291 §3), base64url as the browser's
+/// `PushSubscription.toJSON()` gives them: `p256dh` is the user agent's P-256 public key (65
+/// bytes, uncompressed), `auth` its 16-byte authentication secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebPushKeys {
+    pub p256dh: String,
+    pub auth: String,
 }
 
 /// A user's push device.
@@ -58,8 +96,10 @@ pub struct Device {
     pub platform: String,
     /// A [`PushProvider`], as stored.
     pub provider: String,
-    /// The provider's push token for this device.
+    /// The provider's push token for this device (for Web Push, the subscription's endpoint).
     pub token: String,
+    /// APNs devices only.
+    pub environment: Option<ApnsEnvironment>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -68,14 +108,32 @@ pub struct Device {
 pub struct NewDevice {
     pub platform: DevicePlatform,
     pub provider: PushProvider,
-    /// The provider's push token for the device.
+    /// The provider's push token for the device (for Web Push, the subscription's endpoint).
     pub token: String,
+    /// APNs only; production unless said otherwise.
+    pub environment: Option<ApnsEnvironment>,
+    /// Web Push only: without them nothing can be encrypted to the device, so nothing is pushed.
+    pub web_push_keys: Option<WebPushKeys>,
 }
 
 impl NewDevice {
     pub fn validate(&self) -> Result<(), NotificationsError> {
-        Ok(validation::text("token", &self.token, MAX_TOKEN)?)
+        validation::text("token", &self.token, MAX_TOKEN)?;
+        if let Some(keys) = &self.web_push_keys {
+            base64url("keys.p256dh", &keys.p256dh, 87)?;
+            base64url("keys.auth", &keys.auth, 22)?;
+        }
+        Ok(())
     }
+}
+
+/// Checks that `value` is unpadded base64url of exactly `chars` characters.
+fn base64url(field: &'static str, value: &str, chars: usize) -> Result<(), Invalid> {
+    let alphabet = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    if value.chars().count() != chars || !value.chars().all(alphabet) {
+        return Err(Invalid::new(field, format!("must be {chars} characters of unpadded base64url")));
+    }
+    Ok(())
 }
 
 /// What a subscription hears of.
@@ -228,6 +286,23 @@ pub struct Delivery {
     pub delivered_at: Option<DateTime<Utc>>,
 }
 
+/// One notification's push to one device, with its attempts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushDelivery {
+    pub id: String,
+    pub device_id: String,
+    pub provider: PushProvider,
+    pub notification_id: String,
+    pub status: DeliveryStatus,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    /// The provider's HTTP status at the last attempt, if it answered.
+    pub last_status: Option<i32>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
 /// Who a broadcast reaches. Banned users never do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Audience {
@@ -272,7 +347,13 @@ mod tests {
 
     #[test]
     fn devices_and_kinds_are_checked() {
-        let device = NewDevice { platform: DevicePlatform::Ios, provider: PushProvider::Apns, token: "t".into() };
+        let device = NewDevice {
+            platform: DevicePlatform::Ios,
+            provider: PushProvider::Apns,
+            token: "t".into(),
+            environment: None,
+            web_push_keys: None,
+        };
         assert!(device.validate().is_ok());
         let blank = NewDevice { token: " ".into(), ..device.clone() };
         assert!(matches!(blank.validate(), Err(NotificationsError::Invalid { field: "token", .. })));

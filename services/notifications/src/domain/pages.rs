@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::fanout::deliver;
 use super::model::{NotificationKind, SubscriptionKind};
+use super::push::PushRoutes;
 use super::{NotificationsError, new_id};
 use crate::store;
 use crate::store::inbox::NewNotification;
@@ -65,8 +66,8 @@ pub struct FanOut {
 impl FanOut {
     /// Writes the first page now; a longer audience continues as a job. Runs in the caller's
     /// transaction; answers how many the first page reached.
-    pub fn start(&self, conn: &mut DbConnection, app_id: &str) -> Result<usize, NotificationsError> {
-        let (reached, next) = self.page(conn, app_id, "")?;
+    pub fn start(&self, conn: &mut DbConnection, push: PushRoutes, app_id: &str) -> Result<usize, NotificationsError> {
+        let (reached, next) = self.page(conn, push, app_id, "")?;
         if let Some(after) = next {
             let spec = serde_json::to_string(self).unwrap_or_default();
             store::fanout::insert(conn, &new_id(), app_id, &spec, &after)?;
@@ -79,6 +80,7 @@ impl FanOut {
     fn page(
         &self,
         conn: &mut DbConnection,
+        push: PushRoutes,
         app_id: &str,
         after: &str,
     ) -> Result<(usize, Option<String>), NotificationsError> {
@@ -103,8 +105,9 @@ impl FanOut {
         users.retain(|user| !silenced.contains(user));
         let template = &self.notification;
         let kind = NotificationKind::parse(&template.kind);
-        for user in &users {
-            let new = NewNotification {
+        let news: Vec<NewNotification<'_>> = users
+            .iter()
+            .map(|user| NewNotification {
                 app_id,
                 user_id: user,
                 kind,
@@ -114,9 +117,9 @@ impl FanOut {
                 actor_id: template.actor_id.as_deref(),
                 action_id: template.action_id.as_deref(),
                 url: template.url.as_deref(),
-            };
-            deliver(conn, app_id, &new)?;
-        }
+            })
+            .collect();
+        deliver(conn, push, app_id, &news)?;
         if let Some(broadcast) = &self.broadcast_id {
             store::broadcasts::add_recipients(conn, broadcast, i64::try_from(users.len()).unwrap_or(i64::MAX))?;
         }
@@ -156,11 +159,11 @@ pub fn forget_action(conn: &mut DbConnection, action_id: &str) -> Result<(), Not
 
 /// Writes the next page of job `id`, with its cursor, in one transaction; answers whether
 /// pages remain.
-pub fn continue_job(conn: &mut DbConnection, id: &str) -> Result<bool, NotificationsError> {
+pub fn continue_job(conn: &mut DbConnection, push: PushRoutes, id: &str) -> Result<bool, NotificationsError> {
     let Some((app_id, spec, after)) = store::fanout::find(conn, id)? else { return Ok(false) };
     let fan_out: FanOut = serde_json::from_str(&spec)
         .map_err(|error| NotificationsError::Invalid { field: "fanout_jobs.spec", message: error.to_string() })?;
-    let (_, next) = fan_out.page(conn, &app_id, &after)?;
+    let (_, next) = fan_out.page(conn, push, &app_id, &after)?;
     match next {
         Some(next) => {
             store::fanout::advance(conn, id, &next, chorus_kit::db::now() + LEASE)?;
@@ -174,8 +177,9 @@ pub fn continue_job(conn: &mut DbConnection, id: &str) -> Result<bool, Notificat
 }
 
 /// Continues fan-out jobs until shutdown, one page per transaction; woken by this process's
-/// writes, and polling besides for jobs another replica queued.
-pub async fn run(db: Db, shutdown: Shutdown) {
+/// writes, and polling besides for jobs another replica queued. Notifications are pushed
+/// through `push`.
+pub async fn run(db: Db, push: PushRoutes, shutdown: Shutdown) {
     let changes = db.change_notifier();
     loop {
         if shutdown.is_fired() {
@@ -185,7 +189,7 @@ pub async fn run(db: Db, shutdown: Shutdown) {
         match claimed {
             Ok(Some(id)) => loop {
                 let job = id.clone();
-                match db.write(move |conn| continue_job(conn, &job)).await {
+                match db.write(move |conn| continue_job(conn, push, &job)).await {
                     Ok(true) if !shutdown.is_fired() => continue,
                     // Stopping between two pages: the job is handed back at once, for the next
                     // process (a crash hands it back when its lease runs out).

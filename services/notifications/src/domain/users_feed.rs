@@ -1,5 +1,6 @@
-//! What the users feed means to notifications: blocks and bans silence people, and erasure
-//! removes a user's devices, subscriptions and inbox, and their words from others' inboxes.
+//! What the users feed means to notifications: blocks and bans silence people, a user who turns
+//! notifications off gets nothing pushed, and erasure removes a user's devices, pushes,
+//! subscriptions and inbox, and their words from others' inboxes.
 
 use chorus_kit::db::DbConnection;
 use chorus_kit::follower::ApplyError;
@@ -19,6 +20,11 @@ pub fn apply(conn: &mut DbConnection, event: &UsersEvent) -> Result<(), ApplyErr
             store::broadcasts::remember_user(conn, &created.app_id, &created.data.user.id).map_err(Into::into)
         }
         UsersEvent::Deleted(deleted) => erase_user(conn, &deleted.data.user_id),
+        // Whether to push to them: the inbox fills either way.
+        UsersEvent::SettingsChanged(changed) => {
+            store::push::set_muted(conn, &changed.app_id, &changed.data.user_id, !changed.data.notifications_enabled)
+                .map_err(Into::into)
+        }
         _ => Ok(()),
     };
     outcome.map_err(|error| match error {
@@ -28,6 +34,8 @@ pub fn apply(conn: &mut DbConnection, event: &UsersEvent) -> Result<(), ApplyErr
 }
 
 pub fn erase_user(conn: &mut DbConnection, user_id: &str) -> Result<(), NotificationsError> {
+    // Their pushes first: the devices say which are theirs.
+    store::push::forget_user(conn, user_id)?;
     store::devices::remove_all_of(conn, user_id)?;
     store::subscriptions::remove_all_of(conn, user_id)?;
     store::inbox::forget_user(conn, user_id)?;

@@ -100,12 +100,7 @@ pub async fn dispatch(
     metrics: std::sync::Arc<chorus_kit::metrics::Metrics>,
     shutdown: Shutdown,
 ) {
-    let queue = DeliveryQueue {
-        kind: "webhook",
-        metrics,
-        claim_due: store::webhooks::claim_due,
-        record: store::webhooks::record_attempt,
-    };
+    let queue = DeliveryQueue::new("webhook", metrics, store::webhooks::claim_due, store::webhooks::record_attempt);
     chorus_kit::webhooks::dispatch_webhooks(db, queue, key, policy, shutdown).await;
 }
 

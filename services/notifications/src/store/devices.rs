@@ -5,18 +5,27 @@ use chorus_kit::db::DbError;
 
 use super::DbConnection;
 use super::schema::devices;
-use crate::domain::model::{Device, NewDevice};
+use crate::domain::model::{ApnsEnvironment, Device, NewDevice, PushProvider};
 
-type DeviceRow = (String, String, String, String, NaiveDateTime);
+type DeviceRow = (String, String, String, String, Option<String>, NaiveDateTime);
 
-fn to_device((id, platform, provider, token, created_at): DeviceRow) -> Device {
-    Device { id, platform, provider, token, created_at: created_at.and_utc() }
+fn to_device((id, platform, provider, token, environment, created_at): DeviceRow) -> Device {
+    let environment = environment.as_deref().map(ApnsEnvironment::parse);
+    Device { id, platform, provider, token, environment, created_at: created_at.and_utc() }
 }
 
 macro_rules! device_columns {
     () => {
-        (devices::id, devices::platform, devices::provider, devices::token, devices::created_at)
+        (devices::id, devices::platform, devices::provider, devices::token, devices::environment, devices::created_at)
     };
+}
+
+/// What is stored of how to reach the device: its APNs environment (APNs only) and its Web
+/// Push keys (Web Push only).
+fn reach(new: &NewDevice) -> (Option<&'static str>, Option<&str>, Option<&str>) {
+    let environment = (new.provider == PushProvider::Apns).then(|| new.environment.unwrap_or_default().as_str());
+    let keys = new.web_push_keys.as_ref().filter(|_| new.provider == PushProvider::Webpush);
+    (environment, keys.map(|k| k.p256dh.as_str()), keys.map(|k| k.auth.as_str()))
 }
 
 /// Registers the device for the user. A push token already known in the app moves to this user
@@ -34,13 +43,16 @@ pub fn register(
         devices::app_id.eq(app_id).and(devices::provider.eq(new.provider.as_str())).and(devices::token.eq(&new.token));
     let existing: Option<(String, String)> =
         devices::table.filter(same_token).select((devices::id, devices::user_id)).first(conn).optional()?;
+    let (environment, p256dh, auth) = reach(new);
+    let reached_by =
+        (devices::environment.eq(environment), devices::web_push_p256dh.eq(p256dh), devices::web_push_auth.eq(auth));
     let (device_id, created) = match existing {
-        Some((device_id, owner)) if owner == user_id => (device_id, false),
-        Some((device_id, _)) => {
+        Some((device_id, owner)) => {
+            // A registration again may bring new keys or a corrected environment.
             diesel::update(devices::table.find(&device_id))
-                .set((devices::user_id.eq(user_id), devices::platform.eq(new.platform.as_str())))
+                .set((devices::user_id.eq(user_id), devices::platform.eq(new.platform.as_str()), reached_by))
                 .execute(conn)?;
-            (device_id, true)
+            (device_id, owner != user_id)
         }
         None => {
             if count_of_user(conn, user_id)? >= max_devices {
@@ -55,6 +67,7 @@ pub fn register(
                     devices::provider.eq(new.provider.as_str()),
                     devices::token.eq(&new.token),
                     devices::created_at.eq(chorus_kit::db::now()),
+                    reached_by,
                 ))
                 .execute(conn)?;
             (id.to_owned(), true)
@@ -92,6 +105,11 @@ pub fn remove(conn: &mut DbConnection, user_id: &str, device_id: &str) -> Result
     Ok(diesel::delete(devices::table.filter(devices::id.eq(device_id).and(devices::user_id.eq(user_id))))
         .execute(conn)?
         > 0)
+}
+
+/// Removes a device the provider reports gone; false when it was already gone.
+pub fn remove_gone(conn: &mut DbConnection, device_id: &str) -> Result<bool, DbError> {
+    Ok(diesel::delete(devices::table.find(device_id)).execute(conn)? > 0)
 }
 
 pub fn remove_all_of(conn: &mut DbConnection, user_id: &str) -> Result<(), DbError> {

@@ -5,6 +5,7 @@ pub mod devices;
 pub mod fanout;
 pub mod inbox;
 pub mod mirror;
+pub mod push;
 pub mod schema;
 pub mod subscriptions;
 pub mod webhooks;

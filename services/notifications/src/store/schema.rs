@@ -9,6 +9,9 @@ diesel::table! {
         provider -> Text,
         token -> Text,
         created_at -> Timestamp,
+        environment -> Nullable<Text>,
+        web_push_p256dh -> Nullable<Text>,
+        web_push_auth -> Nullable<Text>,
     }
 }
 
@@ -114,6 +117,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    push_deliveries (id) {
+        id -> Text,
+        app_id -> Text,
+        device_id -> Text,
+        provider -> Text,
+        notification_id -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    muted_users (user_id) {
+        user_id -> Text,
+        app_id -> Text,
+    }
+}
+
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -126,5 +153,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     fanout_jobs,
     broadcast_quota_locks,
     webhooks,
-    webhook_deliveries
+    webhook_deliveries,
+    push_deliveries,
+    muted_users
 );

@@ -13,6 +13,7 @@ mod broadcasts;
 mod devices;
 mod fanout;
 mod inbox;
+mod push;
 mod trust;
 mod webhooks;
 

@@ -9,7 +9,8 @@ use utoipa::ToSchema;
 
 use super::model::User;
 use crate::domain::events::{
-    USER_BANNED, USER_BLOCKED, USER_CREATED, USER_DELETED, USER_UNBANNED, USER_UNBLOCKED, USER_UPDATED, UsersEvent,
+    USER_BANNED, USER_BLOCKED, USER_CREATED, USER_DELETED, USER_SETTINGS_CHANGED, USER_UNBANNED, USER_UNBLOCKED,
+    USER_UPDATED, UsersEvent,
 };
 
 /// Every event type of the users feed.
@@ -22,6 +23,11 @@ pub fn catalog() -> EventCatalog {
         .event::<UserRef>(USER_UNBANNED, "UserUnbanned", "the app lifted a user's ban.")
         .event::<BlockChanged>(USER_BLOCKED, "UserBlocked", "a user blocked another; the blocker stops seeing them.")
         .event::<BlockChanged>(USER_UNBLOCKED, "UserUnblocked", "a user unblocked another.")
+        .event::<SettingsChanged>(
+            USER_SETTINGS_CHANGED,
+            "UserSettingsChanged",
+            "a user changed their private settings (whether they are sent notifications).",
+        )
 }
 
 /// The data of `user.created` and `user.updated`: the user's public profile.
@@ -48,6 +54,15 @@ pub struct BlockChanged<'a> {
     pub blocked_user_id: &'a str,
 }
 
+/// The data of `user.settings_changed`: the user's private settings as they now are. Only
+/// services read the feed, so the settings may be published on it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SettingsChanged<'a> {
+    pub user_id: &'a str,
+    /// Whether Chorus sends this user notifications (inbox and push).
+    pub notifications_enabled: bool,
+}
+
 impl Publish for UsersEvent<'_> {
     fn event_type(&self) -> &'static str {
         match self {
@@ -58,15 +73,17 @@ impl Publish for UsersEvent<'_> {
             UsersEvent::Unbanned { .. } => USER_UNBANNED,
             UsersEvent::Blocked { .. } => USER_BLOCKED,
             UsersEvent::Unblocked { .. } => USER_UNBLOCKED,
+            UsersEvent::SettingsChanged { .. } => USER_SETTINGS_CHANGED,
         }
     }
 
     fn subject(&self) -> &str {
         match self {
             UsersEvent::Created { user } | UsersEvent::Updated { user } => &user.id,
-            UsersEvent::Deleted { user_id } | UsersEvent::Banned { user_id, .. } | UsersEvent::Unbanned { user_id } => {
-                user_id
-            }
+            UsersEvent::Deleted { user_id }
+            | UsersEvent::Banned { user_id, .. }
+            | UsersEvent::Unbanned { user_id }
+            | UsersEvent::SettingsChanged { user_id, .. } => user_id,
             UsersEvent::Blocked { blocker, .. } | UsersEvent::Unblocked { blocker, .. } => blocker,
         }
     }
@@ -83,6 +100,9 @@ impl Publish for UsersEvent<'_> {
             UsersEvent::Banned { user_id, reason } => to_data(&UserRef { user_id, reason }),
             UsersEvent::Blocked { blocker, blocked } | UsersEvent::Unblocked { blocker, blocked } => {
                 to_data(&BlockChanged { user_id: blocker, blocked_user_id: blocked })
+            }
+            UsersEvent::SettingsChanged { user_id, settings } => {
+                to_data(&SettingsChanged { user_id, notifications_enabled: settings.notifications_enabled })
             }
         }
     }

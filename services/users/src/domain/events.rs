@@ -2,7 +2,7 @@
 //! changes the domain publishes. Their wire form (the `data` the spec publishes) is the api's
 //! concern: see `api::events`.
 
-use super::profile::User;
+use super::profile::{User, UserSettings};
 
 pub const USER_CREATED: &str = "user.created";
 pub const USER_UPDATED: &str = "user.updated";
@@ -11,6 +11,7 @@ pub const USER_BANNED: &str = "user.banned";
 pub const USER_UNBANNED: &str = "user.unbanned";
 pub const USER_BLOCKED: &str = "user.blocked";
 pub const USER_UNBLOCKED: &str = "user.unblocked";
+pub const USER_SETTINGS_CHANGED: &str = "user.settings_changed";
 
 /// A change other services must learn of, published in the transaction that makes it.
 #[derive(Debug, Clone, Copy)]
@@ -29,4 +30,6 @@ pub enum UsersEvent<'a> {
     Blocked { blocker: &'a str, blocked: &'a str },
     /// `blocker` unblocked `blocked`.
     Unblocked { blocker: &'a str, blocked: &'a str },
+    /// A user changed their private settings (notifications learns whether to push to them).
+    SettingsChanged { user_id: &'a str, settings: &'a UserSettings },
 }

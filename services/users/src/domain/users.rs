@@ -38,6 +38,9 @@ pub fn update_profile(
     }
     let user = store::users::update_profile(conn, app_id, user_id, update)?.ok_or(UsersError::UserNotFound)?;
     publish(conn, app_id, &UsersEvent::Updated { user: &user })?;
+    if let Some(settings) = update.settings.as_ref().filter(|settings| current.settings.as_ref() != Some(settings)) {
+        publish(conn, app_id, &UsersEvent::SettingsChanged { user_id, settings })?;
+    }
     Ok(user)
 }
 
@@ -195,7 +198,7 @@ pub fn erase(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Result<(),
     chorus_kit::mirror::erase(conn, app_id, user_id)?;
     // The profile must not outlive the person in the event log: the events that carried it go.
     // (Readers page by id, so the gaps are never noticed; `user.deleted` stays and says why.)
-    for event_type in [events::USER_CREATED, events::USER_UPDATED] {
+    for event_type in [events::USER_CREATED, events::USER_UPDATED, events::USER_SETTINGS_CHANGED] {
         chorus_kit::events::forget_subject(conn, user_id, event_type)?;
     }
     Ok(())

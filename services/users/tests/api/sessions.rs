@@ -54,8 +54,12 @@ async fn the_sdk_first_steps_work() {
     let service = h.service_token().await;
     let events = h.events(&service).await;
     let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["user.created", "user.updated", "user.created"]);
+    assert_eq!(types, ["user.created", "user.updated", "user.settings_changed", "user.created"]);
     assert!(events.windows(2).all(|w| w[0]["id"].as_i64() < w[1]["id"].as_i64()));
+    // The settings travel on their own event, which only services read.
+    assert_eq!(events[2]["data"], json!({ "user_id": user_id, "notifications_enabled": false }));
+    assert!(events[1]["data"]["user"].get("settings").is_none());
+    chorus_kit::testing::assert_events_match_schema::<users_client::types::Event>(&events);
 }
 
 #[tokio::test]
