@@ -71,7 +71,7 @@ impl Metrics {
         let deliveries_dead = IntCounterVec::new(
             Opts::new(
                 "deliveries_dead_total",
-                "Deliveries to customers' endpoints (webhooks, alert hooks and broadcasts) given up on",
+                "Deliveries to customers' endpoints and devices (webhooks, alert hooks, broadcasts, pushes) given up on",
             ),
             &["kind"],
         )
@@ -79,7 +79,7 @@ impl Metrics {
         let deliveries = IntCounterVec::new(
             Opts::new(
                 "deliveries_total",
-                "Attempts to deliver to customers' endpoints, by kind and outcome (delivered, retried, dead)",
+                "Attempts to deliver to customers' endpoints and devices, by kind and outcome (delivered, retried, dead, gone)",
             ),
             &["kind", "outcome"],
         )
@@ -143,7 +143,8 @@ impl Metrics {
     }
 
     /// The outcomes a delivery attempt can have.
-    pub const DELIVERY_OUTCOMES: [&str; 3] = ["delivered", "retried", "dead"];
+    /// `gone`: the target no longer exists (a push device), so the delivery ended without fault.
+    pub const DELIVERY_OUTCOMES: [&str; 4] = ["delivered", "retried", "dead", "gone"];
 
     /// Counts one delivery attempt's outcome (one of [`Self::DELIVERY_OUTCOMES`]).
     pub fn count_delivery(&self, kind: &str, outcome: &str) {

@@ -254,6 +254,11 @@ pub enum Sent {
     Refused {
         error: String,
     },
+    /// Its target no longer exists (a push device the provider reports gone, or one removed
+    /// since): dead at once, and counted as `gone` rather than `dead`, since nothing went wrong.
+    Gone {
+        error: String,
+    },
 }
 
 /// Writes, in a service's store module, the statements every delivery table needs besides its
@@ -401,7 +406,8 @@ where
             let sending = send(delivery.clone());
             async move {
                 let sent = sending.await;
-                record(db, queue, &delivery, outcome(policy, &delivery, sent)).await;
+                let gone = matches!(sent, Sent::Gone { .. });
+                record(db, queue, &delivery, outcome(policy, &delivery, sent), gone).await;
             }
         });
         futures_util::future::join_all(attempts).await;
@@ -415,7 +421,7 @@ fn outcome(policy: &DeliveryPolicy, delivery: &impl Claim, sent: Sent) -> Attemp
         Sent::Delivered { http_status } => {
             Attempt { status: DeliveryStatus::Delivered, retry_at: None, http_status, error: None }
         }
-        Sent::Refused { error } => {
+        Sent::Refused { error } | Sent::Gone { error } => {
             Attempt { status: DeliveryStatus::Dead, retry_at: None, http_status: None, error: Some(error) }
         }
         Sent::Failed { http_status, error, .. } if attempts >= policy.max_attempts => {
@@ -436,14 +442,15 @@ fn outcome(policy: &DeliveryPolicy, delivery: &impl Claim, sent: Sent) -> Attemp
 
 /// Records one attempt's outcome. A failure to record leaves the delivery claimed; it is tried
 /// again once its lease runs out.
-async fn record<C: Claim>(db: &Db, queue: &DeliveryQueue<C>, delivery: &C, attempt: Attempt) {
+async fn record<C: Claim>(db: &Db, queue: &DeliveryQueue<C>, delivery: &C, attempt: Attempt, gone: bool) {
     let outcome = match attempt.status {
         DeliveryStatus::Delivered => "delivered",
         DeliveryStatus::Pending => "retried",
+        DeliveryStatus::Dead if gone => "gone",
         DeliveryStatus::Dead => "dead",
     };
     queue.metrics.count_delivery(queue.kind, outcome);
-    if attempt.status == DeliveryStatus::Dead {
+    if outcome == "dead" {
         tracing::warn!(
             kind = queue.kind,
             delivery_id = %delivery.id(),
@@ -531,6 +538,8 @@ mod tests {
         assert!(attempt.status == DeliveryStatus::Pending && wait > TimeDelta::seconds(590), "{attempt:?}");
         let attempt = outcome(&policy, &delivery, failed(None));
         assert!(attempt.retry_at.unwrap() - crate::db::now() < TimeDelta::seconds(2));
+        let gone = outcome(&policy, &delivery, Sent::Gone { error: "no such device".into() });
+        assert_eq!((gone.status, gone.retry_at), (DeliveryStatus::Dead, None));
         let last = Claimed { attempts: 4, ..delivery };
         assert_eq!(outcome(&policy, &last, failed(None)).status, DeliveryStatus::Dead);
     }

@@ -419,7 +419,7 @@ async fn dispatch(
 /// gone and the guard allows.
 async fn send_one(db: &Db, channel: &Channel, guard: &RemovalGuard, ttl: Duration, push: ClaimedPush) -> Sent {
     let (Some(target), Some(content)) = (push.target, push.content) else {
-        return Sent::Refused { error: "the device or the notification is gone".into() };
+        return Sent::Gone { error: "the device or the notification is gone".into() };
     };
     let age = (chorus_kit::db::now() - push.created_at).to_std().unwrap_or_default();
     let Some(ttl) = ttl.checked_sub(age) else {
@@ -448,7 +448,7 @@ async fn send_one(db: &Db, channel: &Channel, guard: &RemovalGuard, ttl: Duratio
             match db.write(move |conn| store::devices::remove_gone(conn, &device)).await {
                 Ok(_) => {
                     guard.count_removal();
-                    Sent::Refused { error: format!("the provider reports the device gone ({reason}); it was removed") }
+                    Sent::Gone { error: format!("the provider reports the device gone ({reason}); it was removed") }
                 }
                 Err(error) => Sent::Failed {
                     http_status: None,
