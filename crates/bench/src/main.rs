@@ -48,6 +48,10 @@ struct Cli {
     /// With it, the propagation run: a comment's 2xx to the subscriber's inbox frame.
     #[arg(long)]
     notifications_url: Option<String>,
+    /// A loopback FCM fake notifications pushes to: the seeded users get an FCM device each
+    /// (the hot entity's subscribers aside), and the broadcast run times its pushes too.
+    #[arg(long)]
+    fcm_fake_url: Option<String>,
     #[arg(long)]
     operator_token: Option<String>,
     /// Comments the hot entity gets before the runs.
@@ -117,6 +121,7 @@ async fn main() -> anyhow::Result<()> {
             users_url,
             actions_url,
             notifications_url: cli.notifications_url.clone(),
+            fcm_fake_url: cli.fcm_fake_url.clone(),
             operator_token,
             seconds: cli.seconds,
             workers: cli.workers,
@@ -138,6 +143,7 @@ async fn main() -> anyhow::Result<()> {
                     hot_key: remote::HOT_KEY.to_owned(),
                     hot_actions: cli.hot_actions as u64,
                     hot_subscribers: cli.hot_subscribers,
+                    fcm_devices: cli.fcm_fake_url.is_some(),
                 }),
                 _ => None,
             },

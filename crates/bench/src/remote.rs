@@ -20,6 +20,8 @@ pub struct Remote {
     pub actions_url: String,
     /// For the propagation run: a comment's 2xx to the subscriber's inbox frame.
     pub notifications_url: Option<String>,
+    /// The FCM fake notifications pushes to, if any: the broadcast run waits for its pushes.
+    pub fcm_fake_url: Option<String>,
     pub operator_token: String,
     pub seconds: u64,
     pub workers: usize,
@@ -256,14 +258,25 @@ impl Remote {
             (Some(url), Some(seed))
                 if self.only.is_empty() || self.only.iter().any(|only| "broadcast".contains(only.as_str())) =>
             {
+                let started = std::time::Instant::now();
                 let secs = broadcast_to_everyone(&self.users_url, url, &target_key, &api_secret, seed.users).await?;
                 println!("a broadcast to {} users reached every inbox in {secs:.1} s", seed.users);
-                Some(secs)
+                let pushed = match &self.fcm_fake_url {
+                    Some(fcm) if seed.fcm_devices() > 0 => {
+                        let secs = pushes_received(fcm, seed.fcm_devices(), started).await?;
+                        println!("… and {} FCM devices in {secs:.1} s", seed.fcm_devices());
+                        Some(json!({ "devices": seed.fcm_devices(), "secs": secs }))
+                    }
+                    _ => None,
+                };
+                Some((secs, pushed))
             }
             _ => None,
         };
+        let (broadcast_secs, broadcast_pushed) = broadcast_secs.unzip();
         Ok(json!({
             "broadcast_to_everyone_secs": broadcast_secs,
+            "broadcast_pushed_to_fcm": broadcast_pushed.flatten(),
             "notifications_drain_secs": drained_secs,
             "propagation": propagation,
             "workers": workers,
@@ -374,6 +387,25 @@ fn offered_rates(saturation: f64, fraction: f64) -> Vec<f64> {
     // Rates within 5% of each other measure the same thing once.
     rates.dedup_by(|later, earlier| *later < *earlier * 1.05);
     rates
+}
+
+/// Waits until the FCM fake at `fcm_url` has accepted `devices` messages; seconds since `started`.
+async fn pushes_received(fcm_url: &str, devices: u64, started: std::time::Instant) -> anyhow::Result<f64> {
+    let http = reqwest::Client::new();
+    let deadline = started + Duration::from_secs(900);
+    loop {
+        let count: Value =
+            http.get(format!("{fcm_url}/fake/received")).send().await?.error_for_status()?.json().await?;
+        let received = count["received"].as_u64().unwrap_or(0);
+        if received >= devices {
+            return Ok(started.elapsed().as_secs_f64());
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "the FCM fake received {received} of {devices} pushes in 15 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// Sends a broadcast to every user of the app and waits until its fan-out has reached `users`

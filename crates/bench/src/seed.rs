@@ -27,6 +27,16 @@ pub struct Seed {
     pub hot_key: String,
     pub hot_actions: u64,
     pub hot_subscribers: u64,
+    /// An FCM device for each user past the hot entity's subscribers (whose comments would
+    /// otherwise push throughout the other runs).
+    pub fcm_devices: bool,
+}
+
+impl Seed {
+    /// The users with an FCM device.
+    pub fn fcm_devices(&self) -> u64 {
+        if self.fcm_devices { self.users.saturating_sub(self.hot_subscribers) } else { 0 }
+    }
 }
 
 impl Seed {
@@ -92,7 +102,12 @@ impl Seed {
                  {archived_hash}, 'new_comments', now() \
                FROM generate_series(1, {users}) g; \
              INSERT INTO app_users (user_id, app_id) SELECT 'seed-user-' || g, '{app}' FROM generate_series(1, {users}) g; \
-             ANALYZE;"
+             INSERT INTO devices (id, app_id, user_id, platform, provider, token, created_at) \
+               SELECT 'seed-fcm-' || g, '{app}', 'seed-user-' || g, 'android', 'fcm', 'seed-fcm-token-' || g, now() \
+               FROM generate_series({first_device}, {users}) g WHERE {with_devices}; \
+             ANALYZE;",
+            first_device = subscribers + 1,
+            with_devices = self.fcm_devices,
         ))?;
         println!(
             "seeded {users} users, {entities} entities, {actions} actions, a hot entity with {} comments and \

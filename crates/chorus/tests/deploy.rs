@@ -50,5 +50,9 @@ fn the_compose_file_validates() {
         return;
     };
     let output = output.expect("compose runs");
-    assert!(output.status.success(), "compose refuses deploy/compose.yaml: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "compose refuses deploy/compose.yaml: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

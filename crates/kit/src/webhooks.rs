@@ -401,16 +401,18 @@ where
             }
             continue;
         }
-        let (db, queue, policy) = (&db, &queue, &policy);
+        let policy = &policy;
         let attempts = claimed.into_iter().map(|delivery| {
             let sending = send(delivery.clone());
             async move {
                 let sent = sending.await;
                 let gone = matches!(sent, Sent::Gone { .. });
-                record(db, queue, &delivery, outcome(policy, &delivery, sent), gone).await;
+                let attempt = outcome(policy, &delivery, sent);
+                (delivery, attempt, gone)
             }
         });
-        futures_util::future::join_all(attempts).await;
+        let attempts = futures_util::future::join_all(attempts).await;
+        record(&db, &queue, attempts).await;
     }
 }
 
@@ -440,28 +442,33 @@ fn outcome(policy: &DeliveryPolicy, delivery: &impl Claim, sent: Sent) -> Attemp
     }
 }
 
-/// Records one attempt's outcome. A failure to record leaves the delivery claimed; it is tried
-/// again once its lease runs out.
-async fn record<C: Claim>(db: &Db, queue: &DeliveryQueue<C>, delivery: &C, attempt: Attempt, gone: bool) {
-    let outcome = match attempt.status {
-        DeliveryStatus::Delivered => "delivered",
-        DeliveryStatus::Pending => "retried",
-        DeliveryStatus::Dead if gone => "gone",
-        DeliveryStatus::Dead => "dead",
-    };
-    queue.metrics.count_delivery(queue.kind, outcome);
-    if outcome == "dead" {
-        tracing::warn!(
-            kind = queue.kind,
-            delivery_id = %delivery.id(),
-            endpoint = %delivery.endpoint_id(),
-            error = attempt.error.as_deref().unwrap_or_default(),
-            "delivery is dead"
-        );
+/// Records a batch's attempts in one transaction (one commit, not one per delivery). A failure
+/// to record leaves the batch claimed; it is tried again once its lease runs out.
+async fn record<C: Claim>(db: &Db, queue: &DeliveryQueue<C>, attempts: Vec<(C, Attempt, bool)>) {
+    let mut rows = Vec::with_capacity(attempts.len());
+    for (delivery, attempt, gone) in attempts {
+        let outcome = match attempt.status {
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Pending => "retried",
+            DeliveryStatus::Dead if gone => "gone",
+            DeliveryStatus::Dead => "dead",
+        };
+        queue.metrics.count_delivery(queue.kind, outcome);
+        if outcome == "dead" {
+            tracing::warn!(
+                kind = queue.kind,
+                delivery_id = %delivery.id(),
+                endpoint = %delivery.endpoint_id(),
+                error = attempt.error.as_deref().unwrap_or_default(),
+                "delivery is dead"
+            );
+        }
+        rows.push((delivery.id().to_owned(), attempt));
     }
-    let (id, record) = (delivery.id().to_owned(), queue.record);
-    if let Err(error) = db.write(move |conn| record(conn, &id, &attempt)).await {
-        tracing::warn!(%error, kind = queue.kind, "recording a delivery attempt failed; it is retried after its lease");
+    let record = queue.record;
+    let recorded = db.write(move |conn| rows.iter().try_for_each(|(id, attempt)| record(conn, id, attempt))).await;
+    if let Err(error) = recorded {
+        tracing::warn!(%error, kind = queue.kind, "recording delivery attempts failed; they are retried after their lease");
     }
 }
 

@@ -26,7 +26,8 @@ struct State {
 
 /// A fake FCM on loopback, with a service account of its own.
 pub struct FcmFake {
-    /// Where `push.fcm.base_url` points.
+    /// Where `push.fcm.base_url` points; `GET {url}/fake/received` answers how many messages
+    /// were accepted.
     pub url: String,
     pub project_id: String,
     /// The service account's JSON key to put in `push.fcm.credentials_file`; its `token_uri` is
@@ -54,6 +55,7 @@ impl FcmFake {
                 routes
                     .app_data(web::Data::from(shared.clone()))
                     .route("/token", web::post().to(token))
+                    .route("/fake/received", web::get().to(received))
                     .route("/v1/projects/{project}/messages:send", web::post().to(send));
             },
             false,
@@ -95,6 +97,12 @@ impl FcmFake {
     }
 }
 
+/// `{"received": n}`: the messages accepted so far, for a process that does not hold the fake
+/// (the bench's loader).
+async fn received(state: web::Data<State>) -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "received": state.recorder.received.lock().expect("fake lock").len() }))
+}
+
 /// The JWT-bearer grant (RFC 7523): checks the RS256 assertion and hands out an access token.
 async fn token(state: web::Data<State>, form: web::Form<HashMap<String, String>>) -> HttpResponse {
     let invalid = |description: &str| {
@@ -119,6 +127,12 @@ async fn token(state: web::Data<State>, form: web::Form<HashMap<String, String>>
     let access_token = format!("ya29.fake-{}", issued.len() + 1);
     issued.push(access_token.clone());
     HttpResponse::Ok().json(json!({ "access_token": access_token, "expires_in": 3_599, "token_type": "Bearer" }))
+}
+
+/// A message name unique enough for a fake: the token and the time.
+fn uuid_like(token: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+    format!("{token}-{nanos}")
 }
 
 fn error(status: u16, code: &str, error_code: Option<&str>) -> HttpResponse {
@@ -161,7 +175,7 @@ async fn send(
     match state.recorder.next(&token) {
         Answer::Accept => {
             state.recorder.accept(&token, message["message"].clone());
-            let name = format!("projects/{}/messages/0:{}", state.project_id, state.recorder.attempts(&token));
+            let name = format!("projects/{}/messages/0:{}", state.project_id, uuid_like(&token));
             HttpResponse::Ok().json(json!({ "name": name }))
         }
         Answer::Gone => error(404, "NOT_FOUND", Some("UNREGISTERED")),

@@ -136,6 +136,10 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
         .collect();
     std::fs::write(&users_config, accounts)?;
 
+    // Notifications pushes to a loopback FCM fake, which this process serves throughout.
+    let fakes = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let fcm = fakes.block_on(chorus_push_fakes::FcmFake::start());
+
     println!("== starting the services (logs: target/bench/<service>.log)");
     std::fs::create_dir_all(root.join("target/bench"))?;
     let users = spawn(&release, "users", &server, &[], Some(&users_config))?;
@@ -148,6 +152,8 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
             ("USERS__URL", users.url.clone()),
             ("ACTIONS__URL", actions.url.clone()),
             ("WEBHOOKS__SIGNING_KEY", "bench-webhook-signing-key-0123456789abcdef".into()),
+            ("PUSH__FCM__BASE_URL", fcm.url.clone()),
+            ("PUSH__FCM__CREDENTIALS_FILE", fcm.credentials_file.display().to_string()),
         ],
         None,
     )?;
@@ -167,6 +173,7 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
     loader
         .args(["--users-url", &users.url, "--actions-url", &actions.url, "--operator-token", OPERATOR_TOKEN])
         .args(["--notifications-url", &notifications.url, "--baseline-url", &baseline.url])
+        .args(["--fcm-fake-url", &fcm.url])
         .arg("--seed-databases")
         .args(SERVICES.map(|service| server.database_url(service)))
         // As ops run it: the seed's ten thousand entities, unless told otherwise.

@@ -64,13 +64,16 @@ chorus_kit::list_page!(
     PushDeliveryList of PushDelivery
 );
 
+/// Device ids are UUIDs; a filter longer than this names none.
+const MAX_DEVICE_ID: usize = 100;
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PushDeliveryQuery {
     /// Only pushes in this state: `pending`, `delivered` or `dead`.
     pub status: Option<DeliveryStatus>,
-    /// Only pushes to this device.
-    #[param(max_length = 100)]
+    /// Only pushes to this device (at most 100 characters).
+    #[param(max_length = 100, pattern = r"^[^\u0000]*$")]
     pub device_id: Option<String>,
     pub cursor: Option<String>,
     #[param(minimum = 1, maximum = 100)]
@@ -95,6 +98,10 @@ pub async fn list_push_deliveries(
     query: Query<PushDeliveryQuery>,
 ) -> Result<web::Json<PushDeliveryList>, Problem> {
     let query = query.into_inner();
+    if let Some(device_id) = &query.device_id {
+        chorus_kit::validation::max_chars("device_id", device_id, MAX_DEVICE_ID)
+            .map_err(crate::domain::NotificationsError::from)?;
+    }
     let page = PageQuery { cursor: query.cursor, limit: query.limit }.page()?;
     let filter = PushFilter { status: query.status, device_id: query.device_id, before_id: page.after.clone() };
     let fetch = page.fetch_limit();

@@ -18,9 +18,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::{ApnsSettings, ChannelError, Message, Outcome, Send, read_file};
+use super::{ApnsSettings, ChannelError, Message, Outcome, Refusal, Send, read_answer, read_file};
 use crate::domain::model::ApnsEnvironment;
 
 /// A notification payload's limit in bytes.
@@ -130,23 +130,11 @@ impl Apns {
             .body(body)
             .send()
             .await;
-        let response = match sent {
-            Ok(response) => response,
-            Err(error) => {
-                return Outcome::Retry {
-                    http_status: None,
-                    error: format!("APNs could not be reached: {error}"),
-                    retry_after: None,
-                };
-            }
+        let Refusal { status, retry_after, body } = match read_answer("APNs", sent).await {
+            Ok(refusal) => refusal,
+            Err(settled) => return settled,
         };
-        let status = response.status().as_u16();
-        if response.status().is_success() {
-            return Outcome::Delivered { http_status: status };
-        }
-        let retry_after = chorus_kit::webhooks::retry_after(response.headers());
-        let answer: Value = response.json().await.unwrap_or(Value::Null);
-        let reason = answer["reason"].as_str().unwrap_or_default().to_owned();
+        let reason = body["reason"].as_str().unwrap_or_default().to_owned();
         let error = format!("APNs answered {status} {reason}");
         match (status, reason.as_str()) {
             (410, _) | (400, "BadDeviceToken" | "DeviceTokenNotForTopic") => {

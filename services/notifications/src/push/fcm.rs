@@ -19,7 +19,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{ChannelError, FcmSettings, Message, Outcome, Send, read_file};
+use super::{ChannelError, FcmSettings, Message, Outcome, Refusal, Send, read_answer, read_file};
 
 /// A message's limit in bytes.
 pub const PAYLOAD_LIMIT: usize = 4_096;
@@ -155,23 +155,11 @@ impl Fcm {
             .body(body)
             .send()
             .await;
-        let response = match sent {
-            Ok(response) => response,
-            Err(error) => {
-                return Outcome::Retry {
-                    http_status: None,
-                    error: format!("FCM could not be reached: {error}"),
-                    retry_after: None,
-                };
-            }
+        let Refusal { status, retry_after, body } = match read_answer("FCM", sent).await {
+            Ok(refusal) => refusal,
+            Err(settled) => return settled,
         };
-        let status = response.status().as_u16();
-        if response.status().is_success() {
-            return Outcome::Delivered { http_status: status };
-        }
-        let retry_after = chorus_kit::webhooks::retry_after(response.headers());
-        let answer: Value = response.json().await.unwrap_or(Value::Null);
-        let reason = error_code(&answer);
+        let reason = error_code(&body);
         let error = format!("FCM answered {status} {reason}");
         match (status, reason.as_str()) {
             (_, "UNREGISTERED" | "SENDER_ID_MISMATCH") => Outcome::TokenRejected { http_status: status, reason },

@@ -308,6 +308,31 @@ pub enum Outcome {
     },
 }
 
+/// A provider's answer other than success, to read its error from.
+pub struct Refusal {
+    pub status: u16,
+    pub retry_after: Option<Duration>,
+    /// The answer's JSON body (null when it has none).
+    pub body: serde_json::Value,
+}
+
+/// Reads what `provider` answered a send: a success or an unreachable provider settles it;
+/// anything else is a [`Refusal`] for the provider's module to classify.
+async fn read_answer(provider: &str, sent: reqwest::Result<reqwest::Response>) -> Result<Refusal, Outcome> {
+    let response = sent.map_err(|error| Outcome::Retry {
+        http_status: None,
+        error: format!("{provider} could not be reached: {error}"),
+        retry_after: None,
+    })?;
+    let status = response.status().as_u16();
+    if response.status().is_success() {
+        return Err(Outcome::Delivered { http_status: status });
+    }
+    let retry_after = chorus_kit::webhooks::retry_after(response.headers());
+    let body = response.json().await.unwrap_or(serde_json::Value::Null);
+    Ok(Refusal { status, retry_after, body })
+}
+
 /// A device and a message to send to it.
 pub struct Send<'a> {
     pub target: &'a PushTarget,

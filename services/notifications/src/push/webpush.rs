@@ -20,7 +20,7 @@ use p256::pkcs8::DecodePrivateKey;
 use serde_json::json;
 use web_push_native::{Auth, WebPushBuilder};
 
-use super::{ChannelError, Message, Outcome, Send, WebPushSettings, read_file};
+use super::{ChannelError, Message, Outcome, Refusal, Send, WebPushSettings, read_answer, read_file};
 
 /// The plaintext that fits one 4,096-byte record: 4,096 less the header with its 65-byte key
 /// (86), the AEAD tag (16) and the padding delimiter (1) (RFC 8291 §4).
@@ -96,25 +96,16 @@ impl WebPush {
         for (name, value) in request.headers() {
             sending = sending.header(name.as_str(), value.as_bytes());
         }
-        let response = match sending.body(request.into_body()).send().await {
-            Ok(response) => response,
-            Err(error) => {
-                return Outcome::Retry {
-                    http_status: None,
-                    error: format!("the push service could not be reached: {error}"),
-                    retry_after: None,
-                };
-            }
-        };
-        let status = response.status().as_u16();
-        let error = format!("the push service answered {}", response.status());
+        let Refusal { status, retry_after, .. } =
+            match read_answer("the push service", sending.body(request.into_body()).send().await).await {
+                Ok(refusal) => refusal,
+                Err(settled) => return settled,
+            };
+        let reason = http::StatusCode::from_u16(status).map(|code| code.to_string()).unwrap_or_default();
+        let error = format!("the push service answered {reason}");
         match status {
-            200..=299 => Outcome::Delivered { http_status: status },
-            404 | 410 => Outcome::TokenRejected { http_status: status, reason: response.status().to_string() },
-            429 | 500..=599 => {
-                let retry_after = chorus_kit::webhooks::retry_after(response.headers());
-                Outcome::Retry { http_status: Some(status), error, retry_after }
-            }
+            404 | 410 => Outcome::TokenRejected { http_status: status, reason },
+            429 | 500..=599 => Outcome::Retry { http_status: Some(status), error, retry_after },
             _ => Outcome::Rejected { http_status: Some(status), error },
         }
     }

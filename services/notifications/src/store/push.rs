@@ -130,17 +130,15 @@ pub fn claim_due(
             push_deliveries::created_at,
         ))
         .load(conn)?;
-    let mut taken = Vec::with_capacity(due.len());
-    for (id, device_id, notification_id, attempts, created_at) in due {
-        let claimed = diesel::update(
-            push_deliveries::table.filter(push_deliveries::id.eq(&id).and(push_deliveries::next_attempt_at.le(now))),
-        )
-        .set(push_deliveries::next_attempt_at.eq(now + lease))
-        .execute(conn)?;
-        if claimed == 1 {
-            taken.push((id, device_id, notification_id, attempts, created_at));
-        }
-    }
+    // One statement claims the batch; a row another replica claimed meanwhile is left out.
+    let ids: Vec<&String> = due.iter().map(|(id, ..)| id).collect();
+    let claim = diesel::update(
+        push_deliveries::table.filter(push_deliveries::id.eq_any(ids)).filter(push_deliveries::next_attempt_at.le(now)),
+    )
+    .set(push_deliveries::next_attempt_at.eq(now + lease))
+    .returning(push_deliveries::id);
+    let claimed: Vec<String> = chorus_kit::on_backend!(conn, |c| claim.get_results(c))?;
+    let taken: Vec<_> = due.into_iter().filter(|(id, ..)| claimed.contains(id)).collect();
     let device_ids: Vec<&String> = taken.iter().map(|(_, device, ..)| device).collect();
     let notification_ids: Vec<&String> = taken.iter().map(|(_, _, notification, ..)| notification).collect();
     let targets: Vec<TargetRow> =
