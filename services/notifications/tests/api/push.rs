@@ -319,3 +319,27 @@ async fn when_every_token_is_rejected_alike_the_devices_are_kept_and_ops_are_ale
     let metrics = reqwest::get(s.api.url("/metrics")).await.unwrap().text().await.unwrap();
     assert!(metrics.contains("chorus_push_removals_held{provider=\"fcm\",service=\"notifications\"} 1"), "{metrics}");
 }
+
+#[tokio::test]
+async fn a_queued_push_survives_a_restart_and_is_sent_once() {
+    let fcm = FcmFake::start().await;
+    let (url, credentials) = (fcm.url.clone(), fcm.credentials_file.clone());
+    let s = Stack::start_with(move |config| {
+        quick_retries(config);
+        config.push.fcm.base_url = url;
+        config.push.fcm.credentials_file = Some(credentials);
+    })
+    .await;
+    let mut t = Thread::start(s).await;
+    t.register(&t.ada, json!({ "platform": "android", "provider": "fcm", "token": "fcm-ada" })).await;
+    // FCM is busy for two seconds: the push waits in the queue when the service stops.
+    fcm.answer("fcm-ada", [Answer::TooManyRequests { retry_after_secs: 2 }, Answer::Accept]);
+    let notification = t.reply().await;
+    eventually("FCM is asked once", async || fcm.attempts("fcm-ada") == 1).await;
+    t.s.restart_notifications().await;
+    assert_eq!(t.settled(&notification).await["status"], "delivered");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let received: Vec<Value> =
+        fcm.received().into_iter().map(|r| r.payload["data"]["notification_id"].clone()).collect();
+    assert_eq!(received, [json!(notification)], "sent after the restart, once");
+}
