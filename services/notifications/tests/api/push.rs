@@ -14,6 +14,21 @@ fn quick_retries(config: &mut chorus_notifications::config::Config) {
     config.push.timeout_secs = 5;
 }
 
+/// A stack whose notifications pushes to `fcm`, with quick retries and `customize` on top.
+async fn pushing_to(
+    fcm: &FcmFake,
+    customize: impl FnOnce(&mut chorus_notifications::config::Config) + Send + 'static,
+) -> Stack {
+    let (url, credentials) = (fcm.url.clone(), fcm.credentials_file.clone());
+    Stack::start_with(move |config| {
+        quick_retries(config);
+        config.push.fcm.base_url = url;
+        config.push.fcm.credentials_file = Some(credentials);
+        customize(config);
+    })
+    .await
+}
+
 /// Ada wrote a comment on `post`; each reply by Bob notifies her.
 struct Thread {
     s: Stack,
@@ -70,13 +85,7 @@ impl Thread {
 #[tokio::test]
 async fn fcm_pushes_a_reply_once_through_failures_and_forgets_unregistered_devices() {
     let fcm = FcmFake::start().await;
-    let (url, credentials) = (fcm.url.clone(), fcm.credentials_file.clone());
-    let s = Stack::start_with(move |config| {
-        quick_retries(config);
-        config.push.fcm.base_url = url;
-        config.push.fcm.credentials_file = Some(credentials);
-    })
-    .await;
+    let s = pushing_to(&fcm, |_| {}).await;
     let t = Thread::start(s).await;
     t.register(&t.ada, json!({ "platform": "android", "provider": "fcm", "token": "fcm-ada" })).await;
 
@@ -231,12 +240,8 @@ async fn web_push_encrypts_to_the_subscription_and_forgets_gone_subscriptions() 
 async fn nothing_is_pushed_to_a_user_who_turned_notifications_off_nor_to_a_private_endpoint() {
     let fcm = FcmFake::start().await;
     let push_service = WebPushFake::start().await;
-    let (url, credentials, key_file) =
-        (fcm.url.clone(), fcm.credentials_file.clone(), push_service.vapid_key_file.clone());
-    let s = Stack::start_with(move |config| {
-        quick_retries(config);
-        config.push.fcm.base_url = url;
-        config.push.fcm.credentials_file = Some(credentials);
+    let key_file = push_service.vapid_key_file.clone();
+    let s = pushing_to(&fcm, move |config| {
         config.push.webpush.vapid_key_file = Some(key_file);
         config.push.webpush.subject = Some("https://example.com/contact".into());
     })
@@ -286,14 +291,7 @@ async fn nothing_is_pushed_to_a_user_who_turned_notifications_off_nor_to_a_priva
 #[tokio::test]
 async fn when_every_token_is_rejected_alike_the_devices_are_kept_and_ops_are_alerted() {
     let fcm = FcmFake::start().await;
-    let (url, credentials) = (fcm.url.clone(), fcm.credentials_file.clone());
-    let s = Stack::start_with(move |config| {
-        quick_retries(config);
-        config.push.fcm.base_url = url;
-        config.push.fcm.credentials_file = Some(credentials);
-        config.push.guard_min_errors = 3;
-    })
-    .await;
+    let s = pushing_to(&fcm, |config| config.push.guard_min_errors = 3).await;
     let (api_key, _) = s.app().await;
     // A project mix-up: FCM answers SENDER_ID_MISMATCH for every token.
     let mut followers = Vec::new();
@@ -323,13 +321,7 @@ async fn when_every_token_is_rejected_alike_the_devices_are_kept_and_ops_are_ale
 #[tokio::test]
 async fn a_queued_push_survives_a_restart_and_is_sent_once() {
     let fcm = FcmFake::start().await;
-    let (url, credentials) = (fcm.url.clone(), fcm.credentials_file.clone());
-    let s = Stack::start_with(move |config| {
-        quick_retries(config);
-        config.push.fcm.base_url = url;
-        config.push.fcm.credentials_file = Some(credentials);
-    })
-    .await;
+    let s = pushing_to(&fcm, |_| {}).await;
     let mut t = Thread::start(s).await;
     t.register(&t.ada, json!({ "platform": "android", "provider": "fcm", "token": "fcm-ada" })).await;
     // FCM is busy for two seconds: the push waits in the queue when the service stops.
