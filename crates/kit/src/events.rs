@@ -108,23 +108,35 @@ pub fn publish(conn: &mut DbConnection, app_id: &str, event: &impl Publish) -> R
 }
 
 /// Publishes several events inside the caller's transaction, in the order given, and returns
-/// their ids in that order. On PostgreSQL this is one statement however many there are (the
-/// view recorder publishes one event per entity of a group); on SQLite, one insert each.
-pub fn publish_all<E: Publish>(conn: &mut DbConnection, events: &[(&str, E)]) -> Result<Vec<i64>, DbError> {
+/// them as readers will see them, in that order. On PostgreSQL this is one statement however
+/// many there are (the view recorder publishes one event per entity of a group, a fan-out one
+/// per recipient of a page); on SQLite, one insert each.
+pub fn publish_all<E: Publish>(conn: &mut DbConnection, events: &[(&str, E)]) -> Result<Vec<Event>, DbError> {
     if events.is_empty() {
         return Ok(Vec::new());
     }
     if let DbConnection::Postgresql(pg) = conn {
+        let occurred_at = crate::db::now();
+        let data: Vec<serde_json::Value> = events.iter().map(|(_, event)| event.data()).collect();
         let column = |f: &dyn Fn(&(&str, E)) -> String| events.iter().map(f).collect::<Vec<String>>();
         let rows = Rows {
             app_ids: column(&|(app_id, _)| (*app_id).to_owned()),
             event_types: column(&|(_, event)| event.event_type().to_owned()),
             subjects: column(&|(_, event)| event.subject().to_owned()),
-            data: column(&|(_, event)| event.data().to_string()),
+            data: data.iter().map(serde_json::Value::to_string).collect(),
         };
-        return insert_rows(pg, rows, crate::db::now());
+        let ids = insert_rows(pg, rows, occurred_at)?;
+        let published = ids.into_iter().zip(events).zip(data).map(|((id, (app_id, event)), data)| Event {
+            id,
+            event_type: event.event_type().to_owned(),
+            app_id: (*app_id).to_owned(),
+            subject: event.subject().to_owned(),
+            data,
+            occurred_at: occurred_at.and_utc(),
+        });
+        return Ok(published.collect());
     }
-    events.iter().map(|(app_id, event)| Ok(publish(conn, app_id, event)?.id)).collect()
+    events.iter().map(|(app_id, event)| publish(conn, app_id, event)).collect()
 }
 
 /// What erasure takes out of a service's retained events: the words of a person, or of one

@@ -5,7 +5,7 @@
 
 use actions_client::types::{ActionEvent, ActionKind, Event as ActionsEvent};
 use chorus_kit::db::DbConnection;
-use chorus_kit::events::{publish, redact};
+use chorus_kit::events::{publish_all, redact};
 use chorus_kit::follower::ApplyError;
 
 use super::events::{Forget, NotificationsEvent};
@@ -122,18 +122,20 @@ pub fn deliver(
     app_id: &str,
     news: &[NewNotification<'_>],
 ) -> Result<Vec<Notification>, NotificationsError> {
-    let mut delivered = Vec::with_capacity(news.len());
-    for new in news {
-        let notification = store::inbox::insert(conn, &new_id(), new)?;
-        let created =
-            NotificationsEvent::NotificationCreated { recipient_id: new.user_id, notification: &notification };
-        let event = publish(conn, app_id, &created)?;
-        // Webhooks get the event as feed readers see it.
-        let envelope = serde_json::to_value(&event).unwrap_or_default();
-        let delivery_id = format!("notifications:{}", event.id);
-        super::webhooks::enqueue(conn, app_id, &delivery_id, &event.event_type, &envelope)?;
-        delivered.push(notification);
-    }
+    // A page costs a handful of statements however many it reaches: the notifications in one,
+    // their events in one (on PostgreSQL), the devices to push to in one read and one write.
+    let with_ids: Vec<(String, NewNotification<'_>)> = news.iter().map(|new| (new_id(), new.clone())).collect();
+    let delivered = store::inbox::insert_all(conn, &with_ids)?;
+    let created: Vec<(&str, NotificationsEvent<'_>)> = news
+        .iter()
+        .zip(&delivered)
+        .map(|(new, notification)| {
+            (app_id, NotificationsEvent::NotificationCreated { recipient_id: new.user_id, notification })
+        })
+        .collect();
+    let events = publish_all(conn, &created)?;
+    // Webhooks get each event as feed readers see it.
+    super::webhooks::enqueue_events(conn, app_id, "notifications", &events)?;
     let recipients: Vec<(&str, &Notification)> = news.iter().map(|new| new.user_id).zip(&delivered).collect();
     super::push::enqueue(conn, push, app_id, &recipients)?;
     Ok(delivered)

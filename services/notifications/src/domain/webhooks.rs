@@ -69,14 +69,45 @@ pub fn enqueue(
     event_type: &str,
     event: &serde_json::Value,
 ) -> Result<(), NotificationsError> {
-    let wanting: Vec<Webhook> = store::webhooks::of_app(conn, app_id)?
-        .into_iter()
-        .filter(|hook| hook.event_types.iter().any(|t| t == event_type))
-        .collect();
+    let hooks = store::webhooks::of_app(conn, app_id)?;
+    queue_for(conn, &hooks, app_id, event_id, event_type, || event.to_string())
+}
+
+/// Queues each of `events` (as feed readers see them; `feed` names their feed in the delivery
+/// ids) for every webhook of the app that wants its type, in the caller's transaction, reading
+/// the app's webhooks once.
+pub fn enqueue_events(
+    conn: &mut DbConnection,
+    app_id: &str,
+    feed: &str,
+    events: &[chorus_kit::events::Event],
+) -> Result<(), NotificationsError> {
+    let hooks = store::webhooks::of_app(conn, app_id)?;
+    if hooks.is_empty() {
+        return Ok(());
+    }
+    for event in events {
+        let event_id = format!("{feed}:{}", event.id);
+        let payload = || serde_json::to_string(event).unwrap_or_default();
+        queue_for(conn, &hooks, app_id, &event_id, &event.event_type, payload)?;
+    }
+    Ok(())
+}
+
+/// Queues one event, whose body `payload` gives, for each of `hooks` that wants its type.
+fn queue_for(
+    conn: &mut DbConnection,
+    hooks: &[Webhook],
+    app_id: &str,
+    event_id: &str,
+    event_type: &str,
+    payload: impl FnOnce() -> String,
+) -> Result<(), NotificationsError> {
+    let wanting: Vec<&Webhook> = hooks.iter().filter(|hook| hook.event_types.iter().any(|t| t == event_type)).collect();
     if wanting.is_empty() {
         return Ok(());
     }
-    let payload = event.to_string();
+    let payload = payload();
     for hook in wanting {
         let new = NewDelivery { app_id, webhook_id: &hook.id, event_id, event_type, payload: &payload };
         store::webhooks::enqueue(conn, &new_id(), &new)?;

@@ -39,6 +39,7 @@ impl From<NotificationRow> for Notification {
     }
 }
 
+#[derive(Clone)]
 pub struct NewNotification<'a> {
     pub app_id: &'a str,
     pub user_id: &'a str,
@@ -51,37 +52,52 @@ pub struct NewNotification<'a> {
     pub url: Option<&'a str>,
 }
 
-/// Puts a notification in an inbox; answers it as the inbox shows it (built from what was
-/// written, with no read back: a fan-out writes thousands).
-pub fn insert(conn: &mut DbConnection, id: &str, new: &NewNotification<'_>) -> Result<Notification, DbError> {
+/// Puts notifications in their inboxes, `(id, notification)` each, in one statement per 500;
+/// answers them as the inbox shows them (built from what was written, with no read back: a
+/// fan-out writes thousands).
+pub fn insert_all(
+    conn: &mut DbConnection,
+    news: &[(String, NewNotification<'_>)],
+) -> Result<Vec<Notification>, DbError> {
     let created_at = chorus_kit::db::now();
-    diesel::insert_into(notifications::table)
-        .values((
-            notifications::id.eq(id),
-            notifications::app_id.eq(new.app_id),
-            notifications::user_id.eq(new.user_id),
-            notifications::kind.eq(new.kind.as_str()),
-            notifications::title.eq(new.title),
-            notifications::body.eq(new.body),
-            notifications::entity_key.eq(new.entity_key),
-            notifications::actor_id.eq(new.actor_id),
-            notifications::action_id.eq(new.action_id),
-            notifications::url.eq(new.url),
-            notifications::created_at.eq(created_at),
-        ))
-        .execute(conn)?;
-    Ok(Notification {
-        id: id.to_owned(),
-        kind: new.kind,
-        title: new.title.to_owned(),
-        body: new.body.map(str::to_owned),
-        entity_key: new.entity_key.map(str::to_owned),
-        actor_id: new.actor_id.map(str::to_owned),
-        action_id: new.action_id.map(str::to_owned),
-        url: new.url.map(str::to_owned),
-        read: false,
-        created_at: created_at.and_utc(),
-    })
+    let rows: Vec<_> = news
+        .iter()
+        .map(|(id, new)| {
+            (
+                notifications::id.eq(id),
+                notifications::app_id.eq(new.app_id),
+                notifications::user_id.eq(new.user_id),
+                notifications::kind.eq(new.kind.as_str()),
+                notifications::title.eq(new.title),
+                notifications::body.eq(new.body),
+                notifications::entity_key.eq(new.entity_key),
+                notifications::actor_id.eq(new.actor_id),
+                notifications::action_id.eq(new.action_id),
+                notifications::url.eq(new.url),
+                notifications::created_at.eq(created_at),
+            )
+        })
+        .collect();
+    // Eleven values a row: well within both databases' limits on bound parameters.
+    for chunk in rows.chunks(500) {
+        let insert = diesel::insert_into(notifications::table).values(chunk);
+        chorus_kit::on_backend!(conn, |c| insert.execute(c))?;
+    }
+    Ok(news
+        .iter()
+        .map(|(id, new)| Notification {
+            id: id.clone(),
+            kind: new.kind,
+            title: new.title.to_owned(),
+            body: new.body.map(str::to_owned),
+            entity_key: new.entity_key.map(str::to_owned),
+            actor_id: new.actor_id.map(str::to_owned),
+            action_id: new.action_id.map(str::to_owned),
+            url: new.url.map(str::to_owned),
+            read: false,
+            created_at: created_at.and_utc(),
+        })
+        .collect())
 }
 
 pub fn find(conn: &mut DbConnection, user_id: &str, id: &str) -> Result<Option<Notification>, DbError> {
