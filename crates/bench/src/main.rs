@@ -86,6 +86,10 @@ struct Cli {
     /// Serve only the bare handler, over this database (the actions schema), until killed.
     #[arg(long, requires = "port")]
     serve_baseline: Option<String>,
+    /// Serve a loopback FCM fake until killed, and write its URL and its service account's key
+    /// file, as JSON (`{"url", "credentials_file"}`), to this path once it listens.
+    #[arg(long)]
+    serve_fcm_fake: Option<std::path::PathBuf>,
     /// The port `--serve-baseline` listens on (127.0.0.1).
     #[arg(long)]
     port: Option<u16>,
@@ -98,6 +102,16 @@ struct Cli {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Some(out) = cli.serve_fcm_fake.clone() {
+        let fcm = chorus_push_fakes::FcmFake::start().await;
+        let found = serde_json::json!({ "url": fcm.url, "credentials_file": fcm.credentials_file });
+        // Whole or not at all: the reader polls for the file.
+        let partial = out.with_extension("partial");
+        std::fs::write(&partial, serde_json::to_vec(&found)?)?;
+        std::fs::rename(&partial, &out)?;
+        tokio::signal::ctrl_c().await?;
+        return Ok(());
+    }
     if let (Some(database_url), Some(port)) = (cli.serve_baseline.clone(), cli.port) {
         let (_url, server) = baseline::start(database_url, port).await?;
         tokio::signal::ctrl_c().await?;

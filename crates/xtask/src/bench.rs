@@ -136,9 +136,8 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
         .collect();
     std::fs::write(&users_config, accounts)?;
 
-    // Notifications pushes to a loopback FCM fake, which this process serves throughout.
-    let fakes = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
-    let fcm = fakes.block_on(chorus_push_fakes::FcmFake::start());
+    // Notifications pushes to a loopback FCM fake, served (release-built) by the loader's binary.
+    let (fcm, fcm_url, fcm_credentials) = spawn_fcm_fake(&release, dir.path())?;
 
     println!("== starting the services (logs: target/bench/<service>.log)");
     std::fs::create_dir_all(root.join("target/bench"))?;
@@ -152,8 +151,8 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
             ("USERS__URL", users.url.clone()),
             ("ACTIONS__URL", actions.url.clone()),
             ("WEBHOOKS__SIGNING_KEY", "bench-webhook-signing-key-0123456789abcdef".into()),
-            ("PUSH__FCM__BASE_URL", fcm.url.clone()),
-            ("PUSH__FCM__CREDENTIALS_FILE", fcm.credentials_file.display().to_string()),
+            ("PUSH__FCM__BASE_URL", fcm_url.clone()),
+            ("PUSH__FCM__CREDENTIALS_FILE", fcm_credentials),
         ],
         None,
     )?;
@@ -173,7 +172,7 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
     loader
         .args(["--users-url", &users.url, "--actions-url", &actions.url, "--operator-token", OPERATOR_TOKEN])
         .args(["--notifications-url", &notifications.url, "--baseline-url", &baseline.url])
-        .args(["--fcm-fake-url", &fcm.url])
+        .args(["--fcm-fake-url", &fcm_url])
         .arg("--seed-databases")
         .args(SERVICES.map(|service| server.database_url(service)))
         // As ops run it: the seed's ten thousand entities, unless told otherwise.
@@ -192,7 +191,7 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
         .collect();
     // The services stop first, so nothing follows pgbench's writes, and pgbench runs after the
     // loader, so it writes to the same tables, as full as Chorus found them.
-    drop((users, actions, notifications, baseline));
+    drop((users, actions, notifications, baseline, fcm));
     println!("== the write path's ceiling: pgbench on a comment's statements, same tables");
     let workers = arg_value(args, "--workers").unwrap_or(32);
     let seconds = arg_value(args, "--seconds").unwrap_or(10);
@@ -376,6 +375,28 @@ fn spawn_baseline(release: &Path, server: &ThrowawayPostgres) -> anyhow::Result<
         .spawn()
         .context("starting the bare handler")?;
     Ok(Running { name: "baseline", child, url: format!("http://127.0.0.1:{port}") })
+}
+
+/// Starts the loopback FCM fake (`chorus-bench --serve-fcm-fake`); answers it with its URL and
+/// its service account's key file.
+fn spawn_fcm_fake(release: &Path, dir: &Path) -> anyhow::Result<(Running, String, String)> {
+    let found = dir.join("fcm-fake.json");
+    let log = std::fs::File::create(workspace_root().join("target/bench/fcm-fake.log"))?;
+    let child = Command::new(release.join("chorus-bench"))
+        .arg("--serve-fcm-fake")
+        .arg(&found)
+        .stdout(log)
+        .spawn()
+        .context("starting the FCM fake")?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !found.exists() {
+        anyhow::ensure!(std::time::Instant::now() < deadline, "the FCM fake did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let fake: Value = serde_json::from_slice(&std::fs::read(&found)?)?;
+    let text = |field: &str| fake[field].as_str().unwrap_or_default().to_owned();
+    let (url, credentials) = (text("url"), text("credentials_file"));
+    Ok((Running { name: "fcm-fake", child, url: url.clone() }, url, credentials))
 }
 
 /// Starts one service's release binary on a free port, on its own database on `server`.
