@@ -62,24 +62,29 @@ fn wait_for_exit(child: &mut Child, within: Duration) -> std::process::ExitStatu
     }
 }
 
-#[tokio::test]
-async fn acknowledged_writes_survive_a_crash_and_sigterm_exits_cleanly() {
-    let dir = tempfile::tempdir().unwrap();
-    let http = reqwest::Client::new();
-    let mut launcher = launch(dir.path());
+/// A session of the demo app's user on `device`: their access token.
+async fn session(http: &reqwest::Client, launcher: &Launcher, data_dir: &std::path::Path, device: &str) -> String {
     let credentials: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("credentials.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(data_dir.join("credentials.json")).unwrap()).unwrap();
     let api_key = credentials["demo_app"]["api_key"].as_str().unwrap();
     let session: Value = http
         .post(format!("{}/v1/sessions", launcher.users))
-        .json(&json!({ "api_key": api_key, "device_id": "crash-test" }))
+        .json(&json!({ "api_key": api_key, "device_id": device }))
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let token = session["access_token"].as_str().unwrap().to_owned();
+    session["access_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn acknowledged_writes_survive_a_crash_and_sigterm_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    let mut launcher = launch(dir.path());
+    let token = session(&http, &launcher, dir.path(), "crash-test").await;
     let liked =
         http.post(format!("{}/v1/entities/post-1/likes", launcher.actions)).bearer_auth(&token).send().await.unwrap();
     assert_eq!(liked.status(), 201);
@@ -142,21 +147,9 @@ async fn a_fan_out_killed_mid_way_resumes_and_notifies_every_subscriber_exactly_
     let dir = tempfile::tempdir().unwrap();
     let http = reqwest::Client::new();
     let mut launcher = launch(dir.path());
-    let credentials: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("credentials.json")).unwrap()).unwrap();
-    let api_key = credentials["demo_app"]["api_key"].as_str().unwrap();
     let mut tokens = Vec::new();
     for device in ["subscriber", "author"] {
-        let session: Value = http
-            .post(format!("{}/v1/sessions", launcher.users))
-            .json(&json!({ "api_key": api_key, "device_id": device }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        tokens.push(session["access_token"].as_str().unwrap().to_owned());
+        tokens.push(session(&http, &launcher, dir.path(), device).await);
     }
     let subscribed = http
         .put(format!("{}/v1/entities/big-post/subscriptions/new_comments", launcher.notifications))
