@@ -252,11 +252,13 @@ pub enum Sent {
     },
     /// Never deliverable (a refused target, say): dead at once.
     Refused {
+        http_status: Option<i32>,
         error: String,
     },
     /// Its target no longer exists (a push device the provider reports gone, or one removed
     /// since): dead at once, and counted as `gone` rather than `dead`, since nothing went wrong.
     Gone {
+        http_status: Option<i32>,
         error: String,
     },
 }
@@ -342,7 +344,7 @@ async fn send_signed(http: &reqwest::Client, key: &WebhookKey, allow_private: bo
     // A literal address never passes through the client's resolver, so it is judged here. A
     // refused target never becomes reachable by retrying.
     if let Err(refused) = outbound::check_literal(&delivery.url, allow_private) {
-        return Sent::Refused { error: format!("the target was refused: {refused}") };
+        return Sent::Refused { http_status: None, error: format!("the target was refused: {refused}") };
     }
     let timestamp = Utc::now().timestamp();
     let secret = key.secret_for(&delivery.endpoint_id);
@@ -423,8 +425,8 @@ fn outcome(policy: &DeliveryPolicy, delivery: &impl Claim, sent: Sent) -> Attemp
         Sent::Delivered { http_status } => {
             Attempt { status: DeliveryStatus::Delivered, retry_at: None, http_status, error: None }
         }
-        Sent::Refused { error } | Sent::Gone { error } => {
-            Attempt { status: DeliveryStatus::Dead, retry_at: None, http_status: None, error: Some(error) }
+        Sent::Refused { http_status, error } | Sent::Gone { http_status, error } => {
+            Attempt { status: DeliveryStatus::Dead, retry_at: None, http_status, error: Some(error) }
         }
         Sent::Failed { http_status, error, .. } if attempts >= policy.max_attempts => {
             Attempt { status: DeliveryStatus::Dead, retry_at: None, http_status, error: Some(error) }
@@ -545,8 +547,8 @@ mod tests {
         assert!(attempt.status == DeliveryStatus::Pending && wait > TimeDelta::seconds(590), "{attempt:?}");
         let attempt = outcome(&policy, &delivery, failed(None));
         assert!(attempt.retry_at.unwrap() - crate::db::now() < TimeDelta::seconds(2));
-        let gone = outcome(&policy, &delivery, Sent::Gone { error: "no such device".into() });
-        assert_eq!((gone.status, gone.retry_at), (DeliveryStatus::Dead, None));
+        let gone = outcome(&policy, &delivery, Sent::Gone { http_status: Some(410), error: "no such device".into() });
+        assert_eq!((gone.status, gone.retry_at, gone.http_status), (DeliveryStatus::Dead, None, Some(410)));
         let last = Claimed { attempts: 4, ..delivery };
         assert_eq!(outcome(&policy, &last, failed(None)).status, DeliveryStatus::Dead);
     }

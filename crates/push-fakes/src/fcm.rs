@@ -172,6 +172,11 @@ async fn send(
     let Some(token) = message["message"]["token"].as_str().map(str::to_owned) else {
         return error(400, "INVALID_ARGUMENT", Some("INVALID_ARGUMENT"));
     };
+    // FCM refuses a `data` map with values other than strings.
+    let data = message["message"]["data"].as_object();
+    if data.is_some_and(|data| data.values().any(|value| !value.is_string())) {
+        return error(400, "INVALID_ARGUMENT", Some("INVALID_ARGUMENT"));
+    }
     match state.recorder.next(&token) {
         Answer::Accept => {
             state.recorder.accept(&token, message["message"].clone());

@@ -274,7 +274,10 @@ impl Upstream {
     pub async fn send_broadcast(&self, notifications_url: &str, request: &str, idempotency_key: &str) -> Sent {
         let body: notifications_client::types::NewBroadcast = match serde_json::from_str(request) {
             Ok(body) => body,
-            Err(error) => return Sent::Refused { error: format!("the broadcast request does not parse: {error}") },
+            Err(error) => {
+                let error = format!("the broadcast request does not parse: {error}");
+                return Sent::Refused { http_status: None, error };
+            }
         };
         let token = match self.token().await {
             Ok(token) => token,
@@ -297,7 +300,7 @@ impl Upstream {
                         Sent::Failed { http_status, error, retry_after: None }
                     }
                     429 | 500..=599 => Sent::Failed { http_status, error, retry_after: None },
-                    _ => Sent::Refused { error },
+                    _ => Sent::Refused { http_status, error },
                 }
             }
             Err(error) => {

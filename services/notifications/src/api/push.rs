@@ -24,7 +24,9 @@ use crate::store::push::PushFilter;
 /// `Unregistered` or 400 `BadDeviceToken`, FCM `UNREGISTERED` or `SENDER_ID_MISMATCH`, Web Push 404
 /// or 410) is removed and its push is dead at once, never retried; except when most recent sends
 /// to that provider fail with the same token error, which points at a configuration mistake:
-/// then the device is kept and `last_error` says so.
+/// then the device is kept and the push retried with backoff, `last_error` saying why. A push
+/// older than the service's push lifetime (a day by default) is dead rather than late, a hand
+/// retry of it included.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PushDelivery {
     pub id: String,

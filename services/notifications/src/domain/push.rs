@@ -48,10 +48,12 @@ pub fn enqueue(
     let users: Vec<String> = delivered.iter().map(|(user, _)| (*user).to_owned()).collect();
     let devices = store::push::reachable_devices(conn, &users, &providers)?;
     let pushes: Vec<store::push::NewPush> = devices
-        .into_iter()
-        .filter_map(|(device_id, user_id, provider)| {
-            let (_, notification) = delivered.iter().find(|(user, _)| *user == user_id)?;
-            Some((new_id(), device_id, provider, notification.id.clone()))
+        .iter()
+        .flat_map(|(device_id, user_id, provider)| {
+            delivered
+                .iter()
+                .filter(move |(user, _)| user == user_id)
+                .map(move |(_, notification)| (new_id(), device_id.clone(), provider.clone(), notification.id.clone()))
         })
         .collect();
     Ok(store::push::enqueue(conn, app_id, &pushes)?)

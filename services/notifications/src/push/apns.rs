@@ -91,8 +91,13 @@ impl Apns {
         Ok(token)
     }
 
-    fn forget_provider_token(&self) {
-        *self.token.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    /// Forgets `used` if it is still the token in use (a late answer to an old token must not
+    /// throw away a fresh one: APNs refuses refreshes more often than every 20 minutes).
+    fn forget_provider_token(&self, used: &str) {
+        let mut cached = self.token.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cached.as_ref().is_some_and(|(token, _)| token == used) {
+            *cached = None;
+        }
     }
 
     pub async fn send(&self, push: &Send<'_>) -> Outcome {
@@ -142,7 +147,7 @@ impl Apns {
                 Outcome::TokenRejected { http_status: status, reason }
             }
             (403, "ExpiredProviderToken" | "InvalidProviderToken") => {
-                self.forget_provider_token();
+                self.forget_provider_token(&token);
                 Outcome::Retry { http_status: Some(status), error, retry_after: None }
             }
             (429 | 500..=599, _) => Outcome::Retry { http_status: Some(status), error, retry_after },

@@ -112,7 +112,7 @@ impl Fcm {
             .await
             .map_err(|error| Outcome::Retry {
                 http_status: None,
-                error: format!("the FCM token endpoint could not be reached: {error}"),
+                error: format!("the FCM token endpoint could not be reached: {}", error.without_url()),
                 retry_after: None,
             })?;
         let status = response.status().as_u16();
@@ -144,13 +144,15 @@ impl Fcm {
             Ok(access) => access,
             Err(outcome) => return outcome,
         };
+        // The lifetime for Android (`ttl`) and, for iOS devices reached through FCM, APNs's own.
         let ttl = format!("{}s", push.ttl.as_secs());
+        let expires_at = (chrono::Utc::now().timestamp() + i64::try_from(push.ttl.as_secs()).unwrap_or(0)).to_string();
         let token = push.target.token.as_str();
-        let body = push.message.fit(PAYLOAD_LIMIT, |message| payload(message, token, &ttl));
+        let body = push.message.fit(PAYLOAD_LIMIT, |message| payload(message, token, &ttl, &expires_at));
         let sent = self
             .http
             .post(&self.send_url)
-            .bearer_auth(access)
+            .bearer_auth(&access)
             .header("content-type", "application/json")
             .body(body)
             .send()
@@ -164,7 +166,11 @@ impl Fcm {
         match (status, reason.as_str()) {
             (_, "UNREGISTERED" | "SENDER_ID_MISMATCH") => Outcome::TokenRejected { http_status: status, reason },
             (401, _) => {
-                *self.access.lock().await = None;
+                // Only if it is still the token this send used: a fresh one stays.
+                let mut cached = self.access.lock().await;
+                if cached.as_ref().is_some_and(|(token, _)| *token == access) {
+                    *cached = None;
+                }
                 Outcome::Retry { http_status: Some(status), error, retry_after: None }
             }
             (429 | 500..=599, _) => Outcome::Retry { http_status: Some(status), error, retry_after },
@@ -188,8 +194,9 @@ fn error_code(answer: &Value) -> String {
         .to_owned()
 }
 
-/// The send request's body; `data` values are strings, as FCM requires.
-fn payload(message: &Message, token: &str, ttl: &str) -> Vec<u8> {
+/// The send request's body; `data` values are strings, as FCM requires (and the APNs header
+/// too).
+fn payload(message: &Message, token: &str, ttl: &str, expires_at: &str) -> Vec<u8> {
     let mut notification = json!({ "title": message.title });
     if let Some(body) = &message.body {
         notification["body"] = json!(body);
@@ -202,7 +209,11 @@ fn payload(message: &Message, token: &str, ttl: &str) -> Vec<u8> {
         data["url"] = json!(url);
     }
     let message = json!({
-        "message": { "token": token, "notification": notification, "data": data, "android": { "ttl": ttl } },
+        "message": {
+            "token": token, "notification": notification, "data": data,
+            "android": { "ttl": ttl },
+            "apns": { "headers": { "apns-expiration": expires_at } },
+        },
     });
     serde_json::to_vec(&message).unwrap_or_default()
 }

@@ -5,7 +5,7 @@
 //! same token error, the fault is ours, so devices are kept while that lasts, and
 //! `chorus_push_removals_held{provider}` is 1 for the shipped alert `ChorusPushRemovalsHeld`.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -19,8 +19,7 @@ pub struct RemovalGuard {
     provider: &'static str,
     window: Duration,
     min_errors: u32,
-    /// Each send of the window: when, and its token error if it had one.
-    sends: Mutex<VecDeque<(Instant, Option<String>)>>,
+    window_state: Mutex<Window>,
     held: IntGaugeVec,
     removed: IntCounterVec,
 }
@@ -32,19 +31,15 @@ impl RemovalGuard {
         let GuardMetrics { held, removed } = metrics.clone();
         held.with_label_values(&[provider]).set(0);
         removed.with_label_values(&[provider]);
-        Self { provider, window, min_errors, sends: Mutex::new(VecDeque::new()), held, removed }
+        Self { provider, window, min_errors, window_state: Mutex::default(), held, removed }
     }
 
     /// Notes one send, with the token error the provider gave, if any.
     pub fn observe(&self, token_error: Option<&str>) {
-        let now = Instant::now();
-        let mut sends = self.sends.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        sends.push_back((now, token_error.map(str::to_owned)));
-        while sends.front().is_some_and(|(at, _)| now.duration_since(*at) > self.window) {
-            sends.pop_front();
-        }
-        let held = Self::judge(&sends, self.min_errors);
-        drop(sends);
+        let mut window = self.window_state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        window.push(Instant::now(), token_error, self.window);
+        let held = window.holds(self.min_errors);
+        drop(window);
         let gauge = self.held.with_label_values(&[self.provider]);
         if held && gauge.get() == 0 {
             tracing::error!(
@@ -65,17 +60,39 @@ impl RemovalGuard {
     pub fn count_removal(&self) {
         self.removed.with_label_values(&[self.provider]).inc();
     }
+}
 
-    fn judge(sends: &VecDeque<(Instant, Option<String>)>, min_errors: u32) -> bool {
-        let mut counts: Vec<(&str, u32)> = Vec::new();
-        for error in sends.iter().filter_map(|(_, error)| error.as_deref()) {
-            match counts.iter_mut().find(|(seen, _)| *seen == error) {
-                Some((_, count)) => *count += 1,
-                None => counts.push((error, 1)),
-            }
+/// The sends of one window, with a running count per token error, so each send costs the same
+/// however many the window holds.
+#[derive(Default)]
+struct Window {
+    /// Each send: when, and its token error if it had one.
+    sends: VecDeque<(Instant, Option<String>)>,
+    errors: HashMap<String, u32>,
+}
+
+impl Window {
+    fn push(&mut self, now: Instant, token_error: Option<&str>, span: Duration) {
+        if let Some(error) = token_error {
+            *self.errors.entry(error.to_owned()).or_default() += 1;
         }
-        let most = counts.iter().map(|(_, count)| *count).max().unwrap_or(0);
-        most >= min_errors && u64::from(most) * 2 > sends.len() as u64
+        self.sends.push_back((now, token_error.map(str::to_owned)));
+        while let Some((at, error)) = self.sends.front() {
+            if now.duration_since(*at) <= span {
+                break;
+            }
+            if let Some(count) = error.as_ref().and_then(|error| self.errors.get_mut(error)) {
+                *count -= 1;
+            }
+            self.sends.pop_front();
+        }
+        self.errors.retain(|_, count| *count > 0);
+    }
+
+    /// At least `min_errors` sends failed with one token error, and they are most of the window.
+    fn holds(&self, min_errors: u32) -> bool {
+        let most = self.errors.values().copied().max().unwrap_or(0);
+        most >= min_errors && u64::from(most) * 2 > self.sends.len() as u64
     }
 }
 

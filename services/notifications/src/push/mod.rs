@@ -146,6 +146,11 @@ impl PushSettings {
                 "push.base_backoff_ms, push.ttl_secs and push.concurrency must be positive",
             ));
         }
+        // A send (for FCM, a token request and the send) must end well inside the claim's lease,
+        // or another replica could take the push over while it is still being sent.
+        if self.timeout_secs * 3 > chorus_kit::webhooks::CLAIM_LEASE.num_seconds().unsigned_abs() {
+            return Err(ConfigError::invalid("push.timeout_secs", "must be at most a third of the 120 s claim lease"));
+        }
         if self.guard_window_secs == 0 || self.guard_min_errors == 0 {
             return Err(ConfigError::invalid("push.guard_window_secs", "and push.guard_min_errors must be positive"));
         }
@@ -319,9 +324,10 @@ pub struct Refusal {
 /// Reads what `provider` answered a send: a success or an unreachable provider settles it;
 /// anything else is a [`Refusal`] for the provider's module to classify.
 async fn read_answer(provider: &str, sent: reqwest::Result<reqwest::Response>) -> Result<Refusal, Outcome> {
+    // Without the URL: it holds the device token or the subscription's endpoint (a capability).
     let response = sent.map_err(|error| Outcome::Retry {
         http_status: None,
-        error: format!("{provider} could not be reached: {error}"),
+        error: format!("{provider} could not be reached: {}", error.without_url()),
         retry_after: None,
     })?;
     let status = response.status().as_u16();
@@ -444,11 +450,11 @@ async fn dispatch(
 /// gone and the guard allows.
 async fn send_one(db: &Db, channel: &Channel, guard: &RemovalGuard, ttl: Duration, push: ClaimedPush) -> Sent {
     let (Some(target), Some(content)) = (push.target, push.content) else {
-        return Sent::Gone { error: "the device or the notification is gone".into() };
+        return Sent::Gone { http_status: None, error: "the device or the notification is gone".into() };
     };
     let age = (chorus_kit::db::now() - push.created_at).to_std().unwrap_or_default();
     let Some(ttl) = ttl.checked_sub(age) else {
-        return Sent::Refused { error: "expired before it could be sent".into() };
+        return Sent::Refused { http_status: None, error: "expired before it could be sent".into() };
     };
     let message = Message::from(content);
     let outcome = channel.send(&Send { target: &target, message: &message, ttl }).await;
@@ -461,19 +467,23 @@ async fn send_one(db: &Db, channel: &Channel, guard: &RemovalGuard, ttl: Duratio
         Outcome::Retry { http_status, error, retry_after } => {
             Sent::Failed { http_status: http_status.map(i32::from), error, retry_after }
         }
-        Outcome::Rejected { error, .. } => Sent::Refused { error },
-        Outcome::TokenRejected { reason, .. } if guard.holds_removals() => Sent::Refused {
+        Outcome::Rejected { http_status, error } => Sent::Refused { http_status: http_status.map(i32::from), error },
+        // Kept, and tried again with backoff: once the configuration is fixed, it arrives.
+        Outcome::TokenRejected { http_status, reason } if guard.holds_removals() => Sent::Failed {
+            http_status: Some(i32::from(http_status)),
             error: format!(
                 "the provider rejected the token ({reason}); the device was kept, since most recent sends \
                  fail the same way, which points at the push configuration"
             ),
+            retry_after: None,
         },
-        Outcome::TokenRejected { reason, .. } => {
+        Outcome::TokenRejected { http_status, reason } => {
             let device = target.device_id.clone();
             match db.write(move |conn| store::devices::remove_gone(conn, &device)).await {
                 Ok(_) => {
                     guard.count_removal();
-                    Sent::Gone { error: format!("the provider reports the device gone ({reason}); it was removed") }
+                    let error = format!("the provider reports the device gone ({reason}); it was removed");
+                    Sent::Gone { http_status: Some(i32::from(http_status)), error }
                 }
                 Err(error) => Sent::Failed {
                     http_status: None,

@@ -81,6 +81,11 @@ impl WebPush {
         let (Ok(uri), Ok(url)) = (endpoint.parse::<http::Uri>(), reqwest::Url::parse(endpoint)) else {
             return rejected("the subscription's endpoint is not a URL".into());
         };
+        // RFC 8030 §5: push services are reached over https (plain http only where private
+        // endpoints are allowed, for local development).
+        if url.scheme() != "https" && !self.allow_private {
+            return rejected("the subscription's endpoint must be an https URL".into());
+        }
         let body = push.message.fit(PAYLOAD_LIMIT, payload);
         let builder =
             WebPushBuilder::new(uri, user_agent_key, Auth::clone_from_slice(&auth)).with_valid_duration(push.ttl);

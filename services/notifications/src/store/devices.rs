@@ -52,6 +52,10 @@ pub fn register(
             diesel::update(devices::table.find(&device_id))
                 .set((devices::user_id.eq(user_id), devices::platform.eq(new.platform.as_str()), reached_by))
                 .execute(conn)?;
+            if owner != user_id {
+                // What was queued for the previous owner must not reach the new one.
+                super::push::forget_pending_of_device(conn, &device_id)?;
+            }
             (device_id, owner != user_id)
         }
         None => {

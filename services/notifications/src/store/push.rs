@@ -76,6 +76,17 @@ pub fn reachable_devices(
 /// A push to queue: `(delivery id, device id, provider, notification id)`.
 pub type NewPush = (String, String, String, String);
 
+/// A device changed hands: the pushes still queued for it were its previous owner's, and go.
+pub fn forget_pending_of_device(conn: &mut DbConnection, device_id: &str) -> Result<(), DbError> {
+    diesel::delete(
+        push_deliveries::table
+            .filter(push_deliveries::device_id.eq(device_id))
+            .filter(push_deliveries::status.eq(DeliveryStatus::Pending.as_str())),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
 /// Queues pushes in the caller's transaction, in one statement.
 pub fn enqueue(conn: &mut DbConnection, app_id: &str, pushes: &[NewPush]) -> Result<(), DbError> {
     if pushes.is_empty() {
@@ -133,7 +144,10 @@ pub fn claim_due(
     // One statement claims the batch; a row another replica claimed meanwhile is left out.
     let ids: Vec<&String> = due.iter().map(|(id, ..)| id).collect();
     let claim = diesel::update(
-        push_deliveries::table.filter(push_deliveries::id.eq_any(ids)).filter(push_deliveries::next_attempt_at.le(now)),
+        push_deliveries::table
+            .filter(push_deliveries::id.eq_any(ids))
+            .filter(push_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
+            .filter(push_deliveries::next_attempt_at.le(now)),
     )
     .set(push_deliveries::next_attempt_at.eq(now + lease))
     .returning(push_deliveries::id);
@@ -150,8 +164,13 @@ pub fn claim_due(
     Ok(taken
         .into_iter()
         .map(|(id, device_id, notification_id, attempts, created_at)| {
-            let target = targets.iter().find(|row| row.id == device_id).map(TargetRow::to_target);
-            let content = contents.iter().find(|row| row.id == notification_id).map(ContentRow::to_content);
+            let content_row = contents.iter().find(|row| row.id == notification_id);
+            // A device that changed hands since the push was queued is no longer the recipient's.
+            let target = targets
+                .iter()
+                .find(|row| row.id == device_id && content_row.is_some_and(|content| content.user_id == row.user_id))
+                .map(TargetRow::to_target);
+            let content = content_row.map(ContentRow::to_content);
             ClaimedPush { id, attempts, device_id, created_at, target, content }
         })
         .collect())
@@ -161,6 +180,7 @@ pub fn claim_due(
 #[diesel(table_name = devices)]
 struct TargetRow {
     id: String,
+    user_id: String,
     token: String,
     environment: Option<String>,
     web_push_p256dh: Option<String>,
@@ -186,6 +206,7 @@ impl TargetRow {
 #[diesel(table_name = notifications)]
 struct ContentRow {
     id: String,
+    user_id: String,
     title: String,
     body: Option<String>,
     entity_key: Option<String>,
@@ -299,10 +320,14 @@ pub fn is_muted(conn: &mut DbConnection, user_id: &str) -> Result<bool, DbError>
     Ok(diesel::select(diesel::dsl::exists(muted_users::table.find(user_id))).get_result(conn)?)
 }
 
-/// Erasure: the user's pushes (their devices' history) and their setting go.
+/// Erasure: the user's pushes (to their devices, and of their notifications, wherever the device
+/// went since) and their setting go. Runs before their devices and inbox are removed.
 pub fn forget_user(conn: &mut DbConnection, user_id: &str) -> Result<(), DbError> {
     let their_devices = devices::table.filter(devices::user_id.eq(user_id)).select(devices::id);
     diesel::delete(push_deliveries::table.filter(push_deliveries::device_id.eq_any(their_devices))).execute(conn)?;
+    let their_notifications = notifications::table.filter(notifications::user_id.eq(user_id)).select(notifications::id);
+    diesel::delete(push_deliveries::table.filter(push_deliveries::notification_id.eq_any(their_notifications)))
+        .execute(conn)?;
     diesel::delete(muted_users::table.find(user_id)).execute(conn)?;
     Ok(())
 }
