@@ -263,13 +263,43 @@ pub enum Sent {
     },
 }
 
+/// What retrying a delivery by hand came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retried {
+    /// It was dead, and is queued again with a fresh set of attempts.
+    Queued,
+    /// It is not dead (pending or delivered): nothing to retry.
+    NotDead,
+    /// The app has no such delivery.
+    NotFound,
+}
+
 /// Writes, in a service's store module, the statements every delivery table needs besides its
-/// own claim: `record_attempt` (the outcome of one attempt, for [`DeliveryQueue::record`]) and
-/// `retry` (a dead delivery queued again with a fresh set of attempts). The table has the
-/// columns `id`, `app_id`, `status`, `attempts`, `next_attempt_at`, `last_status`, `last_error`
-/// and `delivered_at`.
+/// own claim: `record_attempt` (the outcome of one attempt, for [`DeliveryQueue::record`]),
+/// `retry` (a dead delivery queued again with a fresh set of attempts) and, given the table's
+/// row type and what it converts into (`delivery_store!(table, Row => Delivery)`),
+/// `find_delivery` (one delivery of the app). The table has the columns `id`, `app_id`,
+/// `status`, `attempts`, `next_attempt_at`, `last_status`, `last_error` and `delivered_at`.
 #[macro_export]
 macro_rules! delivery_store {
+    ($table:ident, $row:ty => $delivery:ty) => {
+        $crate::delivery_store!($table);
+
+        /// One delivery of the app.
+        pub fn find_delivery(
+            conn: &mut $crate::db::DbConnection,
+            app_id: &str,
+            id: &str,
+        ) -> Result<Option<$delivery>, $crate::db::DbError> {
+            use diesel::prelude::*;
+            let row: Option<$row> = $table::table
+                .filter($table::id.eq(id).and($table::app_id.eq(app_id)))
+                .select(<$row>::as_select())
+                .first(conn)
+                .optional()?;
+            Ok(row.map(<$delivery>::from))
+        }
+    };
     ($table:ident) => {
         /// Records an attempt: delivered, retry at `retry_at`, or dead.
         pub fn record_attempt(
@@ -293,14 +323,16 @@ macro_rules! delivery_store {
             Ok(())
         }
 
-        /// Puts a dead delivery of the app back in the queue, with a fresh set of attempts;
-        /// false when it is not a dead delivery of the app.
-        pub fn retry(conn: &mut $crate::db::DbConnection, app_id: &str, id: &str) -> Result<bool, $crate::db::DbError> {
+        /// Puts a dead delivery of the app back in the queue, with a fresh set of attempts.
+        pub fn retry(
+            conn: &mut $crate::db::DbConnection,
+            app_id: &str,
+            id: &str,
+        ) -> Result<$crate::webhooks::Retried, $crate::db::DbError> {
             use diesel::prelude::*;
+            let of_app = $table::id.eq(id).and($table::app_id.eq(app_id));
             let updated = diesel::update(
-                $table::table
-                    .filter($table::id.eq(id).and($table::app_id.eq(app_id)))
-                    .filter($table::status.eq($crate::webhooks::DeliveryStatus::Dead.as_str())),
+                $table::table.filter(of_app).filter($table::status.eq($crate::webhooks::DeliveryStatus::Dead.as_str())),
             )
             .set((
                 $table::status.eq($crate::webhooks::DeliveryStatus::Pending.as_str()),
@@ -308,7 +340,11 @@ macro_rules! delivery_store {
                 $table::next_attempt_at.eq($crate::db::now()),
             ))
             .execute(conn)?;
-            Ok(updated > 0)
+            if updated > 0 {
+                return Ok($crate::webhooks::Retried::Queued);
+            }
+            let exists: bool = diesel::select(diesel::dsl::exists($table::table.filter(of_app))).get_result(conn)?;
+            Ok(if exists { $crate::webhooks::Retried::NotDead } else { $crate::webhooks::Retried::NotFound })
         }
     };
 }

@@ -129,8 +129,8 @@ async fn token(state: web::Data<State>, form: web::Form<HashMap<String, String>>
     HttpResponse::Ok().json(json!({ "access_token": access_token, "expires_in": 3_599, "token_type": "Bearer" }))
 }
 
-/// A message name unique enough for a fake: the token and the time.
-fn uuid_like(token: &str) -> String {
+/// A message name (`projects/…/messages/<this>`) unique enough for a fake: the token and the time.
+fn message_name(token: &str) -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
     format!("{token}-{nanos}")
 }
@@ -180,7 +180,7 @@ async fn send(
     match state.recorder.next(&token) {
         Answer::Accept => {
             state.recorder.accept(&token, message["message"].clone());
-            let name = format!("projects/{}/messages/0:{}", state.project_id, uuid_like(&token));
+            let name = format!("projects/{}/messages/0:{}", state.project_id, message_name(&token));
             HttpResponse::Ok().json(json!({ "name": name }))
         }
         Answer::Gone => error(404, "NOT_FOUND", Some("UNREGISTERED")),

@@ -7,7 +7,7 @@ use chorus_kit::db::Db;
 use chorus_kit::extract::{Json, Query};
 use chorus_kit::idempotency::{IdempotencyKey, IdempotentRequest};
 use chorus_kit::pagination::PageQuery;
-use chorus_kit::webhooks::DeliveryStatus;
+use chorus_kit::webhooks::{DeliveryStatus, Retried};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -574,13 +574,10 @@ pub async fn retry_alert_delivery(
     path: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
     let id = path.into_inner();
-    db.write(move |conn| {
-        let found = store::alerts::find_delivery(conn, &app.app_id, &id)?.ok_or(AnalyticsError::DeliveryNotFound)?;
-        if found.status != DeliveryStatus::Dead {
-            return Err(AnalyticsError::DeliveryNotDead);
-        }
-        store::alerts::retry(conn, &app.app_id, &id)?;
-        Ok(())
+    db.write(move |conn| match store::alerts::retry(conn, &app.app_id, &id)? {
+        Retried::Queued => Ok(()),
+        Retried::NotDead => Err(AnalyticsError::DeliveryNotDead),
+        Retried::NotFound => Err(AnalyticsError::DeliveryNotFound),
     })
     .await?;
     Ok(HttpResponse::Accepted().finish())

@@ -322,15 +322,6 @@ pub fn deliveries(
     Ok(query.load(conn)?.into_iter().map(AlertDelivery::from).collect())
 }
 
-pub fn find_delivery(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<Option<AlertDelivery>, DbError> {
-    let row: Option<DeliveryRow> = alert_deliveries::table
-        .filter(alert_deliveries::id.eq(id).and(alert_deliveries::app_id.eq(app_id)))
-        .select(DeliveryRow::as_select())
-        .first(conn)
-        .optional()?;
-    Ok(row.map(AlertDelivery::from))
-}
-
 chorus_kit::delivery_store!(alert_deliveries);
 
 /// Takes an erased user out of the app's alert broadcasts: out of each rule's recipients (a

@@ -12,7 +12,6 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::NotificationsState;
 use super::model::{Delivery, DeliveryStatus, Webhook, WebhookEventType};
-use crate::domain::model as domain;
 use crate::domain::{NotificationsError, webhooks};
 use crate::store;
 
@@ -224,16 +223,6 @@ pub async fn retry_delivery(
     path: web::Path<String>,
 ) -> Result<web::Json<Delivery>, Problem> {
     let id = path.into_inner();
-    let delivery = db
-        .write(move |conn| {
-            let found =
-                store::webhooks::find_delivery(conn, &app.app_id, &id)?.ok_or(NotificationsError::DeliveryNotFound)?;
-            if found.status != domain::DeliveryStatus::Dead {
-                return Err(NotificationsError::DeliveryNotDead);
-            }
-            store::webhooks::retry(conn, &app.app_id, &id)?;
-            store::webhooks::find_delivery(conn, &app.app_id, &id)?.ok_or(NotificationsError::DeliveryNotFound)
-        })
-        .await?;
+    let delivery = db.write(move |conn| webhooks::retry(conn, &app.app_id, &id)).await?;
     Ok(web::Json(delivery.into()))
 }

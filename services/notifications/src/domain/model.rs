@@ -286,6 +286,18 @@ pub struct Delivery {
     pub delivered_at: Option<DateTime<Utc>>,
 }
 
+/// What a push says, before a provider shapes it: the notification as the inbox holds it when
+/// the push is sent (title, body, what it is about), and its id, which clients dedupe on since
+/// a push is sent at least once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushMessage {
+    pub notification_id: String,
+    pub title: String,
+    pub body: Option<String>,
+    pub entity_key: Option<String>,
+    pub url: Option<String>,
+}
+
 /// One notification's push to one device, with its attempts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushDelivery {

@@ -4,6 +4,7 @@
 //! transaction that writes the notifications, so none is lost; `crate::push` sends them.
 
 use chorus_kit::db::DbConnection;
+use chorus_kit::webhooks::Retried;
 
 use super::model::{Notification, PushDelivery, PushProvider};
 use super::{NotificationsError, new_id};
@@ -61,12 +62,11 @@ pub fn enqueue(
 
 /// Puts a dead push back in the queue with a fresh set of attempts.
 pub fn retry(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<PushDelivery, NotificationsError> {
-    let found = store::push::find(conn, app_id, id)?.ok_or(NotificationsError::PushNotFound)?;
-    if found.status != super::model::DeliveryStatus::Dead {
-        return Err(NotificationsError::DeliveryNotDead);
+    match store::push::retry(conn, app_id, id)? {
+        Retried::Queued => store::push::find_delivery(conn, app_id, id)?.ok_or(NotificationsError::PushNotFound),
+        Retried::NotDead => Err(NotificationsError::DeliveryNotDead),
+        Retried::NotFound => Err(NotificationsError::PushNotFound),
     }
-    store::push::retry(conn, app_id, id)?;
-    store::push::find(conn, app_id, id)?.ok_or(NotificationsError::PushNotFound)
 }
 
 #[cfg(test)]

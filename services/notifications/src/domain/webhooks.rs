@@ -6,9 +6,9 @@
 use chorus_kit::db::{Db, DbConnection};
 use chorus_kit::shutdown::Shutdown;
 use chorus_kit::validation::{self, Invalid};
-use chorus_kit::webhooks::{DeliveryPolicy, DeliveryQueue, WebhookKey};
+use chorus_kit::webhooks::{DeliveryPolicy, DeliveryQueue, Retried, WebhookKey};
 
-use super::model::{Webhook, WebhookEventType};
+use super::model::{Delivery, Webhook, WebhookEventType};
 use super::{NotificationsError, new_id};
 use crate::store;
 use crate::store::webhooks::NewDelivery;
@@ -113,6 +113,17 @@ fn queue_for(
         store::webhooks::enqueue(conn, &new_id(), &new)?;
     }
     Ok(())
+}
+
+/// Puts a dead delivery back in the queue with a fresh set of attempts.
+pub fn retry(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<Delivery, NotificationsError> {
+    match store::webhooks::retry(conn, app_id, id)? {
+        Retried::Queued => {
+            store::webhooks::find_delivery(conn, app_id, id)?.ok_or(NotificationsError::DeliveryNotFound)
+        }
+        Retried::NotDead => Err(NotificationsError::DeliveryNotDead),
+        Retried::NotFound => Err(NotificationsError::DeliveryNotFound),
+    }
 }
 
 /// Refuses a target inside the platform's network (see [`chorus_kit::outbound`]) with a 400

@@ -20,8 +20,9 @@ use std::time::{Duration, Instant};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 
-use super::{ApnsSettings, ChannelError, Message, Outcome, Refusal, Send, read_answer, read_file};
+use super::{ApnsSettings, ChannelError, Outcome, Refusal, Send, read_answer, read_file};
 use crate::domain::model::ApnsEnvironment;
+use crate::domain::model::PushMessage;
 
 /// A notification payload's limit in bytes.
 pub const PAYLOAD_LIMIT: usize = 4_096;
@@ -158,7 +159,7 @@ impl Apns {
 
 /// The APNs payload: the alert in `aps`, and what the app needs to open the notification
 /// beside it.
-fn payload(message: &Message) -> Vec<u8> {
+fn payload(message: &PushMessage) -> Vec<u8> {
     let mut alert = json!({ "title": message.title });
     if let Some(body) = &message.body {
         alert["body"] = json!(body);

@@ -19,7 +19,8 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{ChannelError, FcmSettings, Message, Outcome, Refusal, Send, read_answer, read_file};
+use super::{ChannelError, FcmSettings, Outcome, Refusal, Send, read_answer, read_file};
+use crate::domain::model::PushMessage;
 
 /// A message's limit in bytes.
 pub const PAYLOAD_LIMIT: usize = 4_096;
@@ -196,7 +197,7 @@ fn error_code(answer: &Value) -> String {
 
 /// The send request's body; `data` values are strings, as FCM requires (and the APNs header
 /// too).
-fn payload(message: &Message, token: &str, ttl: &str, expires_at: &str) -> Vec<u8> {
+fn payload(message: &PushMessage, token: &str, ttl: &str, expires_at: &str) -> Vec<u8> {
     let mut notification = json!({ "title": message.title });
     if let Some(body) = &message.body {
         notification["body"] = json!(body);

@@ -24,10 +24,10 @@ use chorus_kit::shutdown::Shutdown;
 use chorus_kit::webhooks::{DeliveryPolicy, DeliveryQueue, Sent};
 use serde::Deserialize;
 
-use crate::domain::model::PushProvider;
+use crate::domain::model::{PushMessage, PushProvider};
 use crate::domain::push::PushRoutes;
 use crate::store;
-use crate::store::push::{ClaimedPush, PushContent, PushTarget};
+use crate::store::push::{ClaimedPush, PushTarget};
 use guard::{GuardMetrics, RemovalGuard};
 
 /// The `[push]` section.
@@ -213,35 +213,13 @@ fn read_file(setting: &'static str, path: &PathBuf) -> Result<Vec<u8>, ChannelEr
     std::fs::read(path).map_err(|source| ChannelError::Unreadable { setting, path: path.display().to_string(), source })
 }
 
-/// What a push says, before a provider shapes it: the notification's title and body, what it
-/// is about, and its id (clients dedupe on it, since a push is sent at least once).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
-    pub notification_id: String,
-    pub title: String,
-    pub body: Option<String>,
-    pub entity_key: Option<String>,
-    pub url: Option<String>,
-}
-
-impl From<PushContent> for Message {
-    fn from(content: PushContent) -> Self {
-        Self {
-            notification_id: content.notification_id,
-            title: content.title,
-            body: content.body,
-            entity_key: content.entity_key,
-            url: content.url,
-        }
-    }
-}
-
-impl Message {
+/// Rendering within a provider's size limit (the type is the domain's).
+impl PushMessage {
     /// The message rendered by `render` within `limit` bytes: the body is cut first, then the
     /// title, on character boundaries and marked with "…", each as long as still fits; a URL or
     /// key that does not fit is left out rather than cut (a cut one would point elsewhere). The
     /// id always stays.
-    pub fn fit(&self, limit: usize, render: impl Fn(&Message) -> Vec<u8>) -> Vec<u8> {
+    pub fn fit(&self, limit: usize, render: impl Fn(&PushMessage) -> Vec<u8>) -> Vec<u8> {
         let rendered = render(self);
         if rendered.len() <= limit {
             return rendered;
@@ -253,7 +231,7 @@ impl Message {
             }
             message.body = None;
         }
-        for drop in [|m: &mut Message| m.url = None, |m: &mut Message| m.entity_key = None] {
+        for drop in [|m: &mut PushMessage| m.url = None, |m: &mut PushMessage| m.entity_key = None] {
             drop(&mut message);
             let rendered = render(&message);
             if rendered.len() <= limit {
@@ -272,11 +250,11 @@ impl Message {
 /// `limit`; `None` when not even one character fits. Renderings grow with the prefix, so the
 /// longest is found by bisection.
 fn cut_to_fit(
-    message: &Message,
+    message: &PushMessage,
     text: &str,
     limit: usize,
-    render: &impl Fn(&Message) -> Vec<u8>,
-    set: fn(&mut Message, String),
+    render: &impl Fn(&PushMessage) -> Vec<u8>,
+    set: fn(&mut PushMessage, String),
 ) -> Option<Vec<u8>> {
     let attempt = |end: usize| {
         let mut cut = message.clone();
@@ -342,7 +320,7 @@ async fn read_answer(provider: &str, sent: reqwest::Result<reqwest::Response>) -
 /// A device and a message to send to it.
 pub struct Send<'a> {
     pub target: &'a PushTarget,
-    pub message: &'a Message,
+    pub message: &'a PushMessage,
     /// How long the push stays worth delivering.
     pub ttl: Duration,
 }
@@ -449,14 +427,13 @@ async fn dispatch(
 /// Sends one push and says what it came to; removes the device when the provider reports it
 /// gone and the guard allows.
 async fn send_one(db: &Db, channel: &Channel, guard: &RemovalGuard, ttl: Duration, push: ClaimedPush) -> Sent {
-    let (Some(target), Some(content)) = (push.target, push.content) else {
+    let (Some(target), Some(message)) = (push.target, push.message) else {
         return Sent::Gone { http_status: None, error: "the device or the notification is gone".into() };
     };
     let age = (chorus_kit::db::now() - push.created_at).to_std().unwrap_or_default();
     let Some(ttl) = ttl.checked_sub(age) else {
         return Sent::Refused { http_status: None, error: "expired before it could be sent".into() };
     };
-    let message = Message::from(content);
     let outcome = channel.send(&Send { target: &target, message: &message, ttl }).await;
     guard.observe(match &outcome {
         Outcome::TokenRejected { reason, .. } => Some(reason.as_str()),
@@ -499,8 +476,8 @@ async fn send_one(db: &Db, channel: &Channel, guard: &RemovalGuard, ttl: Duratio
 mod tests {
     use super::*;
 
-    fn message(body: &str) -> Message {
-        Message {
+    fn message(body: &str) -> PushMessage {
+        PushMessage {
             notification_id: "n1".into(),
             title: "New comment on post:1".into(),
             body: Some(body.into()),
@@ -509,7 +486,7 @@ mod tests {
         }
     }
 
-    fn json(message: &Message) -> Vec<u8> {
+    fn json(message: &PushMessage) -> Vec<u8> {
         serde_json::to_vec(&serde_json::json!({
             "id": message.notification_id, "title": message.title, "body": message.body,
             "key": message.entity_key, "url": message.url,

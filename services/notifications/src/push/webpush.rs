@@ -20,7 +20,8 @@ use p256::pkcs8::DecodePrivateKey;
 use serde_json::json;
 use web_push_native::{Auth, WebPushBuilder};
 
-use super::{ChannelError, Message, Outcome, Refusal, Send, WebPushSettings, read_answer, read_file};
+use super::{ChannelError, Outcome, Refusal, Send, WebPushSettings, read_answer, read_file};
+use crate::domain::model::PushMessage;
 
 /// The plaintext that fits one 4,096-byte record: 4,096 less the header with its 65-byte key
 /// (86), the AEAD tag (16) and the padding delimiter (1) (RFC 8291 §4).
@@ -127,7 +128,7 @@ impl WebPush {
 }
 
 /// The decrypted payload the service worker receives.
-fn payload(message: &Message) -> Vec<u8> {
+fn payload(message: &PushMessage) -> Vec<u8> {
     let payload = json!({
         "notification_id": message.notification_id,
         "title": message.title,

@@ -8,7 +8,7 @@ use chorus_kit::db::DbError;
 
 use super::DbConnection;
 use super::schema::{devices, muted_users, notifications, push_deliveries};
-use crate::domain::model::{ApnsEnvironment, DeliveryStatus, PushDelivery, PushProvider, WebPushKeys};
+use crate::domain::model::{ApnsEnvironment, DeliveryStatus, PushDelivery, PushMessage, PushProvider, WebPushKeys};
 
 /// A device a push goes to, as the provider needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,17 +19,7 @@ pub struct PushTarget {
     pub web_push_keys: Option<WebPushKeys>,
 }
 
-/// What a push says: the notification as the inbox holds it now.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PushContent {
-    pub notification_id: String,
-    pub title: String,
-    pub body: Option<String>,
-    pub entity_key: Option<String>,
-    pub url: Option<String>,
-}
-
-/// A due push, claimed for one attempt. The device or the notification is `None` when it went
+/// A due push, claimed for one attempt. The device or the message is `None` when it went
 /// after the push was queued (removed, erased): then there is nothing to send.
 #[derive(Debug, Clone)]
 pub struct ClaimedPush {
@@ -38,7 +28,7 @@ pub struct ClaimedPush {
     pub device_id: String,
     pub created_at: NaiveDateTime,
     pub target: Option<PushTarget>,
-    pub content: Option<PushContent>,
+    pub message: Option<PushMessage>,
 }
 
 impl chorus_kit::webhooks::Claim for ClaimedPush {
@@ -170,8 +160,8 @@ pub fn claim_due(
                 .iter()
                 .find(|row| row.id == device_id && content_row.is_some_and(|content| content.user_id == row.user_id))
                 .map(TargetRow::to_target);
-            let content = content_row.map(ContentRow::to_content);
-            ClaimedPush { id, attempts, device_id, created_at, target, content }
+            let message = content_row.map(ContentRow::to_message);
+            ClaimedPush { id, attempts, device_id, created_at, target, message }
         })
         .collect())
 }
@@ -214,8 +204,8 @@ struct ContentRow {
 }
 
 impl ContentRow {
-    fn to_content(&self) -> PushContent {
-        PushContent {
+    fn to_message(&self) -> PushMessage {
+        PushMessage {
             notification_id: self.id.clone(),
             title: self.title.clone(),
             body: self.body.clone(),
@@ -225,7 +215,7 @@ impl ContentRow {
     }
 }
 
-chorus_kit::delivery_store!(push_deliveries);
+chorus_kit::delivery_store!(push_deliveries, PushDeliveryRow => PushDelivery);
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = push_deliveries)]
@@ -293,15 +283,6 @@ pub fn list(
         query = query.filter(push_deliveries::id.lt(before.clone()));
     }
     Ok(query.load(conn)?.into_iter().map(PushDelivery::from).collect())
-}
-
-pub fn find(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<Option<PushDelivery>, DbError> {
-    let row: Option<PushDeliveryRow> = push_deliveries::table
-        .filter(push_deliveries::id.eq(id).and(push_deliveries::app_id.eq(app_id)))
-        .select(PushDeliveryRow::as_select())
-        .first(conn)
-        .optional()?;
-    Ok(row.map(PushDelivery::from))
 }
 
 /// Records whether the user wants notifications pushed (`settings.notifications_enabled`).

@@ -152,15 +152,6 @@ pub fn deliveries(
     Ok(query.load(conn)?.into_iter().map(Delivery::from).collect())
 }
 
-pub fn find_delivery(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<Option<Delivery>, DbError> {
-    let row: Option<DeliveryRow> = webhook_deliveries::table
-        .filter(webhook_deliveries::id.eq(id).and(webhook_deliveries::app_id.eq(app_id)))
-        .select(DeliveryRow::as_select())
-        .first(conn)
-        .optional()?;
-    Ok(row.map(Delivery::from))
-}
-
 /// Claims up to `limit` due deliveries by pushing their next attempt `lease` ahead, so another
 /// replica's dispatcher leaves them alone while this one tries.
 pub fn claim_due(conn: &mut DbConnection, lease: chrono::TimeDelta, limit: i64) -> Result<Vec<Claimed>, DbError> {
@@ -196,4 +187,4 @@ pub fn claim_due(conn: &mut DbConnection, lease: chrono::TimeDelta, limit: i64) 
     Ok(claimed)
 }
 
-chorus_kit::delivery_store!(webhook_deliveries);
+chorus_kit::delivery_store!(webhook_deliveries, DeliveryRow => Delivery);
