@@ -8,6 +8,7 @@
 
 mod baseline;
 mod chart;
+mod cost;
 mod ingest;
 mod load;
 mod mix;
@@ -93,6 +94,14 @@ struct Cli {
     /// The port `--serve-baseline` listens on (127.0.0.1).
     #[arg(long)]
     port: Option<u16>,
+    /// A process whose CPU per request the report gives, as `name=pid`, or `name=pid+` to count
+    /// its children too (a database server's backends); repeatable. The loader counts itself.
+    #[arg(long)]
+    cpu_of: Vec<cost::Watched>,
+    /// A database with `pg_stat_statements` installed: the report then gives the statements and
+    /// commits each request took.
+    #[arg(long)]
+    statements_url: Option<String>,
     /// Only the ingest run, against the analytics service here (with `--users-url`,
     /// `--operator-token` and `--out`): an app's batches of custom events.
     #[arg(long)]
@@ -146,6 +155,7 @@ async fn main() -> anyhow::Result<()> {
             only: cli.only.clone(),
             baseline_url: cli.baseline_url.clone(),
             chart: cli.chart.clone(),
+            cost: cost::CostMeter::new(cli.cpu_of.clone(), cli.statements_url.as_deref())?,
             seed: match cli.seed_databases.as_slice() {
                 [users_db, actions_db, notifications_db] => Some(seed::Seed {
                     users_db: users_db.clone(),

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::chart::Point;
+use crate::cost::CostMeter;
 use crate::load;
 use crate::mix::{Baseline, Population, Tally, Target, op};
 use crate::seed::Seed;
@@ -39,6 +40,8 @@ pub struct Remote {
     pub chart: Option<std::path::PathBuf>,
     /// History to write into the databases before measuring.
     pub seed: Option<Seed>,
+    /// What each request costs (CPU by process, statements, commits), run by run.
+    pub cost: CostMeter,
 }
 
 /// The fixed rate the SDK mix's latency target is stated at (requests per second).
@@ -49,7 +52,7 @@ pub const HOT_KEY: &str = "hot-entity";
 /// The longest the loader waits for notifications to catch up with the actions feed.
 const DRAIN_LIMIT: Duration = Duration::from_secs(300);
 
-fn figures(name: &str, stats: &Stats, failures: std::collections::BTreeMap<String, u64>) -> Value {
+fn figures(name: &str, stats: &Stats, failures: std::collections::BTreeMap<String, u64>, cost: Value) -> Value {
     println!("{}", stats.row(name));
     if !failures.is_empty() {
         println!("|   failures: {failures:?} | | | | | |");
@@ -63,7 +66,34 @@ fn figures(name: &str, stats: &Stats, failures: std::collections::BTreeMap<Strin
         "p50_ms": stats.millis(0.5),
         "p99_ms": stats.millis(0.99),
         "p999_ms": stats.millis(0.999),
+        "cost_per_request": cost,
     })
+}
+
+/// The cost table: what one request took, run by run: microseconds of CPU by process, and the
+/// database's statements and commits.
+fn print_costs(runs: &[Value]) {
+    let measured: Vec<&Value> = runs.iter().filter(|run| run["cost_per_request"].is_object()).collect();
+    let Some(first) = measured.first() else { return };
+    let processes: Vec<String> =
+        first["cost_per_request"]["cpu_us"].as_object().into_iter().flat_map(|m| m.keys().cloned()).collect();
+    println!();
+    println!(
+        "What a request costs: CPU in microseconds by process (the box's ceiling is cores × 1,000,000 / all), database statements and commits:"
+    );
+    println!("| run | {} | statements | commits |", processes.join(" | "));
+    println!("|---|{}---|---|", "---|".repeat(processes.len()));
+    for run in measured {
+        let cost = &run["cost_per_request"];
+        let cells: Vec<String> = processes.iter().map(|p| cost["cpu_us"][p].to_string()).collect();
+        println!(
+            "| {} | {} | {} | {} |",
+            run["name"].as_str().unwrap_or_default(),
+            cells.join(" | "),
+            cost["statements"],
+            cost["commits"]
+        );
+    }
 }
 
 impl Remote {
@@ -206,8 +236,10 @@ impl Remote {
             let clients = if name == "view" { self.view_workers } else { workers };
             load::saturate(clients, warmup, scenario.clone()).await;
             target.take_failures();
+            let before = self.cost.sample();
             let stats = load::saturate(clients, duration, scenario.clone()).await;
-            runs.push(figures(name, &stats, target.take_failures()));
+            let cost = self.cost.per_request(&before, &self.cost.sample(), stats.ok);
+            runs.push(figures(name, &stats, target.take_failures(), cost));
             if name == "sdk mix" {
                 let saturation = stats.throughput();
                 mix_rate = saturation * self.rate_fraction;
@@ -216,8 +248,10 @@ impl Remote {
                 let before = target.stored_counts().await?;
                 target.take_ledger();
                 for rate in offered_rates(saturation, self.rate_fraction) {
+                    let before = self.cost.sample();
                     let fixed = load::fixed_rate(rate, duration, scenario.clone()).await;
-                    runs.push(figures(&format!("sdk mix at {rate:.0}/s"), &fixed, target.take_failures()));
+                    let cost = self.cost.per_request(&before, &self.cost.sample(), fixed.ok);
+                    runs.push(figures(&format!("sdk mix at {rate:.0}/s"), &fixed, target.take_failures(), cost));
                     sweep.push(Point {
                         offered: rate,
                         p50_ms: fixed.millis(0.5),
@@ -228,6 +262,7 @@ impl Remote {
                 recount = self.recount(&target, &before).await?;
             }
         }
+        print_costs(&runs);
         if let (Some(path), false) = (&self.chart, sweep.is_empty()) {
             crate::chart::latency_against_rate(path, &sweep)?;
         }
@@ -249,6 +284,7 @@ impl Remote {
                     &format!("comment to subscriber's stream, mix at {rate:.0}/s"),
                     &stats,
                     target.take_failures(),
+                    Value::Null,
                 ))
             }
             _ => None,

@@ -299,6 +299,7 @@ pub fn last_id(conn: &mut DbConnection) -> Result<i64, DbError> {
             "SELECT COALESCE(MAX(id), 0) AS id FROM chorus_events WHERE id < ",
             horizon_sql!()
         ))
+        .planned_each_time()
         .get_result::<Position>(pg)?
         .id);
     }
@@ -310,6 +311,8 @@ fn newest_below(conn: &mut DbConnection, horizon: Option<i64>) -> Result<i64, Db
     match horizon {
         Some(horizon) => Ok(chorus_events::table
             .filter(chorus_events::id.lt(horizon))
+            // Planned for the log as it is now (see `read_below`).
+            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>("TRUE"))
             .select(diesel::dsl::max(chorus_events::id))
             .first::<Option<i64>>(conn)?
             .unwrap_or(0)),
@@ -346,6 +349,7 @@ fn count_behind(conn: &mut DbConnection, after: i64, cap: i64, horizon: Option<i
     let (after, horizon) = (after, horizon.unwrap_or(i64::MAX));
     Ok(match conn {
         DbConnection::Postgresql(pg) => Statement::new(COUNT_BEHIND)
+            .planned_each_time()
             .bind::<BigInt, _>(after)
             .bind::<BigInt, _>(horizon)
             .bind::<BigInt, _>(cap)
@@ -429,6 +433,7 @@ fn read_at_horizon(
         (Some(_), Some(_)) => read_sql!("AND app_id = $3 AND subject = $4"),
     };
     let rows: Vec<ReadRow> = Statement::new(sql)
+        .planned_each_time()
         .bind::<BigInt, _>(after)
         .bind::<BigInt, _>(i64::from(limit))
         .bind::<Text, _>(filter.app_id.clone().unwrap_or_default())
@@ -488,6 +493,9 @@ fn read_below(
     // Only below the horizon: nothing can commit there any more.
     if let Some(horizon) = horizon {
         query = query.filter(chorus_events::id.lt(horizon));
+        // Raw SQL keeps diesel from preparing the read, so PostgreSQL plans it for the log as
+        // it is now (see `Statement::planned_each_time`).
+        query = query.filter(diesel::dsl::sql::<diesel::sql_types::Bool>("TRUE"));
     }
     if let Some(app_id) = &filter.app_id {
         query = query.filter(chorus_events::app_id.eq(app_id.clone()));

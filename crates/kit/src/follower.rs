@@ -65,8 +65,18 @@ pub type EventStream<E> = Pin<Box<dyn futures_util::Stream<Item = Result<(i64, F
 /// Opens the producer's event stream after a cursor.
 pub type Subscribe<E> =
     Box<dyn Fn(i64) -> Pin<Box<dyn Future<Output = Result<EventStream<E>, FetchError>> + Send>> + Send + Sync>;
-/// Applies one typed event inside the follower's transaction.
-pub type Apply<E> = Arc<dyn Fn(&mut DbConnection, &E) -> Result<(), ApplyError> + Send + Sync>;
+/// Applies a batch of typed events, in feed order, inside the follower's transaction (at most
+/// `MAX_BATCH`, 64, at a time). A consumer that needs the same lookup for every event (an app's
+/// webhooks, say) does it once per batch; one that does not wraps a per-event function in
+/// [`each`].
+pub type Apply<E> = Arc<dyn Fn(&mut DbConnection, &[&E]) -> Result<(), ApplyError> + Send + Sync>;
+
+/// An [`Apply`] that applies each event of a batch with `apply_one`, in order.
+pub fn each<E: 'static>(
+    apply_one: impl Fn(&mut DbConnection, &E) -> Result<(), ApplyError> + Send + Sync + 'static,
+) -> Apply<E> {
+    Arc::new(move |conn, events| events.iter().try_for_each(|event| apply_one(conn, event)))
+}
 
 /// Why applying an event failed; the batch rolls back and is retried.
 #[derive(Debug, thiserror::Error)]
@@ -87,7 +97,7 @@ pub struct Follower<E> {
     pub fetch: Fetch<E>,
     /// The producer's live stream; without one, the follower polls `fetch`.
     pub subscribe: Option<Subscribe<E>>,
-    /// Applies one event inside its own transaction, with the cursor.
+    /// Applies the events of a batch inside their transaction, with the cursor.
     pub apply: Apply<E>,
 }
 
@@ -328,19 +338,14 @@ impl<E: Send + Sync + 'static> Follower<E> {
             self.db
                 .write(move |conn| {
                     let applied_through = lock_cursor(conn, feed)?;
-                    let mut applied = 0;
-                    let mut newest = applied_through;
-                    for (id, event) in events.iter().filter(|(id, _)| *id > applied_through) {
-                        if let Some(event) = event {
-                            apply(conn, event)?;
-                        }
-                        newest = *id;
-                        applied += 1;
+                    let new: Vec<&(i64, Option<E>)> = events.iter().filter(|(id, _)| *id > applied_through).collect();
+                    let Some((newest, _)) = new.last() else { return Ok::<_, ApplyError>(0) };
+                    let known: Vec<&E> = new.iter().filter_map(|(_, event)| event.as_ref()).collect();
+                    if !known.is_empty() {
+                        apply(conn, &known)?;
                     }
-                    if newest > applied_through {
-                        store_cursor(conn, feed, newest)?;
-                    }
-                    Ok::<_, ApplyError>(applied)
+                    store_cursor(conn, feed, *newest)?;
+                    Ok(new.len())
                 })
                 .await
                 .map_err(|e| format!("applying events of {feed}: {e}"))?

@@ -27,11 +27,22 @@ use std::marker::PhantomData;
 pub struct Statement {
     sql: &'static str,
     binds: Vec<Box<dyn Bind>>,
+    planned_each_time: bool,
 }
 
 impl Statement {
     pub fn new(sql: &'static str) -> Self {
-        Self { sql, binds: Vec::new() }
+        Self { sql, binds: Vec::new(), planned_each_time: false }
+    }
+
+    /// The same statement, sent unprepared, so PostgreSQL plans it for each execution with the
+    /// table as it is then. For reads whose best plan depends on how large a table has grown: a
+    /// prepared statement's generic plan is made once, and for a range read on a table that was
+    /// empty when it was made (an event log at start) it is a sequential scan, which stays in
+    /// use until something invalidates it while the table grows by the million.
+    pub fn planned_each_time(mut self) -> Self {
+        self.planned_each_time = true;
+        self
     }
 
     /// Gives the next placeholder (`$1` first) its value, as SQL type `ST`.
@@ -68,6 +79,9 @@ impl QueryFragment<Pg> for Statement {
         // diesel numbers placeholders itself as binds are pushed, so the text is cut at each
         // `$n` and the n-th value pushed in its place. Not marked unsafe to cache: diesel keys
         // the prepared statement by the resulting text.
+        if self.planned_each_time {
+            out.unsafe_to_cache_prepared();
+        }
         let mut rest = self.sql;
         while let Some(at) = rest.find('$') {
             let digits = rest[at + 1..].bytes().take_while(u8::is_ascii_digit).count();

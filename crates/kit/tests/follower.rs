@@ -49,7 +49,7 @@ async fn unknown_types_are_skipped_and_a_malformed_event_stops_the_follower() {
             })
         }),
         subscribe: None,
-        apply: std::sync::Arc::new(apply),
+        apply: chorus_kit::follower::each(apply),
     };
     let task = tokio::spawn(follower.run());
 

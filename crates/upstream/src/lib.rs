@@ -4,8 +4,7 @@
 
 use chorus_kit::auth::{Jwk, KeyFetch};
 use chorus_kit::config::{self, ConfigError, Secret};
-use chorus_kit::db::DbConnection;
-use chorus_kit::follower::{ApplyError, EventStream, FeedBatch, Fetch, FetchError, Follower, Subscribe};
+use chorus_kit::follower::{Apply, EventStream, FeedBatch, Fetch, FetchError, Follower, Subscribe};
 use chorus_kit::telemetry::outgoing_headers;
 use chorus_kit::webhooks::Sent;
 use futures_util::StreamExt;
@@ -175,11 +174,11 @@ impl Upstream {
     }
 
     /// A follower of the users feed, pushed over its stream and paging to catch up, applying
-    /// each event with `apply`.
+    /// each batch of events with `apply` (see [`chorus_kit::follower::each`] for one at a time).
     pub fn users_follower(
         self: &Arc<Self>,
         context: &FollowerContext,
-        apply: impl Fn(&mut DbConnection, &users_client::types::Event) -> Result<(), ApplyError> + Send + Sync + 'static,
+        apply: Apply<users_client::types::Event>,
     ) -> Follower<users_client::types::Event> {
         Follower {
             feed: "users",
@@ -188,7 +187,7 @@ impl Upstream {
             shutdown: context.shutdown.clone(),
             fetch: self.users_feed(),
             subscribe: Some(self.users_stream()),
-            apply: Arc::new(apply),
+            apply,
         }
     }
 
@@ -197,7 +196,7 @@ impl Upstream {
         self: &Arc<Self>,
         context: &FollowerContext,
         actions_url: &str,
-        apply: impl Fn(&mut DbConnection, &actions_client::types::Event) -> Result<(), ApplyError> + Send + Sync + 'static,
+        apply: Apply<actions_client::types::Event>,
     ) -> Follower<actions_client::types::Event> {
         Follower {
             feed: "actions",
@@ -206,7 +205,7 @@ impl Upstream {
             shutdown: context.shutdown.clone(),
             fetch: self.actions_feed(actions_url),
             subscribe: Some(self.actions_stream(actions_url)),
-            apply: Arc::new(apply),
+            apply,
         }
     }
 

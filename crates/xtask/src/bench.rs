@@ -167,6 +167,8 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
         running.iter().map(|service| json!({ "service": service.name, "rss_mib": service.rss_mib() })).collect();
 
     println!("== load");
+    // Counted from the start, so the report can give each request's statements.
+    let counting_statements = server.psql("postgres", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements").is_ok();
     let figures_path = dir.path().join("loader.json");
     let mut loader = loader_command(&release.join("chorus-bench"));
     loader
@@ -181,6 +183,14 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
         .arg(root.join("target/bench/latency.svg"))
         .arg("--out")
         .arg(&figures_path)
+        .args(
+            running
+                .iter()
+                .chain([&&baseline])
+                .map(|service| format!("--cpu-of={}={}", service.name, service.child.id())),
+        )
+        .args(server.postmaster_pid().map(|pid| format!("--cpu-of=postgres={pid}+")))
+        .args(counting_statements.then(|| format!("--statements-url={}", server.database_url("postgres"))))
         .args(args);
     anyhow::ensure!(loader.status()?.success(), "the loader failed");
     let loader_figures: Value = serde_json::from_slice(&std::fs::read(&figures_path)?)?;
@@ -189,6 +199,7 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
         .iter()
         .map(|service| json!({ "service": service.name, "peak_rss_mib": service.peak_rss_mib() }))
         .collect();
+    let scans = sequential_scans(&server);
     // The services stop first, so nothing follows pgbench's writes, and pgbench runs after the
     // loader, so it writes to the same tables, as full as Chorus found them.
     drop((users, actions, notifications, baseline, fcm));
@@ -213,10 +224,12 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
         "idle_rss": idle_rss,
         "peak_rss": peak_rss,
         "busiest_statements": statements,
+        "sequential_scans": scans,
     });
     println!();
     println!("comments / pgbench on the same statements: {:.2}", comment / pgbench_tps.max(f64::EPSILON));
     print_statements(&statements);
+    print_sequential_scans(&scans);
     for (idle, peak) in idle_rss.iter().zip(&peak_rss) {
         println!("{}: idle {} MiB, peak {} MiB", idle["service"], idle["rss_mib"], peak["peak_rss_mib"]);
     }
@@ -334,12 +347,16 @@ fn print_statements(statements: &[Value]) {
     if statements.is_empty() {
         return;
     }
-    println!("the database's busiest statements (all runs; more in the report):");
-    for statement in statements.iter().take(12) {
+    let mut by_pages: Vec<&Value> = statements.iter().collect();
+    by_pages.sort_by_key(|statement| statement["by_pages"].as_i64().unwrap_or(i64::MAX));
+    println!("the database's busiest statements (all runs; more in the report), then those that read the most pages:");
+    for statement in statements.iter().take(12).chain(by_pages.into_iter().take(5)) {
         println!(
-            "  {:>9} ms {:>8} calls  {:<13} {}",
+            "  {:>9} ms {:>8} calls {:>8} plans {:>8} pages/call  {:<13} {}",
             statement["total_ms"],
             statement["calls"],
+            statement["plans"],
+            statement["pages_per_call"],
             statement["database"].as_str().unwrap_or_default(),
             statement["statement"].as_str().unwrap_or_default().chars().take(110).collect::<String>()
         );
@@ -349,11 +366,17 @@ fn print_statements(statements: &[Value]) {
 /// Where the database server's time went during the whole bench, by statement (the busiest
 /// first, with pgbench's own among them), when pg_stat_statements is loaded; empty otherwise.
 fn busiest_statements(server: &ThrowawayPostgres) -> Vec<Value> {
-    let query = "SELECT json_agg(s) FROM (SELECT d.datname AS database, calls, \
+    // The 25 that took longest, and the 10 that read the most pages (a scan too wide to take
+    // long on a small table still costs every call).
+    let query = "SELECT json_agg(s) FROM (SELECT * FROM (SELECT d.datname AS database, calls, \
                  round(total_exec_time::numeric, 1) AS total_ms, round(mean_exec_time::numeric, 3) AS mean_ms, \
-                 left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS statement \
-                 FROM pg_stat_statements p JOIN pg_database d ON d.oid = p.dbid \
-                 ORDER BY total_exec_time DESC LIMIT 25) s";
+                 round((shared_blks_hit + shared_blks_read)::numeric / greatest(calls, 1), 1) AS pages_per_call, \
+                 shared_blks_hit + shared_blks_read AS pages, plans, round(total_plan_time::numeric, 1) AS plan_ms, \
+                 left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS statement, \
+                 rank() OVER (ORDER BY total_exec_time DESC) AS by_time, \
+                 rank() OVER (ORDER BY shared_blks_hit + shared_blks_read DESC) AS by_pages \
+                 FROM pg_stat_statements p JOIN pg_database d ON d.oid = p.dbid) ranked \
+                 WHERE by_time <= 25 OR by_pages <= 10 ORDER BY by_time) s";
     let read = server
         .psql("postgres", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         .and_then(|_| server.psql("postgres", query))
@@ -362,6 +385,37 @@ fn busiest_statements(server: &ThrowawayPostgres) -> Vec<Value> {
         println!("(no statement statistics: {error})");
         Vec::new()
     })
+}
+
+/// The tables the services read whole (by rows read that way, the most first), in every
+/// service's database: a scan on a hot path is a missing index or a plan gone wrong.
+fn sequential_scans(server: &ThrowawayPostgres) -> Vec<Value> {
+    let query = "SELECT coalesce(json_agg(s), '[]') FROM (SELECT current_database() AS database, relname AS table, \
+                 seq_scan AS scans, seq_tup_read AS rows_read, coalesce(idx_scan, 0) AS index_scans \
+                 FROM pg_stat_user_tables WHERE seq_tup_read > 0 ORDER BY seq_tup_read DESC LIMIT 5) s";
+    SERVICES
+        .iter()
+        .filter_map(|database| server.psql(database, query).ok())
+        .filter_map(|text| serde_json::from_str::<Vec<Value>>(text.trim()).ok())
+        .flatten()
+        .collect()
+}
+
+fn print_sequential_scans(scans: &[Value]) {
+    if scans.is_empty() {
+        return;
+    }
+    println!("sequential scans (the seed's own included):");
+    for scan in scans {
+        println!(
+            "  {:<13} {:<24} {:>8} scans {:>12} rows read {:>10} index scans",
+            scan["database"].as_str().unwrap_or_default(),
+            scan["table"].as_str().unwrap_or_default(),
+            scan["scans"],
+            scan["rows_read"],
+            scan["index_scans"]
+        );
+    }
 }
 
 /// Starts the bare handler (the loader's binary in `--serve-baseline` mode) over the actions

@@ -48,10 +48,13 @@ impl ThrowawayPostgres {
         let socket_dir = server._dir.path().to_string_lossy().into_owned();
         let commits = match durability {
             Durability::Fast => "-c fsync=off -c synchronous_commit=off -c full_page_writes=off".to_owned(),
-            // The bench reports where the server's time went, by statement, when the release
-            // ships pg_stat_statements (its cost falls on pgbench and Chorus alike).
+            // The bench reports where the server's time went, by statement (planning included),
+            // when the release ships pg_stat_statements (its cost falls on pgbench and Chorus
+            // alike).
             Durability::Durable if server.has_library("pg_stat_statements") => {
-                "-c shared_buffers=256MB -c shared_preload_libraries=pg_stat_statements".to_owned()
+                "-c shared_buffers=256MB -c shared_preload_libraries=pg_stat_statements \
+                 -c pg_stat_statements.track_planning=on"
+                    .to_owned()
             }
             Durability::Durable => "-c shared_buffers=256MB".to_owned(),
         };
@@ -86,6 +89,13 @@ impl ThrowawayPostgres {
             .map(|entry| entry.path().join("bin").join(name))
             .find(|path| path.is_file());
         versioned.unwrap_or_else(|| PathBuf::from(name))
+    }
+
+    /// The server's process id (the postmaster, parent of every backend), from the first line
+    /// of its `postmaster.pid`.
+    pub fn postmaster_pid(&self) -> Option<u32> {
+        let text = std::fs::read_to_string(self.data_dir.join("postmaster.pid")).ok()?;
+        text.lines().next()?.trim().parse().ok()
     }
 
     /// The URL of database `name` on this server.

@@ -48,7 +48,7 @@ impl Service for Actions {
         let verifier = Arc::new(JwksVerifier::new(users.key_fetch()));
         let (views, views_task) = ViewRecorder::start(db.clone(), shutdown.clone(), &config.views);
         let feeds = FollowerContext { db: db.clone(), metrics, shutdown: shutdown.clone() };
-        let follower = users.users_follower(&feeds, domain::users_feed::apply);
+        let follower = users.users_follower(&feeds, chorus_kit::follower::each(domain::users_feed::apply));
         let tasks = vec![tokio::spawn(follower.run()), views_task];
         let state = actix_web::web::Data::new(api::ActionsState { views });
         Ok(Mount { routes: Arc::new(move |cfg| api::routes(cfg, state.clone())), verifier, tasks })

@@ -46,8 +46,12 @@ impl Service for Analytics {
         let MountContext { config, db, shutdown, metrics, .. } = context;
         let upstream = Upstream::new(&config.users);
         let feeds = FollowerContext { db: db.clone(), metrics: metrics.clone(), shutdown: shutdown.clone() };
-        let users_follower = upstream.users_follower(&feeds, domain::feeds::apply_users);
-        let actions_follower = upstream.actions_follower(&feeds, &config.actions.url, domain::feeds::apply_actions);
+        let users_follower = upstream.users_follower(&feeds, chorus_kit::follower::each(domain::feeds::apply_users));
+        let actions_follower = upstream.actions_follower(
+            &feeds,
+            &config.actions.url,
+            chorus_kit::follower::each(domain::feeds::apply_actions),
+        );
         let retention_days = config.raw_events.retention_days;
         let (webhook_key, policy) = (config.webhooks.key(), config.webhooks.policy());
         let evaluate_every = Duration::from_secs(config.alerts.evaluate_every_secs);

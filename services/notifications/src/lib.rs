@@ -49,10 +49,12 @@ impl Service for Notifications {
         let channels = push::Channels::load(&config.push)?;
         let routes = channels.routes();
         let feeds = FollowerContext { db: db.clone(), metrics: metrics.clone(), shutdown: shutdown.clone() };
-        let users_follower = upstream.users_follower(&feeds, domain::users_feed::apply);
-        let actions_follower = upstream.actions_follower(&feeds, &config.actions.url, move |conn, event| {
-            domain::fanout::apply(conn, routes, event)
-        });
+        let users_follower = upstream.users_follower(&feeds, chorus_kit::follower::each(domain::users_feed::apply));
+        let actions_follower = upstream.actions_follower(
+            &feeds,
+            &config.actions.url,
+            std::sync::Arc::new(move |conn, events| domain::fanout::apply(conn, routes, events)),
+        );
         let mut tasks = vec![
             tokio::spawn(domain::pages::run(db.clone(), routes, shutdown.clone())),
             tokio::spawn(users_follower.run()),

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use chorus_kit::db::DbError;
 
 use super::DbConnection;
-use super::schema::{actions, entities};
+use super::schema::{actions, chorus_user_bans, chorus_user_blocks, entities};
 use crate::domain::model::{Action, ActionKind};
 
 type ActionRow = (
@@ -220,23 +220,19 @@ pub fn list(conn: &mut DbConnection, q: &ActionQuery) -> Result<Vec<Action>, DbE
     } else if q.top_level {
         query = query.filter(actions::parent_id.is_null());
     }
+    // The kit's mirror of the users feed, as subselects. Typed (not raw SQL) so diesel keeps the
+    // statement prepared: a list read is then planned once per connection, not on every call.
     if let Some(viewer) = &q.viewer {
-        // The kit's mirror of the users feed, as a subselect: its tables live in this database
-        // but belong to the kit's schema, which diesel cannot join across crates.
-        let not_blocked = diesel::dsl::sql::<diesel::sql_types::Bool>(
-            "actions.user_id NOT IN (SELECT blocked_id FROM chorus_user_blocks WHERE blocker_id = ",
-        )
-        .bind::<diesel::sql_types::Text, _>(viewer.clone())
-        .sql(")");
-        query = query.filter(not_blocked);
+        let blocked = chorus_user_blocks::table
+            .filter(chorus_user_blocks::blocker_id.eq(viewer.clone()))
+            .select(chorus_user_blocks::blocked_id);
+        query = query.filter(actions::user_id.ne_all(blocked));
     }
     if q.hide_banned {
-        let not_banned = diesel::dsl::sql::<diesel::sql_types::Bool>(
-            "actions.user_id NOT IN (SELECT user_id FROM chorus_user_bans WHERE app_id = ",
-        )
-        .bind::<diesel::sql_types::Text, _>(q.app_id.clone())
-        .sql(")");
-        query = query.filter(not_banned);
+        let banned = chorus_user_bans::table
+            .filter(chorus_user_bans::app_id.eq(q.app_id.clone()))
+            .select(chorus_user_bans::user_id);
+        query = query.filter(actions::user_id.ne_all(banned));
     }
     if let Some(before) = &q.before_id {
         query = query.filter(actions::id.lt(before.clone()));

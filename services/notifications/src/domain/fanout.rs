@@ -12,34 +12,45 @@ use super::events::{Forget, NotificationsEvent};
 use super::model::{Notification, NotificationKind, SubscriptionKind, excerpt};
 use super::pages::{FanOut, Recipients, Template};
 use super::push::PushRoutes;
+use super::webhooks::FeedEvent;
 use super::{NotificationsError, new_id};
 use crate::store;
 use crate::store::inbox::NewNotification;
 
-/// Applies one actions event inside the follower's transaction; the notifications it writes are
-/// pushed through `push`.
-pub fn apply(conn: &mut DbConnection, push: PushRoutes, event: &ActionsEvent) -> Result<(), ApplyError> {
-    apply_event(conn, push, event).map_err(|error| match error {
+/// Applies a batch of actions events inside the follower's transaction: the apps' webhooks hear
+/// of every event they asked for (each app's webhooks read once per batch), and each comment
+/// fans out to its audience, whose notifications are pushed through `push`.
+pub fn apply(conn: &mut DbConnection, push: PushRoutes, events: &[&ActionsEvent]) -> Result<(), ApplyError> {
+    apply_events(conn, push, events).map_err(|error| match error {
         NotificationsError::Db(db) => ApplyError::Db(db),
         other => ApplyError::Rejected(other.to_string()),
     })
 }
 
-fn apply_event(conn: &mut DbConnection, push: PushRoutes, event: &ActionsEvent) -> Result<(), NotificationsError> {
-    // The app's webhooks hear of every actions event they asked for, as the feed published it.
-    let as_json = serde_json::to_value(event).unwrap_or_default();
-    let field = |name: &str| as_json.get(name).cloned().unwrap_or_default();
-    let (app_id, event_type) = (field("app_id"), field("type"));
-    let (app_id, event_type) = (app_id.as_str().unwrap_or_default(), event_type.as_str().unwrap_or_default());
-    let delivery_id = format!("actions:{}", field("id"));
-    super::webhooks::enqueue(conn, app_id, &delivery_id, event_type, &as_json)?;
-    match event {
-        ActionsEvent::ActionCreated(created) if created.data.action.kind == ActionKind::Comment => {
-            fan_out(conn, push, &created.app_id, &created.data)
+fn apply_events(conn: &mut DbConnection, push: PushRoutes, events: &[&ActionsEvent]) -> Result<(), NotificationsError> {
+    super::webhooks::enqueue_feed(conn, "actions", events.iter().map(|event| as_delivered(event)))?;
+    for event in events {
+        match event {
+            ActionsEvent::ActionCreated(created) if created.data.action.kind == ActionKind::Comment => {
+                fan_out(conn, push, &created.app_id, &created.data)?
+            }
+            ActionsEvent::ActionDeleted(deleted) => forget_comment(conn, &deleted.data.action.id)?,
+            _ => {}
         }
-        ActionsEvent::ActionDeleted(deleted) => forget_comment(conn, &deleted.data.action.id),
-        _ => Ok(()),
     }
+    Ok(())
+}
+
+/// An actions event as webhooks receive it: as the feed published it.
+fn as_delivered<'a>(event: &'a ActionsEvent) -> FeedEvent<'a> {
+    let (app_id, id, event_type) = match event {
+        ActionsEvent::ActionCreated(e) => (&e.app_id, e.id, e.type_.to_string()),
+        ActionsEvent::ActionDeleted(e) => (&e.app_id, e.id, e.type_.to_string()),
+        ActionsEvent::EntityUpdated(e) => (&e.app_id, e.id, e.type_.to_string()),
+        ActionsEvent::EntityViewed(e) => (&e.app_id, e.id, e.type_.to_string()),
+        ActionsEvent::CommentFlagged(e) => (&e.app_id, e.id, e.type_.to_string()),
+    };
+    FeedEvent { app_id, id, event_type, payload: Box::new(move || serde_json::to_string(event).unwrap_or_default()) }
 }
 
 fn fan_out(
@@ -135,7 +146,7 @@ pub fn deliver(
         .collect();
     let events = publish_all(conn, &created)?;
     // Webhooks get each event as feed readers see it.
-    super::webhooks::enqueue_events(conn, app_id, "notifications", &events)?;
+    super::webhooks::enqueue_events(conn, "notifications", &events)?;
     let recipients: Vec<(&str, &Notification)> = news.iter().map(|new| new.user_id).zip(&delivered).collect();
     super::push::enqueue(conn, push, app_id, &recipients)?;
     Ok(delivered)

@@ -7,6 +7,8 @@ use chorus_kit::db::{Db, DbConnection};
 use chorus_kit::shutdown::Shutdown;
 use chorus_kit::validation::{self, Invalid};
 use chorus_kit::webhooks::{DeliveryPolicy, DeliveryQueue, Retried, WebhookKey};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use super::model::{Delivery, Webhook, WebhookEventType};
 use super::{NotificationsError, new_id};
@@ -61,37 +63,50 @@ pub fn register(
     Ok(CreatedWebhook { webhook, secret })
 }
 
-/// Queues `event` for every webhook of the app that wants its type, in the caller's transaction.
-pub fn enqueue(
-    conn: &mut DbConnection,
-    app_id: &str,
-    event_id: &str,
-    event_type: &str,
-    event: &serde_json::Value,
-) -> Result<(), NotificationsError> {
-    let hooks = store::webhooks::of_app(conn, app_id)?;
-    queue_for(conn, &hooks, app_id, event_id, event_type, || event.to_string())
+/// One event of a feed as a webhook receives it: its app, its id in the feed, its type, and its
+/// body as the feed published it (made only when some webhook wants the event).
+pub struct FeedEvent<'a> {
+    pub app_id: &'a str,
+    pub id: i64,
+    pub event_type: String,
+    pub payload: Box<dyn Fn() -> String + 'a>,
 }
 
-/// Queues each of `events` (as feed readers see them; `feed` names their feed in the delivery
-/// ids) for every webhook of the app that wants its type, in the caller's transaction, reading
-/// the app's webhooks once.
+/// Queues each of `events` (`feed` names their feed in the delivery ids) for every webhook of
+/// its app that wants its type, in the caller's transaction, reading each app's webhooks once.
+pub fn enqueue_feed<'a>(
+    conn: &mut DbConnection,
+    feed: &str,
+    events: impl IntoIterator<Item = FeedEvent<'a>>,
+) -> Result<(), NotificationsError> {
+    let mut hooks_of: HashMap<&str, Vec<Webhook>> = HashMap::new();
+    for event in events {
+        let hooks = match hooks_of.entry(event.app_id) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(new) => new.insert(store::webhooks::of_app(conn, event.app_id)?),
+        };
+        if hooks.is_empty() {
+            continue;
+        }
+        let event_id = format!("{feed}:{}", event.id);
+        queue_for(conn, hooks, event.app_id, &event_id, &event.event_type, event.payload)?;
+    }
+    Ok(())
+}
+
+/// [`enqueue_feed`] for events of this service's own feed.
 pub fn enqueue_events(
     conn: &mut DbConnection,
-    app_id: &str,
     feed: &str,
     events: &[chorus_kit::events::Event],
 ) -> Result<(), NotificationsError> {
-    let hooks = store::webhooks::of_app(conn, app_id)?;
-    if hooks.is_empty() {
-        return Ok(());
-    }
-    for event in events {
-        let event_id = format!("{feed}:{}", event.id);
-        let payload = || serde_json::to_string(event).unwrap_or_default();
-        queue_for(conn, &hooks, app_id, &event_id, &event.event_type, payload)?;
-    }
-    Ok(())
+    let as_delivered = events.iter().map(|event| FeedEvent {
+        app_id: &event.app_id,
+        id: event.id,
+        event_type: event.event_type.clone(),
+        payload: Box::new(move || serde_json::to_string(event).unwrap_or_default()),
+    });
+    enqueue_feed(conn, feed, as_delivered)
 }
 
 /// Queues one event, whose body `payload` gives, for each of `hooks` that wants its type.
