@@ -186,6 +186,7 @@ async fn main() -> anyhow::Result<()> {
     let target = Target::prepare(
         platform.users_url.clone(),
         platform.actions_url.clone(),
+        platform.notifications_url.clone(),
         Some(Baseline { url: baseline_url, app: baseline::APP.to_owned(), own_database: true }),
         platform.credentials.demo_app.api_key.clone(),
         &population,

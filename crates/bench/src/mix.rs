@@ -19,6 +19,7 @@ pub struct Target {
     http: Client,
     users_url: String,
     actions_url: String,
+    notifications_url: String,
     /// The bare baseline, when this run has one.
     baseline: Option<Baseline>,
     api_key: String,
@@ -58,6 +59,7 @@ impl Target {
     pub async fn prepare(
         users_url: String,
         actions_url: String,
+        notifications_url: String,
         baseline: Option<Baseline>,
         api_key: String,
         population: &Population,
@@ -99,6 +101,7 @@ impl Target {
             http,
             users_url,
             actions_url,
+            notifications_url,
             baseline,
             api_key,
             user_ids,
@@ -259,30 +262,40 @@ impl Target {
         self.send(Method::GET, format!("{}/v1/entities/{key}", self.actions_url), Some(token), None).await
     }
 
-    /// The SDK's mix, per 20 requests: 1 session, 8 action-bar reads, 5 views, 2 likes or
-    /// unlikes, 1 comment, 3 comment-list reads.
+    /// A page of comments on one of the entities, as its comment section shows them.
+    pub async fn read_comments(&self, n: usize) -> bool {
+        let (user, key) = self.pick(n);
+        let url = format!("{}/v1/entities/{key}/comments?limit=20", self.actions_url);
+        self.send(Method::GET, url, Some(&self.tokens[user]), None).await
+    }
+
+    /// The first page of a user's inbox.
+    pub async fn read_inbox(&self, n: usize) -> bool {
+        let (user, _) = self.pick(n);
+        let url = format!("{}/v1/notifications?limit=20", self.notifications_url);
+        self.send(Method::GET, url, Some(&self.tokens[user]), None).await
+    }
+
+    /// A new session: the app's key and a device id exchanged for tokens.
+    pub async fn new_session(&self, n: usize) -> bool {
+        let (user, _) = self.pick(n);
+        let body = json!({ "api_key": self.api_key, "device_id": format!("bench-device-{user}") });
+        self.send(Method::POST, format!("{}/v1/sessions", self.users_url), None, Some(body)).await
+    }
+
+    /// The SDK's mix, per 20 requests: 9 action-bar reads (45%), 4 views (20%), 2 likes or
+    /// unlikes (10%), 2 comment-list reads (10%), 1 comment, 1 inbox read and 1 new session
+    /// (5% each).
     pub async fn sdk_mix(&self, n: usize) -> bool {
-        let (user, key) = self.pick(n / 20);
-        let token = Some(self.tokens[user].as_str());
-        let actions = &self.actions_url;
+        let round = n / 20;
         match n % 20 {
-            0 => {
-                let body = json!({ "api_key": self.api_key, "device_id": format!("bench-device-{user}") });
-                self.send(Method::POST, format!("{}/v1/sessions", self.users_url), None, Some(body)).await
-            }
-            1..=8 => self.read_bar(n / 20).await,
-            9..=13 => {
-                let ok = self.send(Method::POST, format!("{actions}/v1/entities/{key}/views"), token, None).await;
-                self.acknowledged(&key, ok, Tally { comments: 0, views: 1 })
-            }
-            14 | 15 => self.toggle_like(n / 20 + n % 2).await,
-            16 => {
-                let body = json!({ "text": format!("comment {n}") });
-                let ok =
-                    self.send(Method::POST, format!("{actions}/v1/entities/{key}/comments"), token, Some(body)).await;
-                self.acknowledged(&key, ok, Tally { comments: 1, views: 0 })
-            }
-            _ => self.send(Method::GET, format!("{actions}/v1/entities/{key}/comments?limit=20"), token, None).await,
+            0..=8 => self.read_bar(round).await,
+            9..=12 => self.view(round).await,
+            13 | 14 => self.toggle_like(round + n % 2).await,
+            15 | 16 => self.read_comments(round).await,
+            17 => self.comment(round).await,
+            18 => self.read_inbox(round).await,
+            _ => self.new_session(round).await,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! on its own, the SDK mix at saturation and at fixed rates, the recount and propagation, and
 //! writes the figures as JSON for the report.
 
+use anyhow::Context;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -190,6 +191,7 @@ impl Remote {
         let target = Target::prepare(
             self.users_url.clone(),
             self.actions_url.clone(),
+            self.notifications_url.clone().context("the SDK mix reads inboxes: --notifications-url")?,
             baseline,
             api_key,
             &self.population,
@@ -222,6 +224,9 @@ impl Remote {
             ("read action bar, bare handler", op(&target, |t, n| async move { t.baseline_bar(n).await })),
             ("read action bar, new entity", fresh),
             ("read action bar, hot entity", hot),
+            ("read comments", op(&target, |t, n| async move { t.read_comments(n).await })),
+            ("read inbox", op(&target, |t, n| async move { t.read_inbox(n).await })),
+            ("new session", op(&target, |t, n| async move { t.new_session(n).await })),
             ("sdk mix", op(&target, |t, n| async move { t.sdk_mix(n).await })),
         ];
         let mut mix_rate = 0.0;

@@ -47,20 +47,32 @@ diesel::table! {
     }
 }
 
-diesel::table! {
-    chorus_user_bans (user_id) {
-        user_id -> Text,
-        app_id -> Text,
-    }
+/// Declares the tables of the kit's mirror of the users feed (`chorus_user_bans`,
+/// `chorus_user_blocks`) in the calling module. The kit declares them here; a service declares
+/// them again in its own schema when its queries read them in typed subselects, since diesel
+/// lets only tables of one crate appear in one query, and a typed query stays prepared where
+/// raw SQL would not.
+#[macro_export]
+macro_rules! users_mirror_tables {
+    () => {
+        diesel::table! {
+            chorus_user_bans (user_id) {
+                user_id -> Text,
+                app_id -> Text,
+            }
+        }
+
+        diesel::table! {
+            chorus_user_blocks (blocker_id, blocked_id) {
+                app_id -> Text,
+                blocker_id -> Text,
+                blocked_id -> Text,
+            }
+        }
+    };
 }
 
-diesel::table! {
-    chorus_user_blocks (blocker_id, blocked_id) {
-        app_id -> Text,
-        blocker_id -> Text,
-        blocked_id -> Text,
-    }
-}
+users_mirror_tables!();
 
 diesel::table! {
     chorus_erased_users (user_id) {

@@ -176,7 +176,7 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
         .args(["--notifications-url", &notifications.url, "--baseline-url", &baseline.url])
         .args(["--fcm-fake-url", &fcm_url])
         .arg("--seed-databases")
-        .args(SERVICES.map(|service| server.database_url(service)))
+        .args(SERVICES.map(|service| server.socket_url(service)))
         // As ops run it: the seed's ten thousand entities, unless told otherwise.
         .args(if arg_value(args, "--entities").is_none() { vec!["--entities", "10000"] } else { vec![] })
         .arg("--chart")
@@ -190,7 +190,7 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
                 .map(|service| format!("--cpu-of={}={}", service.name, service.child.id())),
         )
         .args(server.postmaster_pid().map(|pid| format!("--cpu-of=postgres={pid}+")))
-        .args(counting_statements.then(|| format!("--statements-url={}", server.database_url("postgres"))))
+        .args(counting_statements.then(|| format!("--statements-url={}", server.socket_url("postgres"))))
         .args(args);
     anyhow::ensure!(loader.status()?.success(), "the loader failed");
     let loader_figures: Value = serde_json::from_slice(&std::fs::read(&figures_path)?)?;
@@ -424,7 +424,7 @@ fn spawn_baseline(release: &Path, server: &ThrowawayPostgres) -> anyhow::Result<
     let port = free_port()?;
     let log = std::fs::File::create(workspace_root().join("target/bench/baseline.log"))?;
     let child = Command::new(release.join("chorus-bench"))
-        .args(["--serve-baseline", &server.database_url("actions"), "--port", &port.to_string()])
+        .args(["--serve-baseline", &server.socket_url("actions"), "--port", &port.to_string()])
         .stdout(log)
         .spawn()
         .context("starting the bare handler")?;
@@ -471,7 +471,7 @@ fn spawn(
     let common = [
         ("HTTP__HOST", "127.0.0.1".to_owned()),
         ("HTTP__PORT", port.to_string()),
-        ("DATABASE__URL", server.database_url(name)),
+        ("DATABASE__URL", server.socket_url(name)),
         ("DATABASE__POOL_SIZE", "16".into()),
         ("AUTH__OPERATOR_TOKEN", OPERATOR_TOKEN.into()),
         ("RATE_LIMITS__ENABLED", "false".into()),
@@ -555,7 +555,7 @@ fn pgbench(server: &ThrowawayPostgres, dir: &Path, clients: u64, seconds: u64, e
     let output = Command::new(server.tool("pgbench"))
         .args(["-n", "-c", &clients.to_string(), "-j", "2", "-T", &seconds.to_string(), "-f"])
         .arg(&script)
-        .arg(server.database_url("actions"))
+        .arg(server.socket_url("actions"))
         .output()
         .context("running pgbench")?;
     let text = String::from_utf8_lossy(&output.stdout);

@@ -126,9 +126,6 @@ fn forget(conn: &mut DbConnection, app_id: &str, action: &Action, delta: CountDe
 /// Likes the entity; idempotent. True when this call created the like.
 pub fn like(conn: &mut DbConnection, app_id: &str, user_id: &str, key: &str) -> Result<(Action, bool), ActionsError> {
     let entity = acting_on(conn, app_id, user_id, key)?;
-    if let Some(existing) = store::actions::find_like(conn, &entity.id, user_id)? {
-        return Ok((existing, false));
-    }
     let new = NewAction {
         app_id,
         entity_id: &entity.id,
@@ -138,24 +135,27 @@ pub fn like(conn: &mut DbConnection, app_id: &str, user_id: &str, key: &str) -> 
         medium: None,
         parent_id: None,
     };
+    // Insert first: a new like (the usual case) is then one statement, and an existing one,
+    // ours from before or a concurrent request's, is read only when the insert finds it.
     match store::actions::insert_unless_duplicate(conn, &new_id(), &new, &entity.key)? {
         Some(like) => Ok((announce(conn, app_id, &entity, like, CountDelta { likes: 1, ..Default::default() })?, true)),
-        // A concurrent request of the same user liked first: theirs is the like.
         None => Ok((store::actions::find_like(conn, &entity.id, user_id)?.ok_or(ActionsError::EntityNotFound)?, false)),
     }
 }
 
 /// Removes the user's like; idempotent. True when there was one.
 pub fn unlike(conn: &mut DbConnection, app_id: &str, user_id: &str, key: &str) -> Result<bool, ActionsError> {
-    ensure_can_act(conn, user_id)?;
     validate_key(key)?;
-    let Some(entity) = store::entities::find_by_key(conn, app_id, key)? else { return Ok(false) };
-    let Some(like) = store::actions::find_like(conn, &entity.id, user_id)? else { return Ok(false) };
-    // Two unlikes at once both find the like; only the one whose delete removed it counts.
-    if !store::actions::delete(conn, &like.id)? {
+    let Some((entity, standing)) = store::entities::find_by_key_acting(conn, app_id, key, user_id)? else {
+        // No such entity, so no like; a banned user still hears that they may not act.
+        ensure_can_act(conn, user_id)?;
         return Ok(false);
-    }
-    forget(conn, app_id, &like, CountDelta { likes: -1, ..Default::default() })?;
+    };
+    may_act(standing)?;
+    // Two unlikes at once: only the one whose delete removed the like counts.
+    let Some(like) = store::actions::delete_like(conn, &entity.id, user_id, &entity.key)? else { return Ok(false) };
+    let counts = store::entities::bump(conn, &entity.id, CountDelta { likes: -1, ..Default::default() })?;
+    publish(conn, app_id, &ActionsEvent::ActionDeleted { action: &like, entity: &EntityRef::from(&entity), counts })?;
     Ok(true)
 }
 

@@ -7,7 +7,9 @@ use super::DbConnection;
 use super::schema::{actions, chorus_user_bans, chorus_user_blocks, entities};
 use crate::domain::model::{Action, ActionKind};
 
-type ActionRow = (
+/// An action's own columns, in [`own_columns!`]'s order: what a statement on `actions` alone
+/// returns.
+type OwnRow = (
     String,
     String,
     String,
@@ -17,11 +19,13 @@ type ActionRow = (
     Option<String>,
     Option<NaiveDateTime>,
     NaiveDateTime,
-    String,
 );
 
-fn to_action(row: ActionRow) -> Action {
-    let (id, entity_id, user_id, kind, body, medium, parent_id, deleted_at, created_at, entity_key) = row;
+/// An action with its entity's key, as [`action_columns!`] selects it.
+type ActionRow = (OwnRow, String);
+
+fn to_action((own, entity_key): ActionRow) -> Action {
+    let (id, entity_id, user_id, kind, body, medium, parent_id, deleted_at, created_at) = own;
     Action {
         id,
         kind: ActionKind::parse(&kind).unwrap_or(ActionKind::Comment),
@@ -36,7 +40,8 @@ fn to_action(row: ActionRow) -> Action {
     }
 }
 
-macro_rules! action_columns {
+/// An action's own columns.
+macro_rules! own_columns {
     () => {
         (
             actions::id,
@@ -48,8 +53,14 @@ macro_rules! action_columns {
             actions::parent_id,
             actions::deleted_at,
             actions::created_at,
-            entities::entity_key,
         )
+    };
+}
+
+/// An action's own columns and its entity's key (`actions` joined with `entities`).
+macro_rules! action_columns {
+    () => {
+        (own_columns!(), entities::entity_key)
     };
 }
 
@@ -154,6 +165,23 @@ pub fn find_like(conn: &mut DbConnection, entity_id: &str, user_id: &str) -> Res
         .first(conn)
         .optional()?;
     Ok(row.map(to_action))
+}
+
+/// Removes the user's like of the entity (whose key is `entity_key`) and answers it; `None` when
+/// there was none, or a concurrent unlike removed it first (on PostgreSQL the second delete waits
+/// for the first, then finds nothing). One statement: the delete returns the row.
+pub fn delete_like(
+    conn: &mut DbConnection,
+    entity_id: &str,
+    user_id: &str,
+    entity_key: &str,
+) -> Result<Option<Action>, DbError> {
+    let target = actions::table
+        .filter(actions::entity_id.eq(entity_id).and(actions::user_id.eq(user_id)).and(actions::kind.eq("like")));
+    let returned = chorus_kit::on_backend!(conn, |c| {
+        diesel::delete(target).returning(own_columns!()).get_result::<OwnRow>(c).optional()
+    })?;
+    Ok(returned.map(|own| to_action((own, entity_key.to_owned()))))
 }
 
 /// Deletes an action; false when it was already gone (a concurrent request deleted it first:

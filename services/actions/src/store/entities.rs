@@ -86,8 +86,9 @@ pub fn find_by_key_acting(
             .bind::<Text, _>(user_id)
             .get_result(pg)
             .optional()?,
-        // SQLite numbers `$3` as the third distinct parameter, the same user id both times.
-        DbConnection::Sqlite(sqlite) => diesel::sql_query(SQL)
+        // SQLite takes `$3` for a named parameter, numbered by first appearance (so `$3`, the
+        // first in the text, would be bound first); `?3` is the third parameter wherever it is.
+        DbConnection::Sqlite(sqlite) => diesel::sql_query(SQL.replace('$', "?"))
             .bind::<Text, _>(app_id)
             .bind::<Text, _>(key_hash)
             .bind::<Text, _>(user_id)

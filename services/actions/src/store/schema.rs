@@ -58,23 +58,8 @@ diesel::table! {
 }
 
 diesel::joinable!(actions -> entities (entity_id));
-// The kit's mirror of the users feed (its tables, `chorus_kit::schema`), declared here too so
-// action lists can read it in typed subselects: diesel keeps a typed query prepared, and lets
-// only tables of one crate appear in one query.
-diesel::table! {
-    chorus_user_bans (user_id) {
-        user_id -> Text,
-        app_id -> Text,
-    }
-}
-
-diesel::table! {
-    chorus_user_blocks (blocker_id, blocked_id) {
-        app_id -> Text,
-        blocker_id -> Text,
-        blocked_id -> Text,
-    }
-}
+// The kit's mirror of the users feed, read by action lists in typed subselects.
+chorus_kit::users_mirror_tables!();
 
 diesel::allow_tables_to_appear_in_same_query!(
     entities,
