@@ -311,8 +311,7 @@ fn newest_below(conn: &mut DbConnection, horizon: Option<i64>) -> Result<i64, Db
     match horizon {
         Some(horizon) => Ok(chorus_events::table
             .filter(chorus_events::id.lt(horizon))
-            // Planned for the log as it is now (see `read_below`).
-            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>("TRUE"))
+            .filter(crate::prepared::planned_each_time())
             .select(diesel::dsl::max(chorus_events::id))
             .first::<Option<i64>>(conn)?
             .unwrap_or(0)),
@@ -492,10 +491,8 @@ fn read_below(
         .into_boxed();
     // Only below the horizon: nothing can commit there any more.
     if let Some(horizon) = horizon {
-        query = query.filter(chorus_events::id.lt(horizon));
-        // Raw SQL keeps diesel from preparing the read, so PostgreSQL plans it for the log as
-        // it is now (see `Statement::planned_each_time`).
-        query = query.filter(diesel::dsl::sql::<diesel::sql_types::Bool>("TRUE"));
+        // Planned for the log as it is now (see `prepared::planned_each_time`).
+        query = query.filter(chorus_events::id.lt(horizon)).filter(crate::prepared::planned_each_time());
     }
     if let Some(app_id) = &filter.app_id {
         query = query.filter(chorus_events::app_id.eq(app_id.clone()));

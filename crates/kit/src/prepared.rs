@@ -57,6 +57,14 @@ impl Statement {
     }
 }
 
+/// A filter that is always true and keeps diesel from preparing the query it is added to (raw
+/// SQL is never prepared), so PostgreSQL plans that query for the tables as they are at each
+/// execution: the query builder's form of [`Statement::planned_each_time`], for reads of
+/// tables that start empty and grow by the million (an event log, a delivery queue).
+pub fn planned_each_time() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql("TRUE")
+}
+
 /// One placeholder's value.
 trait Bind: Send {
     fn push<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()>;
@@ -119,6 +127,15 @@ impl RunQueryDsl<PgConnection> for Statement {}
 mod tests {
     use super::*;
     use diesel::sql_types::{BigInt, Text};
+
+    #[test]
+    fn a_statement_planned_each_time_is_never_prepared() {
+        let cached = |fragment: &dyn QueryFragment<Pg>| fragment.is_safe_to_cache_prepared(&Pg).unwrap();
+        assert!(cached(&Statement::new("SELECT 1")), "a statement is prepared once per connection");
+        assert!(!cached(&Statement::new("SELECT 1").planned_each_time()));
+        let select = diesel::select(planned_each_time());
+        assert!(!cached(&select), "the query builder's form keeps a query from being prepared too");
+    }
 
     #[test]
     fn placeholders_become_binds_in_order_and_may_repeat() {

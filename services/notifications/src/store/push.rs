@@ -1,6 +1,7 @@
 //! Push deliveries (one notification to one device, with its attempts) and the users who turned
 //! notifications off.
 
+use chorus_kit::prepared::planned_each_time;
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
@@ -121,6 +122,9 @@ pub fn claim_due(
         .filter(push_deliveries::provider.eq(provider.as_str()))
         .filter(push_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
         .filter(push_deliveries::next_attempt_at.le(now))
+        // The queue and the inbox start empty and grow by the million: each read is planned
+        // for them as they are (a plan cached while they were empty scans them whole).
+        .filter(planned_each_time())
         .order(push_deliveries::next_attempt_at.asc())
         .limit(limit)
         .select((
@@ -145,10 +149,14 @@ pub fn claim_due(
     let taken: Vec<_> = due.into_iter().filter(|(id, ..)| claimed.contains(id)).collect();
     let device_ids: Vec<&String> = taken.iter().map(|(_, device, ..)| device).collect();
     let notification_ids: Vec<&String> = taken.iter().map(|(_, _, notification, ..)| notification).collect();
-    let targets: Vec<TargetRow> =
-        devices::table.filter(devices::id.eq_any(device_ids)).select(TargetRow::as_select()).load(conn)?;
+    let targets: Vec<TargetRow> = devices::table
+        .filter(devices::id.eq_any(device_ids))
+        .filter(planned_each_time())
+        .select(TargetRow::as_select())
+        .load(conn)?;
     let contents: Vec<ContentRow> = notifications::table
         .filter(notifications::id.eq_any(notification_ids))
+        .filter(planned_each_time())
         .select(ContentRow::as_select())
         .load(conn)?;
     Ok(taken
