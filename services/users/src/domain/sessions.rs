@@ -125,15 +125,15 @@ pub struct OpenedSession {
 pub fn start(conn: &mut DbConnection, api_key: &str, device_id: &str) -> Result<OpenedSession, UsersError> {
     check_text("device_id", device_id, MAX_DEVICE_ID)?;
     let (app, _) = store::apps::find_by_api_key(conn, api_key)?.ok_or(UsersError::UnknownApiKey)?;
-    let (user, created) = match store::sessions::device_user(conn, &app.id, device_id)? {
-        Some(user_id) => {
+    let (user, created) = match store::users::of_device(conn, &app.id, device_id)? {
+        Some((user, signed_in)) => {
             // A device id is no secret: it may reopen an anonymous user's session, never that of
             // a user who signed in with an identity.
-            if !store::identities::of_user(conn, &user_id)?.is_empty() {
+            if signed_in {
                 return Err(UsersError::SignInRequired);
             }
             store::sessions::touch_device(conn, &app.id, device_id)?;
-            (super::users::user(conn, &app.id, &user_id)?, false)
+            (user, false)
         }
         None => {
             if !app.settings.anonymous_sessions {

@@ -8,10 +8,6 @@ use chorus_kit::db::DbError;
 use super::DbConnection;
 use super::schema::{devices, refresh_tokens};
 
-pub fn device_user(conn: &mut DbConnection, app_id: &str, device_id: &str) -> Result<Option<String>, DbError> {
-    Ok(devices::table.find((app_id, device_id)).select(devices::user_id).first(conn).optional()?)
-}
-
 pub fn insert_device(conn: &mut DbConnection, app_id: &str, device_id: &str, user_id: &str) -> Result<(), DbError> {
     let now = chorus_kit::db::now();
     diesel::insert_into(devices::table)

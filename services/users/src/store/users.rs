@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use chorus_kit::db::{DbError, written};
 
 use super::DbConnection;
-use super::schema::users;
+use super::schema::{devices, identities, users};
 use crate::domain::profile::{ProfileUpdate, User, UserSettings, cleared};
 
 #[derive(Queryable, Selectable)]
@@ -68,6 +68,19 @@ pub fn find(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<Option<Us
         .first(conn)
         .optional()?;
     Ok(row.map(User::from))
+}
+
+/// The user a device belongs to in an app, and whether that user signed in with an identity:
+/// one query, what a new session on a known device needs.
+pub fn of_device(conn: &mut DbConnection, app_id: &str, device_id: &str) -> Result<Option<(User, bool)>, DbError> {
+    let row: Option<(UserRow, bool)> = devices::table
+        .inner_join(users::table.on(users::id.eq(devices::user_id)))
+        .left_join(identities::table.on(identities::user_id.eq(users::id)))
+        .filter(devices::app_id.eq(app_id).and(devices::device_id.eq(device_id)).and(users::app_id.eq(app_id)))
+        .select((UserRow::as_select(), identities::user_id.nullable().is_not_null()))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(user, signed_in)| (User::from(user), signed_in)))
 }
 
 pub fn get(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<User, DbError> {
