@@ -136,11 +136,12 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
         .collect();
     std::fs::write(&users_config, accounts)?;
 
+    // Every process logs into target/bench, which a fresh checkout does not have yet.
+    std::fs::create_dir_all(root.join("target/bench"))?;
     // Notifications pushes to a loopback FCM fake, served (release-built) by the loader's binary.
     let (fcm, fcm_url, fcm_credentials) = spawn_fcm_fake(&release, dir.path())?;
 
     println!("== starting the services (logs: target/bench/<service>.log)");
-    std::fs::create_dir_all(root.join("target/bench"))?;
     let users = spawn(&release, "users", &server, &[], Some(&users_config))?;
     let actions = spawn(&release, "actions", &server, &[("USERS__URL", users.url.clone())], None)?;
     let notifications = spawn(
