@@ -348,10 +348,12 @@ fn print_statements(statements: &[Value]) {
     if statements.is_empty() {
         return;
     }
-    let mut by_pages: Vec<&Value> = statements.iter().collect();
+    // Those that read the most pages, unless already among the busiest shown.
+    let busiest = statements.iter().take(12);
+    let mut by_pages: Vec<&Value> = statements.iter().skip(12).collect();
     by_pages.sort_by_key(|statement| statement["by_pages"].as_i64().unwrap_or(i64::MAX));
     println!("the database's busiest statements (all runs; more in the report), then those that read the most pages:");
-    for statement in statements.iter().take(12).chain(by_pages.into_iter().take(5)) {
+    for statement in busiest.chain(by_pages.into_iter().take(5)) {
         println!(
             "  {:>9} ms {:>8} calls {:>8} plans {:>8} pages/call  {:<13} {}",
             statement["total_ms"],

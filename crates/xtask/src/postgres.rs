@@ -10,9 +10,9 @@ pub struct ThrowawayPostgres {
     bin: PathBuf,
     data_dir: PathBuf,
     run_as: Option<&'static str>,
+    /// The server's files, and the directory of its Unix socket.
     _dir: tempfile::TempDir,
-    /// Where the server's Unix socket is (its temporary directory).
-    socket_dir: String,
+    port: u16,
     pub url: String,
 }
 
@@ -45,10 +45,9 @@ impl ThrowawayPostgres {
             run(Command::new("chown").arg(format!("{user}:")).arg(dir.path()), "chown")?;
         }
         let port = free_port()?;
-        let mut server = Self { bin, data_dir, run_as, _dir: dir, url: String::new(), socket_dir: String::new() };
+        let mut server = Self { bin, data_dir, run_as, _dir: dir, port, url: String::new() };
         server.pg("initdb", &["-D", &server.path_arg(), "-U", "chorus", "--auth=trust", "-E", "UTF8", "--no-sync"])?;
         let socket_dir = server._dir.path().to_string_lossy().into_owned();
-        server.socket_dir = socket_dir.clone();
         let commits = match durability {
             Durability::Fast => "-c fsync=off -c synchronous_commit=off -c full_page_writes=off".to_owned(),
             // The bench reports where the server's time went, by statement (planning included),
@@ -104,8 +103,7 @@ impl ThrowawayPostgres {
     /// The URL of database `name` over the server's Unix socket: how a process on the same
     /// machine reaches it at the lowest cost (no TCP on either side of each round trip).
     pub fn socket_url(&self, name: &str) -> String {
-        let port = self.url.rsplit_once(':').and_then(|(_, rest)| rest.split('/').next()).unwrap_or("5432");
-        format!("postgres://chorus@/{name}?host={}&port={port}", self.socket_dir)
+        format!("postgres://chorus@/{name}?host={}&port={}", self._dir.path().display(), self.port)
     }
 
     /// The URL of database `name` on this server.
