@@ -4,18 +4,15 @@
 //! against it.
 
 use actix_web::{App, HttpResponse, HttpServer, web};
-use chorus_actions::api::model::{Action, Entity};
+use chorus_actions::api::model::Entity;
 use chorus_actions::domain::ops;
 use chorus_kit::Service;
 use chorus_kit::config::{DatabaseSettings, Secret};
 use chorus_kit::db::Db;
 
-/// The app the baseline's own database holds (in-process runs).
-pub const APP: &str = "baseline-app";
-
-/// Starts the baseline on 127.0.0.1:`port` (0: any) over the database at `database_url` (the
-/// actions schema, migrated here if needed: its own, or the actions service's, to read the very
-/// rows Chorus reads); returns its URL. Paths name the app: `/bar/{app}/{key}/{user}`.
+/// Starts the baseline on 127.0.0.1:`port` (0: any) over the actions service's database at
+/// `database_url`, to read the very rows Chorus reads; returns its URL. Paths name the app:
+/// `/bar/{app}/{key}/{user}`.
 pub async fn start(database_url: String, port: u16) -> anyhow::Result<(String, actix_web::dev::ServerHandle)> {
     let settings = DatabaseSettings {
         url: Secret::new(database_url),
@@ -31,8 +28,6 @@ pub async fn start(database_url: String, port: u16) -> anyhow::Result<(String, a
             .app_data(data.clone())
             .route("/health/ready", web::get().to(HttpResponse::Ok))
             .route("/bar/{app}/{key}/{user}", web::get().to(bar))
-            .route("/like/{app}/{key}/{user}", web::post().to(like))
-            .route("/like/{app}/{key}/{user}", web::delete().to(unlike))
     })
     .workers(2)
     .disable_signals()
@@ -49,21 +44,5 @@ async fn bar(db: web::Data<Db>, path: web::Path<(String, String, String)>) -> Ht
     match db.read(move |conn| ops::get_entity(conn, &app, &key, Some(&user))).await {
         Ok(entity) => HttpResponse::Ok().json(Entity::from(entity)),
         Err(_) => HttpResponse::NotFound().finish(),
-    }
-}
-
-async fn like(db: web::Data<Db>, path: web::Path<(String, String, String)>) -> HttpResponse {
-    let (app, key, user) = path.into_inner();
-    match db.write(move |conn| ops::like(conn, &app, &user, &key)).await {
-        Ok((action, _)) => HttpResponse::Ok().json(Action::from(action)),
-        Err(_) => HttpResponse::InternalServerError().finish(),
-    }
-}
-
-async fn unlike(db: web::Data<Db>, path: web::Path<(String, String, String)>) -> HttpResponse {
-    let (app, key, user) = path.into_inner();
-    match db.write(move |conn| ops::unlike(conn, &app, &user, &key)).await {
-        Ok(_) => HttpResponse::NoContent().finish(),
-        Err(_) => HttpResponse::InternalServerError().finish(),
     }
 }

@@ -2,9 +2,10 @@
 //! fixed rate, and the same operations against a bare baseline, all in one run on this machine.
 //! Results are ratios measured side by side, since absolute numbers vary from run to run.
 //!
-//! Two modes: by default the platform, a bare baseline and this loader run in one process on
-//! SQLite; with `--users-url` this is only the loader, against services running as their own
-//! processes (`cargo xtask bench --db postgres` starts them), and it writes its figures to `--out`.
+//! This binary is the loader, against services running as their own processes (`cargo xtask
+//! bench` starts them and passes their URLs); it writes its figures to `--out`. The same binary
+//! serves the bare handler (`--serve-baseline`) and a loopback FCM fake (`--serve-fcm-fake`) as
+//! processes of their own.
 
 mod baseline;
 mod chart;
@@ -17,9 +18,8 @@ mod seed;
 mod stats;
 
 use clap::Parser;
-use std::time::Duration;
 
-use mix::{Baseline, Population, Target, op};
+use mix::Population;
 
 #[derive(Parser)]
 #[command(name = "chorus-bench")]
@@ -176,78 +176,9 @@ async fn main() -> anyhow::Result<()> {
         std::fs::write(out, serde_json::to_vec_pretty(&figures)?)?;
         return Ok(());
     }
-    let dir = tempfile::tempdir()?;
-    let mut options = chorus::Options::new(dir.path().join("platform"));
-    options.any_port = true;
-    let platform = chorus::Platform::start(options).await?;
-    let (baseline_url, baseline) =
-        baseline::start(format!("sqlite://{}", dir.path().join("baseline.db").display()), 0).await?;
-    let population = Population { users: cli.users, entities: cli.entities };
-    let target = Target::prepare(
-        platform.users_url.clone(),
-        platform.actions_url.clone(),
-        platform.notifications_url.clone(),
-        Some(Baseline { url: baseline_url, app: baseline::APP.to_owned(), own_database: true }),
-        platform.credentials.demo_app.api_key.clone(),
-        &population,
-        false,
+    anyhow::bail!(
+        "say what to load: --users-url, --actions-url, --operator-token and --out (the SDK scenario), \
+         --analytics-url with them (ingest), --serve-baseline or --serve-fcm-fake; `cargo xtask bench` \
+         starts the platform and passes them"
     )
-    .await?;
-    let (duration, workers) = (Duration::from_secs(cli.seconds), cli.workers);
-    let warmup = Duration::from_secs(2);
-
-    let read = op(&target, |t, n| async move { t.read_bar(n).await });
-    let base_read = op(&target, |t, n| async move { t.baseline_bar(n).await });
-    let like = op(&target, |t, n| async move { t.toggle_like(n).await });
-    let base_like = op(&target, |t, n| async move { t.baseline_toggle_like(n).await });
-    let sdk = op(&target, |t, n| async move { t.sdk_mix(n).await });
-
-    println!(
-        "# Chorus bench: {} s per run, {workers} clients, {} users, {} entities",
-        cli.seconds, cli.users, cli.entities
-    );
-    println!();
-    println!("| run | req/s | p50 ms | p99 ms | p99.9 ms | errors |");
-    println!("|---|---|---|---|---|---|");
-    let mut pairs = Vec::new();
-    for (name, chorus_op, baseline_op) in [("read action bar", read, base_read), ("like / unlike", like, base_like)] {
-        load::saturate(workers, warmup, chorus_op.clone()).await;
-        let chorus = load::saturate(workers, duration, chorus_op).await;
-        println!("{}", chorus.row(&format!("{name}: chorus")));
-        load::saturate(workers, warmup, baseline_op.clone()).await;
-        let bare = load::saturate(workers, duration, baseline_op).await;
-        println!("{}", bare.row(&format!("{name}: baseline")));
-        pairs.push((name, chorus, bare));
-    }
-    load::saturate(workers, warmup, sdk.clone()).await;
-    let saturated = load::saturate(workers, duration, sdk.clone()).await;
-    println!("{}", saturated.row("SDK mix: saturation"));
-    let rate = saturated.throughput() * cli.rate_fraction;
-    let fixed = load::fixed_rate(rate, duration, sdk).await;
-    println!("{}", fixed.row(&format!("SDK mix: fixed {rate:.0} req/s")));
-
-    println!();
-    println!("| operation | chorus / baseline throughput | chorus / baseline p99 |");
-    println!("|---|---|---|");
-    for (name, chorus, bare) in &pairs {
-        println!(
-            "| {name} | {:.2} | {:.2} |",
-            chorus.throughput() / bare.throughput(),
-            chorus.millis(0.99) / bare.millis(0.99)
-        );
-    }
-    if let Some(peak) = peak_memory_kib() {
-        println!();
-        println!("Peak memory of the whole process (platform, baseline and load generator): {} MiB", peak / 1024);
-    }
-    baseline.stop(true).await;
-    platform.stop().await;
-    Ok(())
-}
-
-/// The process's peak resident set (VmHWM), where /proc provides it.
-fn peak_memory_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }

@@ -32,14 +32,12 @@ pub struct Target {
     ledger: std::sync::Mutex<HashMap<String, Tally>>,
 }
 
-/// Where the bare handler is, and whose entities it reads.
+/// Where the bare handler is, and whose entities it reads (it shares actions' database).
 #[derive(Debug, Clone)]
 pub struct Baseline {
     pub url: String,
-    /// The app whose entities it serves: its own, or Chorus's when it shares Chorus's database.
+    /// The app whose entities it serves.
     pub app: String,
-    /// True when it has a database of its own, where each entity must first be created.
-    pub own_database: bool,
 }
 
 /// Writes the service acknowledged on one entity.
@@ -54,8 +52,7 @@ fn key(n: usize) -> String {
 }
 
 impl Target {
-    /// Opens a session per user and creates the entities (unless they were `seeded`), on both
-    /// Chorus and a baseline with a database of its own.
+    /// Opens a session per user and creates the entities (unless they were `seeded`).
     pub async fn prepare(
         users_url: String,
         actions_url: String,
@@ -91,11 +88,6 @@ impl Target {
                 .send()
                 .await?
                 .error_for_status()?;
-            if let Some(baseline) = baseline.as_ref().filter(|baseline| baseline.own_database) {
-                let like = format!("{}/like/{}/{}/{}", baseline.url, baseline.app, key(entity), user_ids[0]);
-                http.post(&like).send().await?.error_for_status()?;
-                http.delete(&like).send().await?.error_for_status()?;
-            }
         }
         Ok(Arc::new(Self {
             http,
@@ -209,11 +201,6 @@ impl Target {
     pub async fn baseline_bar(&self, n: usize) -> bool {
         let (user, key) = self.pick(n);
         self.send(Method::GET, self.baseline_url("bar", &key, user), None, None).await
-    }
-
-    pub async fn baseline_toggle_like(&self, n: usize) -> bool {
-        let (user, key) = self.pick(n);
-        self.send(self.like_method(n), self.baseline_url("like", &key, user), None, None).await
     }
 
     /// A new comment on one of the entities: the write path's typical transaction (the action,

@@ -79,21 +79,21 @@ fn print_costs(runs: &[Value]) {
     let processes: Vec<String> =
         first["cost_per_request"]["cpu_us"].as_object().into_iter().flat_map(|m| m.keys().cloned()).collect();
     println!();
+    // Statements and commits come from PostgreSQL's statistics; SQLite keeps none.
+    let counted = measured.iter().any(|run| !run["cost_per_request"]["statements"].is_null());
+    let database = if counted { " statements | commits |" } else { "" };
     println!(
-        "What a request costs: CPU in microseconds by process (the box's ceiling is cores × 1,000,000 / all), database statements and commits:"
+        "What a request costs: CPU in microseconds by process (the box's ceiling is cores × 1,000,000 / all){}:",
+        if counted { ", database statements and commits" } else { "" }
     );
-    println!("| run | {} | statements | commits |", processes.join(" | "));
-    println!("|---|{}---|---|", "---|".repeat(processes.len()));
+    println!("| run | {} |{database}", processes.join(" | "));
+    println!("|---|{}{}", "---|".repeat(processes.len()), if counted { "---|---|" } else { "" });
     for run in measured {
         let cost = &run["cost_per_request"];
         let cells: Vec<String> = processes.iter().map(|p| cost["cpu_us"][p].to_string()).collect();
-        println!(
-            "| {} | {} | {} | {} |",
-            run["name"].as_str().unwrap_or_default(),
-            cells.join(" | "),
-            cost["statements"],
-            cost["commits"]
-        );
+        let statements =
+            if counted { format!(" {} | {} |", cost["statements"], cost["commits"]) } else { String::new() };
+        println!("| {} | {} |{statements}", run["name"].as_str().unwrap_or_default(), cells.join(" | "));
     }
 }
 
@@ -186,7 +186,7 @@ impl Remote {
             tokio::task::spawn_blocking(move || seed.write(&app_id)).await??;
         }
         // The bare handler shares the actions database: it reads the very rows Chorus reads.
-        let baseline = self.baseline_url.clone().map(|url| Baseline { url, app: app_id, own_database: false });
+        let baseline = self.baseline_url.clone().map(|url| Baseline { url, app: app_id });
         let target_key = api_key.clone();
         let target = Target::prepare(
             self.users_url.clone(),

@@ -1,14 +1,19 @@
 //! `cargo xtask bench --db sqlite|postgres`: measurements, as ratios from one run.
 //!
-//! - `sqlite` runs the platform, a bare baseline and the loader in one process (`chorus-bench`).
-//! - `postgres` runs it as ops would: a durable throwaway PostgreSQL server (the test code's,
-//!   with fsync on), the three services as separate release binaries, and the loader as its own
-//!   process, pinned to one core with `taskset` where available. Beside it, in the same run,
-//!   `pgbench` runs a comment's statements (insert the action, bump the entity's counts, insert
-//!   the event) on tables of the same shape at the same concurrency: the database's ceiling for
-//!   the write path. The report (stdout and `target/bench/report.json`) gives each run's
-//!   throughput and latency, the ratio of comments to that ceiling, and each service's peak
-//!   resident memory.
+//! Either way the platform runs as ops run it: the three services as separate release binaries,
+//! each on its own database, the bare handler over the actions database beside them, and the
+//! loader as its own process, pinned to one core with `taskset` where available.
+//!
+//! - `postgres` (as ops deploy it): a durable throwaway PostgreSQL server (the test code's, with
+//!   fsync on), history seeded straight into the databases, and, in the same run, `pgbench`
+//!   running a comment's statements (insert the action, bump the entity's counts, insert the
+//!   event) on the same tables at the same concurrency: the database's ceiling for the write
+//!   path.
+//! - `sqlite` (the embedded default): each service on its own SQLite file, the history written
+//!   through the API.
+//!
+//! The report (stdout and `target/bench/report.json`) gives each run's throughput and latency,
+//! what a request cost, the ratios to the ceilings, and each service's resident memory.
 //!
 //! Rate limits are off in both modes: the loader sends far more per token than any client.
 
@@ -18,8 +23,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use crate::openapi::workspace_root;
 use crate::postgres::{Durability, ThrowawayPostgres, free_port};
+use crate::{cargo, workspace_root};
 
 /// What a bench run measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -45,33 +50,13 @@ const SERVICE_SECRET: &str = "bench-service-secret-0123456789";
 
 pub fn run(db: Option<BenchDb>, scenario: Scenario, args: &[String]) -> anyhow::Result<()> {
     match (db, scenario) {
-        (None | Some(BenchDb::Sqlite), Scenario::Sdk) => in_process(args),
-        (Some(BenchDb::Postgres), Scenario::Sdk) => postgres(args),
+        (None | Some(BenchDb::Sqlite), Scenario::Sdk) => sdk(BenchDb::Sqlite, args),
+        (Some(BenchDb::Postgres), Scenario::Sdk) => sdk(BenchDb::Postgres, args),
         (None | Some(BenchDb::Postgres), Scenario::Ingest) => ingest(args),
         (Some(BenchDb::Sqlite), Scenario::Ingest) => {
             bail!("the ingest scenario measures against PostgreSQL's COPY: leave out --db, or --db postgres")
         }
     }
-}
-
-fn cargo() -> Command {
-    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    command.current_dir(workspace_root());
-    command
-}
-
-fn rate_limits_off(command: &mut Command) {
-    for service in SERVICES.iter().chain(&["analytics"]) {
-        command.env(format!("CHORUS_{}__RATE_LIMITS__ENABLED", service.to_uppercase()), "false");
-    }
-}
-
-fn in_process(args: &[String]) -> anyhow::Result<()> {
-    let mut command = cargo();
-    command.args(["run", "--quiet", "--release", "--package", "chorus-bench", "--"]).args(args);
-    rate_limits_off(&mut command);
-    anyhow::ensure!(command.status()?.success(), "the bench failed");
-    Ok(())
 }
 
 /// One service process; killed when dropped.
@@ -107,7 +92,25 @@ impl Running {
     }
 }
 
-fn postgres(args: &[String]) -> anyhow::Result<()> {
+/// Where the services of a run keep their data: each its own database on one PostgreSQL server,
+/// or each its own SQLite file.
+enum Databases<'a> {
+    Postgres(&'a ThrowawayPostgres),
+    Sqlite(&'a Path),
+}
+
+impl Databases<'_> {
+    /// The database URL of the service (or `postgres`, the server's own) called `name`.
+    fn url(&self, name: &str) -> String {
+        match self {
+            Self::Postgres(server) => server.socket_url(name),
+            Self::Sqlite(dir) => format!("sqlite://{}", dir.join(format!("{name}.db")).display()),
+        }
+    }
+}
+
+/// The SDK scenario: the services, the bare handler and the loader as separate processes.
+fn sdk(db: BenchDb, args: &[String]) -> anyhow::Result<()> {
     let root = workspace_root();
     println!("== building the services and the loader (release)");
     let mut build = cargo();
@@ -118,14 +121,24 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
     anyhow::ensure!(build.status()?.success(), "the release build failed");
     let release = root.join("target/release");
 
-    println!("== starting a durable throwaway PostgreSQL");
-    let server = ThrowawayPostgres::start_with(Durability::Durable)?;
-    for service in SERVICES {
-        server.psql("postgres", &format!("CREATE DATABASE {service}"))?;
-    }
     let dir = tempfile::Builder::new().prefix("chorus-bench-").tempdir()?;
+    let server = match db {
+        BenchDb::Postgres => {
+            println!("== starting a durable throwaway PostgreSQL");
+            let server = ThrowawayPostgres::start_with(Durability::Durable)?;
+            for service in SERVICES {
+                server.psql("postgres", &format!("CREATE DATABASE {service}"))?;
+            }
+            Some(server)
+        }
+        BenchDb::Sqlite => None,
+    };
+    let databases = match &server {
+        Some(server) => Databases::Postgres(server),
+        None => Databases::Sqlite(dir.path()),
+    };
     let users_config = dir.path().join("users.toml");
-    let digest = chorus_kit::secrets::digest(SERVICE_SECRET);
+    let digest = secret_digest(SERVICE_SECRET);
     let accounts: String = ["actions", "notifications"]
         .iter()
         .map(|name| {
@@ -142,12 +155,12 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
     let (fcm, fcm_url, fcm_credentials) = spawn_fcm_fake(&release, dir.path())?;
 
     println!("== starting the services (logs: target/bench/<service>.log)");
-    let users = spawn(&release, "users", &server, &[], Some(&users_config))?;
-    let actions = spawn(&release, "actions", &server, &[("USERS__URL", users.url.clone())], None)?;
+    let users = spawn(&release, "users", &databases, &[], Some(&users_config))?;
+    let actions = spawn(&release, "actions", &databases, &[("USERS__URL", users.url.clone())], None)?;
     let notifications = spawn(
         &release,
         "notifications",
-        &server,
+        &databases,
         &[
             ("USERS__URL", users.url.clone()),
             ("ACTIONS__URL", actions.url.clone()),
@@ -162,24 +175,22 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
         wait_ready(service)?;
     }
     // After actions has migrated its database, which the bare handler reads too.
-    let baseline = spawn_baseline(&release, &server)?;
+    let baseline = spawn_baseline(&release, &databases.url("actions"))?;
     wait_ready(&baseline)?;
     let idle_rss: Vec<Value> =
         running.iter().map(|service| json!({ "service": service.name, "rss_mib": service.rss_mib() })).collect();
 
     println!("== load");
     // Counted from the start, so the report can give each request's statements.
-    let counting_statements = server.psql("postgres", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements").is_ok();
+    let counting_statements = server
+        .as_ref()
+        .is_some_and(|server| server.psql("postgres", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements").is_ok());
     let figures_path = dir.path().join("loader.json");
     let mut loader = loader_command(&release.join("chorus-bench"));
     loader
         .args(["--users-url", &users.url, "--actions-url", &actions.url, "--operator-token", OPERATOR_TOKEN])
         .args(["--notifications-url", &notifications.url, "--baseline-url", &baseline.url])
         .args(["--fcm-fake-url", &fcm_url])
-        .arg("--seed-databases")
-        .args(SERVICES.map(|service| server.socket_url(service)))
-        // As ops run it: the seed's ten thousand entities, unless told otherwise.
-        .args(if arg_value(args, "--entities").is_none() { vec!["--entities", "10000"] } else { vec![] })
         .arg("--chart")
         .arg(root.join("target/bench/latency.svg"))
         .arg("--out")
@@ -189,10 +200,17 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
                 .iter()
                 .chain([&&baseline])
                 .map(|service| format!("--cpu-of={}={}", service.name, service.child.id())),
-        )
-        .args(server.postmaster_pid().map(|pid| format!("--cpu-of=postgres={pid}+")))
-        .args(counting_statements.then(|| format!("--statements-url={}", server.socket_url("postgres"))))
-        .args(args);
+        );
+    if let Some(server) = &server {
+        loader
+            .arg("--seed-databases")
+            .args(SERVICES.map(|service| server.socket_url(service)))
+            // As ops run it: the seed's ten thousand entities, unless told otherwise.
+            .args(if arg_value(args, "--entities").is_none() { vec!["--entities", "10000"] } else { vec![] })
+            .args(server.postmaster_pid().map(|pid| format!("--cpu-of=postgres={pid}+")))
+            .args(counting_statements.then(|| format!("--statements-url={}", server.socket_url("postgres"))));
+    }
+    loader.args(args);
     anyhow::ensure!(loader.status()?.success(), "the loader failed");
     let loader_figures: Value = serde_json::from_slice(&std::fs::read(&figures_path)?)?;
 
@@ -200,42 +218,45 @@ fn postgres(args: &[String]) -> anyhow::Result<()> {
         .iter()
         .map(|service| json!({ "service": service.name, "peak_rss_mib": service.peak_rss_mib() }))
         .collect();
-    let scans = sequential_scans(&server);
+    let scans = server.as_ref().map(sequential_scans).unwrap_or_default();
     // The services stop first, so nothing follows pgbench's writes, and pgbench runs after the
     // loader, so it writes to the same tables, as full as Chorus found them.
     drop((users, actions, notifications, baseline, fcm));
-    println!("== the write path's ceiling: pgbench on a comment's statements, same tables");
-    let workers = arg_value(args, "--workers").unwrap_or(32);
-    let seconds = arg_value(args, "--seconds").unwrap_or(10);
-    let entities = arg_value(args, "--entities").unwrap_or(10_000);
-    let pgbench_tps = pgbench(&server, dir.path(), workers, seconds, entities)?;
-    println!("pgbench: {pgbench_tps:.0} comment transactions/s at {workers} clients");
-    let statements = busiest_statements(&server);
-    let comment = loader_figures["runs"]
-        .as_array()
-        .and_then(|runs| runs.iter().find(|run| run["name"] == "comment"))
-        .and_then(|run| run["throughput"].as_f64())
-        .unwrap_or(0.0);
-    let report = json!({
-        "database": "postgres",
+    let mut report = json!({
+        "database": match db { BenchDb::Postgres => "postgres", BenchDb::Sqlite => "sqlite" },
         "machine": machine(),
         "loader": loader_figures,
-        "pgbench_comment_tps": pgbench_tps,
-        "comment_to_pgbench": comment / pgbench_tps.max(f64::EPSILON),
         "idle_rss": idle_rss,
         "peak_rss": peak_rss,
-        "busiest_statements": statements,
-        "sequential_scans": scans,
     });
     println!();
-    println!("comments / pgbench on the same statements: {:.2}", comment / pgbench_tps.max(f64::EPSILON));
-    print_statements(&statements);
-    print_sequential_scans(&scans);
-    for (idle, peak) in idle_rss.iter().zip(&peak_rss) {
+    if let Some(server) = &server {
+        println!("== the write path's ceiling: pgbench on a comment's statements, same tables");
+        let workers = arg_value(args, "--workers").unwrap_or(32);
+        let seconds = arg_value(args, "--seconds").unwrap_or(10);
+        let entities = arg_value(args, "--entities").unwrap_or(10_000);
+        let pgbench_tps = pgbench(server, dir.path(), workers, seconds, entities)?;
+        println!("pgbench: {pgbench_tps:.0} comment transactions/s at {workers} clients");
+        let statements = busiest_statements(server);
+        let comment = report["loader"]["runs"]
+            .as_array()
+            .and_then(|runs| runs.iter().find(|run| run["name"] == "comment"))
+            .and_then(|run| run["throughput"].as_f64())
+            .unwrap_or(0.0);
+        println!("comments / pgbench on the same statements: {:.2}", comment / pgbench_tps.max(f64::EPSILON));
+        print_statements(&statements);
+        print_sequential_scans(&scans);
+        report["pgbench_comment_tps"] = json!(pgbench_tps);
+        report["comment_to_pgbench"] = json!(comment / pgbench_tps.max(f64::EPSILON));
+        report["busiest_statements"] = json!(statements);
+        report["sequential_scans"] = json!(scans);
+    }
+    for (idle, peak) in
+        report["idle_rss"].as_array().into_iter().flatten().zip(report["peak_rss"].as_array().into_iter().flatten())
+    {
         println!("{}: idle {} MiB, peak {} MiB", idle["service"], idle["rss_mib"], peak["peak_rss_mib"]);
     }
     let out = root.join("target/bench");
-    std::fs::create_dir_all(&out)?;
     std::fs::write(out.join("report.json"), serde_json::to_vec_pretty(&report)?)?;
     println!("== report: target/bench/report.json, chart: target/bench/latency.svg");
     Ok(())
@@ -262,7 +283,7 @@ fn ingest(args: &[String]) -> anyhow::Result<()> {
     }
     let dir = tempfile::Builder::new().prefix("chorus-bench-").tempdir()?;
     let users_config = dir.path().join("users.toml");
-    let digest = chorus_kit::secrets::digest(SERVICE_SECRET);
+    let digest = secret_digest(SERVICE_SECRET);
     let accounts = format!(
         "[[service_accounts]]\nname = \"actions\"\nsecret_sha256 = \"{digest}\"\nscopes = [\"events:read\"]\n\
          [[service_accounts]]\nname = \"analytics\"\nsecret_sha256 = \"{digest}\"\nscopes = [\"events:read\", \"usage:read\"]\n"
@@ -271,12 +292,13 @@ fn ingest(args: &[String]) -> anyhow::Result<()> {
 
     println!("== starting users, actions and analytics (logs: target/bench/<service>.log)");
     std::fs::create_dir_all(root.join("target/bench"))?;
-    let users = spawn(&release, "users", &server, &[], Some(&users_config))?;
-    let actions = spawn(&release, "actions", &server, &[("USERS__URL", users.url.clone())], None)?;
+    let databases = Databases::Postgres(&server);
+    let users = spawn(&release, "users", &databases, &[], Some(&users_config))?;
+    let actions = spawn(&release, "actions", &databases, &[("USERS__URL", users.url.clone())], None)?;
     let analytics = spawn(
         &release,
         "analytics",
-        &server,
+        &databases,
         &[
             ("USERS__URL", users.url.clone()),
             ("ACTIONS__URL", actions.url.clone()),
@@ -423,11 +445,11 @@ fn print_sequential_scans(scans: &[Value]) {
 
 /// Starts the bare handler (the loader's binary in `--serve-baseline` mode) over the actions
 /// service's database, outside the loader's core.
-fn spawn_baseline(release: &Path, server: &ThrowawayPostgres) -> anyhow::Result<Running> {
+fn spawn_baseline(release: &Path, database_url: &str) -> anyhow::Result<Running> {
     let port = free_port()?;
     let log = std::fs::File::create(workspace_root().join("target/bench/baseline.log"))?;
     let child = Command::new(release.join("chorus-bench"))
-        .args(["--serve-baseline", &server.socket_url("actions"), "--port", &port.to_string()])
+        .args(["--serve-baseline", database_url, "--port", &port.to_string()])
         .stdout(log)
         .spawn()
         .context("starting the bare handler")?;
@@ -456,11 +478,11 @@ fn spawn_fcm_fake(release: &Path, dir: &Path) -> anyhow::Result<(Running, String
     Ok((Running { name: "fcm-fake", child, url: url.clone() }, url, credentials))
 }
 
-/// Starts one service's release binary on a free port, on its own database on `server`.
+/// Starts one service's release binary on a free port, on its own database.
 fn spawn(
     release: &Path,
     name: &'static str,
-    server: &ThrowawayPostgres,
+    databases: &Databases<'_>,
     settings: &[(&str, String)],
     config: Option<&PathBuf>,
 ) -> anyhow::Result<Running> {
@@ -474,7 +496,7 @@ fn spawn(
     let common = [
         ("HTTP__HOST", "127.0.0.1".to_owned()),
         ("HTTP__PORT", port.to_string()),
-        ("DATABASE__URL", server.socket_url(name)),
+        ("DATABASE__URL", databases.url(name)),
         ("DATABASE__POOL_SIZE", "16".into()),
         ("AUTH__OPERATOR_TOKEN", OPERATOR_TOKEN.into()),
         ("RATE_LIMITS__ENABLED", "false".into()),
@@ -489,7 +511,7 @@ fn spawn(
         command.env(format!("{prefix}__{key}"), value);
     }
     // Each service's log (warnings and up) is kept for a look after the run.
-    let log = std::fs::File::create(crate::openapi::workspace_root().join(format!("target/bench/{name}.log")))?;
+    let log = std::fs::File::create(workspace_root().join(format!("target/bench/{name}.log")))?;
     command.stdout(log);
     let child = command.spawn().with_context(|| format!("starting chorus-{name}"))?;
     Ok(Running { name, child, url: format!("http://127.0.0.1:{port}") })
@@ -579,4 +601,10 @@ fn machine() -> Value {
         info.lines().find(|l| l.starts_with("model name"))?.split(':').nth(1).map(|m| m.trim().to_owned())
     });
     json!({ "cores": std::thread::available_parallelism().map_or(1, usize::from), "cpu": cpu })
+}
+
+/// Hex SHA-256 of a service secret: what users' configuration stores (`secret_sha256`).
+fn secret_digest(secret: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(secret.as_bytes()))
 }

@@ -9,35 +9,41 @@
 //!   starts on loopback, and fails on any finding.
 //! - `deprecation-report <service> <operation_id>`  lists the apps that still call an operation,
 //!   next to its sunset date (from analytics).
-//! - `bench`  measures the platform against its ceilings, in one run (release build; `--db postgres` runs
-//!   the services as separate processes beside pgbench).
+//! - `bench`  measures the platform against its ceilings, in one run (release build; the services
+//!   as separate processes; `--db postgres` beside pgbench).
+//!
+//! The contract chores (`openapi`, `fuzz`, `deprecation-report`) read each service's spec from
+//! its code, so they need every service built; they live in `chorus-contracts`, which this
+//! forwards them to. xtask itself stays light: `cargo xtask bench` on a fresh checkout builds the
+//! release binaries it measures and little else.
 
 mod bench;
-mod deprecation;
-mod diff;
-mod fuzz;
-mod openapi;
 mod postgres;
 mod rules;
 mod test;
 
 use clap::{Parser, Subcommand};
-use std::process::ExitCode;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+/// The subcommands `chorus-contracts` runs, with the same arguments.
+const CONTRACT_COMMANDS: [&str; 3] = ["openapi", "fuzz", "deprecation-report"];
 
 #[derive(Parser)]
-#[command(name = "cargo xtask")]
+#[command(
+    name = "cargo xtask",
+    after_help = "Contract chores (run by chorus-contracts, with the same arguments):\n  \
+                  openapi write|check|diff --base <ref>\n  \
+                  fuzz [--examples N] [--service NAME]\n  \
+                  deprecation-report <service> <operation_id>"
+)]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Chore,
 }
 
 #[derive(Subcommand)]
-enum Command {
-    /// Work with the published OpenAPI contracts.
-    Openapi {
-        #[command(subcommand)]
-        action: OpenapiAction,
-    },
+enum Chore {
     /// Run every test on SQLite, then on a throwaway PostgreSQL.
     Test {
         /// Only run on SQLite.
@@ -47,33 +53,8 @@ enum Command {
         #[arg(last = true)]
         cargo_args: Vec<String>,
     },
-    /// Fuzz every service's contract with schemathesis (all checks); fail on any finding.
-    Fuzz {
-        /// Examples per operation and phase.
-        #[arg(long, default_value_t = 25)]
-        examples: u32,
-        /// Only these services (default: all).
-        #[arg(long = "service")]
-        services: Vec<String>,
-    },
-    /// List the apps that still call an operation, next to its deprecation and sunset dates.
-    DeprecationReport {
-        /// users, actions, notifications or analytics.
-        service: String,
-        /// The operation id, such as `like`.
-        operation_id: String,
-        /// The analytics service.
-        #[arg(long, env = "CHORUS_ANALYTICS_URL", default_value = "http://127.0.0.1:8084")]
-        analytics_url: String,
-        /// The operator token; default: the launcher's, from .chorus/credentials.json.
-        #[arg(long, env = "CHORUS_OPERATOR_TOKEN")]
-        operator_token: Option<String>,
-        /// From this day on (YYYY-MM-DD); default: the last 30 days.
-        #[arg(long)]
-        since: Option<String>,
-    },
-    /// Measure the platform in one run (release build), against its ceilings: on SQLite in one
-    /// process with a bare baseline; on PostgreSQL as separate processes beside pgbench.
+    /// Measure the platform in one run (release build), its services as separate processes,
+    /// against its ceilings: a bare handler, and on PostgreSQL pgbench too.
     Bench {
         /// Where the platform's data lives (default: SQLite for the SDK scenario, PostgreSQL for
         /// ingest).
@@ -88,30 +69,14 @@ enum Command {
     },
 }
 
-#[derive(Subcommand)]
-enum OpenapiAction {
-    /// Write every service's spec (and each client crate's copy) from the code.
-    Write,
-    /// Fail when a checked-in spec differs from the code.
-    Check,
-    /// List spec changes since a git ref as breaking or compatible; fail on an unannounced break.
-    Diff {
-        #[arg(long, default_value = "HEAD")]
-        base: String,
-    },
-}
-
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|first| CONTRACT_COMMANDS.contains(&first.as_str())) {
+        return contracts(&args);
+    }
     let outcome = match Cli::parse().command {
-        Command::Openapi { action: OpenapiAction::Write } => openapi::write(),
-        Command::Openapi { action: OpenapiAction::Check } => openapi::check(),
-        Command::Openapi { action: OpenapiAction::Diff { base } } => diff::run(&base),
-        Command::Test { sqlite_only, cargo_args } => test::run(sqlite_only, &cargo_args),
-        Command::Fuzz { examples, services } => fuzz::run(examples, &services),
-        Command::Bench { db, scenario, bench_args } => bench::run(db, scenario, &bench_args),
-        Command::DeprecationReport { service, operation_id, analytics_url, operator_token, since } => {
-            deprecation::run(&service, &operation_id, deprecation::Source { analytics_url, operator_token, since })
-        }
+        Chore::Test { sqlite_only, cargo_args } => test::run(sqlite_only, &cargo_args),
+        Chore::Bench { db, scenario, bench_args } => bench::run(db, scenario, &bench_args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -120,4 +85,29 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs a contract chore in `chorus-contracts`, passing its exit status on.
+fn contracts(args: &[String]) -> ExitCode {
+    let status = cargo().args(["run", "--quiet", "--package", "chorus-contracts", "--"]).args(args).status();
+    match status {
+        Ok(status) if status.success() => ExitCode::SUCCESS,
+        Ok(status) => ExitCode::from(status.code().and_then(|code| u8::try_from(code).ok()).unwrap_or(1)),
+        Err(error) => {
+            eprintln!("xtask: running chorus-contracts: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The cargo that runs xtask (`CARGO`), so the same toolchain builds everything, at the
+/// workspace root.
+pub fn cargo() -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.current_dir(workspace_root());
+    command
+}
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).expect("xtask lives in crates/xtask").to_path_buf()
 }

@@ -9,7 +9,7 @@ mod tests {
     /// HTTP through its client, and none of its code reaches the service's binary.
     #[test]
     fn no_service_depends_on_another_service() {
-        let root = crate::openapi::workspace_root();
+        let root = crate::workspace_root();
         let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
             .current_dir(&root)

@@ -28,7 +28,7 @@ pub fn run(sqlite_only: bool, cargo_args: &[String]) -> anyhow::Result<()> {
 fn cargo_test(postgres_url: Option<&str>, cargo_args: &[String]) -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
-    command.current_dir(crate::openapi::workspace_root()).args(["test", "--workspace", "--quiet"]).args(cargo_args);
+    command.current_dir(crate::workspace_root()).args(["test", "--workspace", "--quiet"]).args(cargo_args);
     match postgres_url {
         Some(url) => command.env(POSTGRES_URL_VAR, url),
         None => command.env_remove(POSTGRES_URL_VAR),

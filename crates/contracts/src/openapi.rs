@@ -66,7 +66,11 @@ pub fn contracts() -> Vec<Contract> {
 }
 
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).expect("xtask lives in crates/xtask").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("chorus-contracts lives in crates/contracts")
+        .to_path_buf()
 }
 
 pub fn write() -> anyhow::Result<()> {

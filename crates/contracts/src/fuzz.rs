@@ -3,7 +3,7 @@
 //! check against each service's spec. Any finding fails the command.
 //!
 //! schemathesis comes from PyPI, pinned, into a venv under `target/fuzz/` on first use. Its
-//! settings, and every narrow exclusion with its reason, are in `crates/xtask/fuzz/schemathesis.toml`.
+//! settings, and every narrow exclusion with its reason, are in `crates/contracts/fuzz/schemathesis.toml`.
 
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
@@ -90,7 +90,7 @@ fn schemathesis(st: &Path, root: &Path, url: &str, tokens: &Tokens, examples: u3
     let status = Command::new(st)
         .current_dir(root)
         .arg("--config-file")
-        .arg(root.join("crates/xtask/fuzz/schemathesis.toml"))
+        .arg(root.join("crates/contracts/fuzz/schemathesis.toml"))
         .args(["run", &format!("{url}/openapi.json")])
         .args(["--checks", "all", "--max-examples", &examples.to_string(), "--seed", "20261130"])
         .args(["--workers", "1", "--no-color"])
