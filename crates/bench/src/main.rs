@@ -24,8 +24,8 @@ use mix::Population;
 #[derive(Parser)]
 #[command(name = "chorus-bench")]
 struct Cli {
-    /// Seconds each measurement runs.
-    #[arg(long, default_value_t = 10)]
+    /// Seconds each measurement runs (after a second of warm-up).
+    #[arg(long, default_value_t = 8)]
     seconds: u64,
     /// Concurrent clients at saturation.
     #[arg(long, default_value_t = 32)]

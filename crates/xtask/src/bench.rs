@@ -232,8 +232,9 @@ fn sdk(db: BenchDb, args: &[String]) -> anyhow::Result<()> {
     println!();
     if let Some(server) = &server {
         println!("== the write path's ceiling: pgbench on a comment's statements, same tables");
-        let workers = arg_value(args, "--workers").unwrap_or(32);
-        let seconds = arg_value(args, "--seconds").unwrap_or(10);
+        // The loader's own figures say how long and how wide its runs were.
+        let workers = report["loader"]["workers"].as_u64().unwrap_or(32);
+        let seconds = report["loader"]["seconds"].as_u64().unwrap_or(8);
         let entities = arg_value(args, "--entities").unwrap_or(10_000);
         let pgbench_tps = pgbench(server, dir.path(), workers, seconds, entities)?;
         println!("pgbench: {pgbench_tps:.0} comment transactions/s at {workers} clients");

@@ -69,8 +69,27 @@ async fn list(db: &Db, mut query: ActionQuery, page: Page) -> Result<web::Json<A
     query.before_id = page.after.clone();
     query.limit = page.fetch_limit();
     let mut rows = db.read(move |conn| store::actions::list(conn, &query)).await?;
-    let next_cursor = page.finish(&mut rows, |action| action.id.clone());
-    Ok(web::Json(ActionList { items: rows.into_iter().map(Action::from).collect(), next_cursor }))
+    Ok(finish(page, &mut rows))
+}
+
+/// A page of the actions on the entity `key` (404 when there is no such entity): the entity and
+/// the page are read on one connection, in one trip to the blocking pool.
+async fn list_on(db: &Db, key: String, mut query: ActionQuery, page: Page) -> Result<web::Json<ActionList>, Problem> {
+    query.before_id = page.after.clone();
+    query.limit = page.fetch_limit();
+    let mut rows = db
+        .read(move |conn| {
+            let entity = ops::get_entity(conn, &query.app_id, &key, None)?;
+            query.entity_id = Some(entity.id);
+            Ok::<_, crate::domain::ActionsError>(store::actions::list(conn, &query)?)
+        })
+        .await?;
+    Ok(finish(page, &mut rows))
+}
+
+fn finish(page: Page, rows: &mut Vec<domain::Action>) -> web::Json<ActionList> {
+    let next_cursor = page.finish(rows, |action| action.id.clone());
+    web::Json(ActionList { items: rows.drain(..).map(Action::from).collect(), next_cursor })
 }
 
 /// Like an entity
@@ -182,13 +201,9 @@ pub async fn list_comments(
 ) -> Result<web::Json<ActionList>, Problem> {
     let caller = Caller::of(principal)?;
     let page = page_of(&query.cursor, query.limit)?;
-    let key = path.into_inner();
-    let app_id = caller.app_id.clone();
-    let entity = db.read(move |conn| ops::get_entity(conn, &app_id, &key, None)).await?;
     let is_user = caller.user_id.is_some();
     let action_query = ActionQuery {
         app_id: caller.app_id,
-        entity_id: Some(entity.id),
         kind: Some(domain::ActionKind::Comment),
         parent_id: query.parent_id.clone(),
         top_level: true,
@@ -196,7 +211,7 @@ pub async fn list_comments(
         hide_banned: is_user,
         ..Default::default()
     };
-    list(&db, action_query, page).await
+    list_on(&db, path.into_inner(), action_query, page).await
 }
 
 /// Share an entity
@@ -294,19 +309,10 @@ pub async fn list_entity_actions(
     let caller = Caller::of(principal)?;
     let page = page_of(&query.cursor, query.limit)?;
     let kind = query.kind.map(domain::ActionKind::from);
-    let key = path.into_inner();
-    let app_id = caller.app_id.clone();
-    let entity = db.read(move |conn| ops::get_entity(conn, &app_id, &key, None)).await?;
     let is_user = caller.user_id.is_some();
-    let action_query = ActionQuery {
-        app_id: caller.app_id,
-        entity_id: Some(entity.id),
-        kind,
-        viewer: caller.user_id,
-        hide_banned: is_user,
-        ..Default::default()
-    };
-    list(&db, action_query, page).await
+    let action_query =
+        ActionQuery { app_id: caller.app_id, kind, viewer: caller.user_id, hide_banned: is_user, ..Default::default() };
+    list_on(&db, path.into_inner(), action_query, page).await
 }
 
 /// List a user's activity

@@ -73,8 +73,15 @@ pub fn get_entity(
     viewer: Option<&str>,
 ) -> Result<Entity, ActionsError> {
     validate_key(key)?;
-    let entity = store::entities::find_by_key(conn, app_id, key)?.ok_or(ActionsError::EntityNotFound)?;
-    entity_for(conn, entity, viewer)
+    match viewer {
+        Some(user_id) => {
+            let (mut entity, me) = store::entities::find_by_key_seen_by(conn, app_id, key, user_id)?
+                .ok_or(ActionsError::EntityNotFound)?;
+            entity.me = Some(me);
+            Ok(entity)
+        }
+        None => store::entities::find_by_key(conn, app_id, key)?.ok_or(ActionsError::EntityNotFound),
+    }
 }
 
 /// Banned and erased users cannot act.

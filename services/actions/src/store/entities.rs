@@ -8,7 +8,7 @@ use chorus_kit::prepared::Statement;
 
 use super::DbConnection;
 use super::schema::entities;
-use crate::domain::model::{Counts, Entity, EntityInput, EntityRef};
+use crate::domain::model::{Counts, Entity, EntityInput, EntityRef, MySummary};
 
 #[derive(Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = entities)]
@@ -96,6 +96,60 @@ pub fn find_by_key_acting(
             .optional()?,
     };
     Ok(row.map(|row| (Entity::from(row.entity), Standing::from_flags(row.banned, row.erased))))
+}
+
+/// The entity with this key, if any, with what `viewer` did on it (from `actions`, live rows
+/// only): the action bar, in one query. Each count is an index probe of `actions_by_entity_user`,
+/// so its cost does not grow with the entity's activity.
+pub fn find_by_key_seen_by(
+    conn: &mut DbConnection,
+    app_id: &str,
+    key: &str,
+    viewer: &str,
+) -> Result<Option<(Entity, MySummary)>, DbError> {
+    use diesel::sql_types::Text;
+
+    const SQL: &str = "SELECT id, entity_key, name, entity_type, meta, likes, comments, shares, views, total, \
+         created_at, updated_at, last_activity_at, \
+         (SELECT count(*) FROM actions a WHERE a.entity_id = entities.id AND a.user_id = $3 \
+            AND a.kind = 'like' AND a.deleted_at IS NULL) AS my_likes, \
+         (SELECT count(*) FROM actions a WHERE a.entity_id = entities.id AND a.user_id = $3 \
+            AND a.kind = 'comment' AND a.deleted_at IS NULL) AS my_comments, \
+         (SELECT count(*) FROM actions a WHERE a.entity_id = entities.id AND a.user_id = $3 \
+            AND a.kind = 'share' AND a.deleted_at IS NULL) AS my_shares \
+         FROM entities WHERE app_id = $1 AND key_hash = $2";
+    let (app_id, key_hash, viewer) = (app_id.to_owned(), key_hash(key), viewer.to_owned());
+    let row: Option<SeenRow> = match conn {
+        DbConnection::Postgresql(pg) => Statement::new(SQL)
+            .bind::<Text, _>(app_id)
+            .bind::<Text, _>(key_hash)
+            .bind::<Text, _>(viewer)
+            .get_result(pg)
+            .optional()?,
+        // `?3` is the third parameter wherever it is (see `find_by_key_acting`).
+        DbConnection::Sqlite(sqlite) => diesel::sql_query(SQL.replace('$', "?"))
+            .bind::<Text, _>(app_id)
+            .bind::<Text, _>(key_hash)
+            .bind::<Text, _>(viewer)
+            .get_result(sqlite)
+            .optional()?,
+    };
+    Ok(row.map(|row| {
+        let me = MySummary { liked: row.my_likes > 0, comments: row.my_comments, shares: row.my_shares };
+        (Entity::from(row.entity), me)
+    }))
+}
+
+#[derive(QueryableByName)]
+struct SeenRow {
+    #[diesel(embed)]
+    entity: EntityRow,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    my_likes: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    my_comments: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    my_shares: i64,
 }
 
 #[derive(QueryableByName)]
