@@ -99,8 +99,8 @@ pub fn find_by_key_acting(
 }
 
 /// The entity with this key, if any, with what `viewer` did on it (from `actions`, live rows
-/// only): the action bar, in one query. Each count is an index probe of `actions_by_entity_user`,
-/// so its cost does not grow with the entity's activity.
+/// only): the action bar, in one query. The viewer's actions on the entity are one range of
+/// `actions_by_entity_user` (entity, user), so the cost does not grow with the entity's activity.
 pub fn find_by_key_seen_by(
     conn: &mut DbConnection,
     app_id: &str,
@@ -109,15 +109,16 @@ pub fn find_by_key_seen_by(
 ) -> Result<Option<(Entity, MySummary)>, DbError> {
     use diesel::sql_types::Text;
 
-    const SQL: &str = "SELECT id, entity_key, name, entity_type, meta, likes, comments, shares, views, total, \
-         created_at, updated_at, last_activity_at, \
-         (SELECT count(*) FROM actions a WHERE a.entity_id = entities.id AND a.user_id = $3 \
-            AND a.kind = 'like' AND a.deleted_at IS NULL) AS my_likes, \
-         (SELECT count(*) FROM actions a WHERE a.entity_id = entities.id AND a.user_id = $3 \
-            AND a.kind = 'comment' AND a.deleted_at IS NULL) AS my_comments, \
-         (SELECT count(*) FROM actions a WHERE a.entity_id = entities.id AND a.user_id = $3 \
-            AND a.kind = 'share' AND a.deleted_at IS NULL) AS my_shares \
-         FROM entities WHERE app_id = $1 AND key_hash = $2";
+    // Grouped by the primary key, so the entity's other columns may be selected as they are.
+    const SQL: &str = "SELECT e.id, e.entity_key, e.name, e.entity_type, e.meta, e.likes, e.comments, e.shares, \
+         e.views, e.total, e.created_at, e.updated_at, e.last_activity_at, \
+         COALESCE(SUM(CASE WHEN a.kind = 'like' THEN 1 ELSE 0 END), 0) AS my_likes, \
+         COALESCE(SUM(CASE WHEN a.kind = 'comment' THEN 1 ELSE 0 END), 0) AS my_comments, \
+         COALESCE(SUM(CASE WHEN a.kind = 'share' THEN 1 ELSE 0 END), 0) AS my_shares \
+         FROM entities e LEFT JOIN actions a \
+           ON a.entity_id = e.id AND a.user_id = $3 AND a.deleted_at IS NULL \
+         WHERE e.app_id = $1 AND e.key_hash = $2 \
+         GROUP BY e.id";
     let (app_id, key_hash, viewer) = (app_id.to_owned(), key_hash(key), viewer.to_owned());
     let row: Option<SeenRow> = match conn {
         DbConnection::Postgresql(pg) => Statement::new(SQL)
