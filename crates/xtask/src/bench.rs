@@ -219,6 +219,7 @@ fn sdk(db: BenchDb, args: &[String]) -> anyhow::Result<()> {
         .map(|service| json!({ "service": service.name, "peak_rss_mib": service.peak_rss_mib() }))
         .collect();
     let scans = server.as_ref().map(sequential_scans).unwrap_or_default();
+    let sizes = server.as_ref().map(database_sizes).unwrap_or_default();
     // The services stop first, so nothing follows pgbench's writes, and pgbench runs after the
     // loader, so it writes to the same tables, as full as Chorus found them.
     drop((users, actions, notifications, baseline, fcm));
@@ -251,6 +252,9 @@ fn sdk(db: BenchDb, args: &[String]) -> anyhow::Result<()> {
         report["comment_to_pgbench"] = json!(comment / pgbench_tps.max(f64::EPSILON));
         report["busiest_statements"] = json!(statements);
         report["sequential_scans"] = json!(scans);
+        report["database_mib"] = json!(sizes);
+        let sizes: Vec<String> = sizes.iter().map(|(name, mib)| format!("{name} {mib} MiB")).collect();
+        println!("databases after the runs: {}", sizes.join(", "));
     }
     for (idle, peak) in
         report["idle_rss"].as_array().into_iter().flatten().zip(report["peak_rss"].as_array().into_iter().flatten())
@@ -378,11 +382,12 @@ fn print_statements(statements: &[Value]) {
     println!("the database's busiest statements (all runs; more in the report), then those that read the most pages:");
     for statement in busiest.chain(by_pages.into_iter().take(5)) {
         println!(
-            "  {:>9} ms {:>8} calls {:>8} plans {:>8} pages/call  {:<13} {}",
+            "  {:>9} ms {:>8} calls {:>8} plans {:>8} pages/call {:>5}% in buffers  {:<13} {}",
             statement["total_ms"],
             statement["calls"],
             statement["plans"],
             statement["pages_per_call"],
+            statement["hit_percent"],
             statement["database"].as_str().unwrap_or_default(),
             statement["statement"].as_str().unwrap_or_default().chars().take(110).collect::<String>()
         );
@@ -398,6 +403,7 @@ fn busiest_statements(server: &ThrowawayPostgres) -> Vec<Value> {
                  round(total_exec_time::numeric, 1) AS total_ms, round(mean_exec_time::numeric, 3) AS mean_ms, \
                  round((shared_blks_hit + shared_blks_read)::numeric / greatest(calls, 1), 1) AS pages_per_call, \
                  shared_blks_hit + shared_blks_read AS pages, plans, round(total_plan_time::numeric, 1) AS plan_ms, \
+                 round(100.0 * shared_blks_hit / greatest(shared_blks_hit + shared_blks_read, 1), 1) AS hit_percent, \
                  left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS statement, \
                  rank() OVER (ORDER BY total_exec_time DESC) AS by_time, \
                  rank() OVER (ORDER BY shared_blks_hit + shared_blks_read DESC) AS by_pages \
@@ -411,6 +417,17 @@ fn busiest_statements(server: &ThrowawayPostgres) -> Vec<Value> {
         println!("(no statement statistics: {error})");
         Vec::new()
     })
+}
+
+/// Each service database's size in MiB, after the runs.
+fn database_sizes(server: &ThrowawayPostgres) -> Vec<(&'static str, u64)> {
+    SERVICES
+        .iter()
+        .filter_map(|database| {
+            let text = server.psql(database, "SELECT pg_database_size(current_database()) / 1048576").ok()?;
+            Some((*database, text.trim().parse().ok()?))
+        })
+        .collect()
 }
 
 /// The tables the services read whole (by rows read that way, the most first), in every

@@ -8,8 +8,8 @@ use chorus_kit::mirror::Standing;
 
 use super::events::ActionsEvent;
 use super::model::{
-    Action, ActionKind, Decision, Entity, EntityInput, EntityRef, Flag, FlagStatus, MAX_COMMENT, MAX_FLAG_REASON,
-    MAX_SHARE_TEXT, MySummary, ShareMedium, validate_key,
+    Action, ActionKind, Counts, Decision, Entity, EntityInput, EntityRef, Flag, FlagStatus, MAX_COMMENT,
+    MAX_FLAG_REASON, MAX_SHARE_TEXT, MySummary, ShareMedium, validate_key,
 };
 use super::{ActionsError, check_max, check_text, new_id};
 use crate::store;
@@ -110,15 +110,13 @@ fn acting_on(conn: &mut DbConnection, app_id: &str, user_id: &str, key: &str) ->
     }
 }
 
-/// Counts a new action on its entity and publishes it.
+/// Publishes a new action, counted on its entity.
 fn announce(
     conn: &mut DbConnection,
     app_id: &str,
     entity: &Entity,
-    action: Action,
-    delta: CountDelta,
+    (action, counts): (Action, Counts),
 ) -> Result<Action, ActionsError> {
-    let counts = store::entities::bump(conn, &entity.id, delta)?;
     publish(conn, app_id, &ActionsEvent::ActionCreated { action: &action, entity: &EntityRef::from(entity), counts })?;
     Ok(action)
 }
@@ -144,8 +142,9 @@ pub fn like(conn: &mut DbConnection, app_id: &str, user_id: &str, key: &str) -> 
     };
     // Insert first: a new like (the usual case) is then one statement, and an existing one,
     // ours from before or a concurrent request's, is read only when the insert finds it.
-    match store::actions::insert_unless_duplicate(conn, &new_id(), &new, &entity.key)? {
-        Some(like) => Ok((announce(conn, app_id, &entity, like, CountDelta { likes: 1, ..Default::default() })?, true)),
+    let delta = CountDelta { likes: 1, ..Default::default() };
+    match store::actions::insert_counted_unless_duplicate(conn, &new_id(), &new, &entity.key, delta)? {
+        Some(counted) => Ok((announce(conn, app_id, &entity, counted)?, true)),
         None => Ok((store::actions::find_like(conn, &entity.id, user_id)?.ok_or(ActionsError::EntityNotFound)?, false)),
     }
 }
@@ -192,8 +191,9 @@ pub fn comment(
         medium: None,
         parent_id,
     };
-    let action = store::actions::insert_new(conn, &new_id(), &new, &entity.key)?;
-    announce(conn, app_id, &entity, action, CountDelta { comments: 1, ..Default::default() })
+    let delta = CountDelta { comments: 1, ..Default::default() };
+    let counted = store::actions::insert_counted(conn, &new_id(), &new, &entity.key, delta)?;
+    announce(conn, app_id, &entity, counted)
 }
 
 fn find_comment(conn: &mut DbConnection, app_id: &str, comment_id: &str) -> Result<Action, ActionsError> {
@@ -244,8 +244,9 @@ pub fn share(
         medium: Some(medium.as_str()),
         parent_id: None,
     };
-    let action = store::actions::insert_new(conn, &new_id(), &new, &entity.key)?;
-    announce(conn, app_id, &entity, action, CountDelta { shares: 1, ..Default::default() })
+    let delta = CountDelta { shares: 1, ..Default::default() };
+    let counted = store::actions::insert_counted(conn, &new_id(), &new, &entity.key, delta)?;
+    announce(conn, app_id, &entity, counted)
 }
 
 /// Flags a comment for the app's moderators; once per user. True when this call flagged it.

@@ -5,7 +5,9 @@ use chorus_kit::db::DbError;
 
 use super::DbConnection;
 use super::schema::{actions, chorus_user_bans, chorus_user_blocks, entities};
-use crate::domain::model::{Action, ActionKind};
+use crate::domain::model::{Action, ActionKind, Counts};
+use crate::store::entities::CountDelta;
+use chorus_kit::prepared::Statement;
 
 /// An action's own columns, in [`own_columns!`]'s order: what a statement on `actions` alone
 /// returns.
@@ -144,6 +146,90 @@ pub fn insert_unless_duplicate(
         diesel::insert_into(actions::table).values(row(id, new, created_at)).on_conflict_do_nothing().execute(c)
     })?;
     Ok((inserted > 0).then(|| new_action(id, new, entity_key, created_at)))
+}
+
+/// Inserts the action and applies `delta` to its entity's counts: the action and the new counts.
+/// On PostgreSQL one statement, the insert and the update together, since every like, comment
+/// and share takes this path; on SQLite, where a statement costs no round trip, the insert and
+/// [`super::entities::bump`].
+pub fn insert_counted(
+    conn: &mut DbConnection,
+    id: &str,
+    new: &NewAction<'_>,
+    entity_key: &str,
+    delta: CountDelta,
+) -> Result<(Action, Counts), DbError> {
+    Ok(insert_counted_once(conn, id, new, entity_key, delta, false)?.ok_or(diesel::result::Error::NotFound)?)
+}
+
+/// As [`insert_counted`], unless a unique constraint refuses the action (a like the user already
+/// has, made by a concurrent request): then `None`, nothing changed, and the transaction goes on.
+pub fn insert_counted_unless_duplicate(
+    conn: &mut DbConnection,
+    id: &str,
+    new: &NewAction<'_>,
+    entity_key: &str,
+    delta: CountDelta,
+) -> Result<Option<(Action, Counts)>, DbError> {
+    insert_counted_once(conn, id, new, entity_key, delta, true)
+}
+
+fn insert_counted_once(
+    conn: &mut DbConnection,
+    id: &str,
+    new: &NewAction<'_>,
+    entity_key: &str,
+    delta: CountDelta,
+    skip_duplicate: bool,
+) -> Result<Option<(Action, Counts)>, DbError> {
+    use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+
+    let DbConnection::Postgresql(pg) = conn else {
+        let inserted = if skip_duplicate {
+            insert_unless_duplicate(conn, id, new, entity_key)?
+        } else {
+            Some(insert_new(conn, id, new, entity_key)?)
+        };
+        let Some(action) = inserted else { return Ok(None) };
+        let counts = super::entities::bump(conn, new.entity_id, delta)?;
+        return Ok(Some((action, counts)));
+    };
+    // The update joins the insert's returned row: no row when the insert was refused, so the
+    // counts move only with a new action.
+    const STRICT: &str = "WITH inserted AS (INSERT INTO actions \
+         (id, app_id, entity_id, user_id, kind, body, medium, parent_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING entity_id) \
+         UPDATE entities e SET likes = e.likes + $10, comments = e.comments + $11, shares = e.shares + $12, \
+         views = e.views + $13, total = e.total + $14, last_activity_at = $9 \
+         FROM inserted WHERE e.id = inserted.entity_id \
+         RETURNING e.id, e.likes, e.comments, e.shares, e.views, e.total";
+    const UNLESS_DUPLICATE: &str = "WITH inserted AS (INSERT INTO actions \
+         (id, app_id, entity_id, user_id, kind, body, medium, parent_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING entity_id) \
+         UPDATE entities e SET likes = e.likes + $10, comments = e.comments + $11, shares = e.shares + $12, \
+         views = e.views + $13, total = e.total + $14, last_activity_at = $9 \
+         FROM inserted WHERE e.id = inserted.entity_id \
+         RETURNING e.id, e.likes, e.comments, e.shares, e.views, e.total";
+    let created_at = chorus_kit::db::now();
+    let counted: Option<super::entities::BumpedRow> =
+        Statement::new(if skip_duplicate { UNLESS_DUPLICATE } else { STRICT })
+            .bind::<Text, _>(id.to_owned())
+            .bind::<Text, _>(new.app_id.to_owned())
+            .bind::<Text, _>(new.entity_id.to_owned())
+            .bind::<Text, _>(new.user_id.to_owned())
+            .bind::<Text, _>(new.kind.as_str())
+            .bind::<Nullable<Text>, _>(new.body.map(str::to_owned))
+            .bind::<Nullable<Text>, _>(new.medium.map(str::to_owned))
+            .bind::<Nullable<Text>, _>(new.parent_id.map(str::to_owned))
+            .bind::<Timestamp, _>(created_at)
+            .bind::<BigInt, _>(delta.likes)
+            .bind::<BigInt, _>(delta.comments)
+            .bind::<BigInt, _>(delta.shares)
+            .bind::<BigInt, _>(delta.views)
+            .bind::<BigInt, _>(delta.total())
+            .get_result(pg)
+            .optional()?;
+    Ok(counted.map(|row| (new_action(id, new, entity_key, created_at), row.counts())))
 }
 
 pub fn find(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<Option<Action>, DbError> {

@@ -245,7 +245,7 @@ impl std::ops::AddAssign for CountDelta {
 }
 
 impl CountDelta {
-    fn total(self) -> i64 {
+    pub(super) fn total(self) -> i64 {
         self.likes + self.comments + self.shares + self.views
     }
 }
@@ -341,8 +341,9 @@ pub fn bump_many(
         .collect())
 }
 
+/// An entity's counts as an `UPDATE … RETURNING` gives them back.
 #[derive(QueryableByName)]
-struct BumpedRow {
+pub(super) struct BumpedRow {
     #[diesel(sql_type = diesel::sql_types::Text)]
     id: String,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -355,6 +356,12 @@ struct BumpedRow {
     views: i64,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     total: i64,
+}
+
+impl BumpedRow {
+    pub(super) fn counts(&self) -> Counts {
+        Counts { likes: self.likes, comments: self.comments, shares: self.shares, views: self.views, total: self.total }
+    }
 }
 
 pub fn counts(conn: &mut DbConnection, entity_id: &str) -> Result<Counts, DbError> {

@@ -29,9 +29,30 @@ pub fn apply(conn: &mut DbConnection, push: PushRoutes, events: &[&ActionsEvent]
 
 fn apply_events(conn: &mut DbConnection, push: PushRoutes, events: &[&ActionsEvent]) -> Result<(), NotificationsError> {
     super::webhooks::enqueue_feed(conn, "actions", events.iter().map(|event| as_delivered(event)))?;
+    // The batch's comments: their authors remembered (a reply names its parent's author) and the
+    // banned among them found once for the whole batch, not a statement each per comment.
+    let comments: Vec<&ActionEvent> = events
+        .iter()
+        .filter_map(|event| match event {
+            ActionsEvent::ActionCreated(created) if created.data.action.kind == ActionKind::Comment => {
+                Some(&created.data)
+            }
+            _ => None,
+        })
+        .collect();
+    let written: Vec<(&str, &str)> =
+        comments.iter().map(|created| (created.action.id.as_str(), created.action.user_id.as_str())).collect();
+    store::mirror::remember_authors(conn, &written)?;
+    let mut authors: Vec<String> = written.iter().map(|(_, author)| (*author).to_owned()).collect();
+    authors.sort();
+    authors.dedup();
+    let banned = if authors.is_empty() { Vec::new() } else { chorus_kit::mirror::banned_among(conn, &authors)? };
     for event in events {
         match event {
-            ActionsEvent::ActionCreated(created) if created.data.action.kind == ActionKind::Comment => {
+            ActionsEvent::ActionCreated(created)
+                if created.data.action.kind == ActionKind::Comment
+                    && !banned.contains(&created.data.action.user_id) =>
+            {
                 fan_out(conn, push, &created.app_id, &created.data)?
             }
             ActionsEvent::ActionDeleted(deleted) => forget_comment(conn, &deleted.data.action.id)?,
@@ -53,6 +74,8 @@ fn as_delivered<'a>(event: &'a ActionsEvent) -> FeedEvent<'a> {
     FeedEvent { app_id, id, event_type, payload: Box::new(move || serde_json::to_string(event).unwrap_or_default()) }
 }
 
+/// Fans a comment out to its audience; its author, remembered and found in good standing by the
+/// caller for the whole batch, is left out of it.
 fn fan_out(
     conn: &mut DbConnection,
     push: PushRoutes,
@@ -61,10 +84,6 @@ fn fan_out(
 ) -> Result<(), NotificationsError> {
     let comment = &created.action;
     let author = comment.user_id.as_str();
-    store::mirror::remember_author(conn, &comment.id, author)?;
-    if chorus_kit::mirror::is_banned(conn, author)? {
-        return Ok(());
-    }
     let key = created.entity.key.as_str();
     let body = comment.text.as_deref().map(excerpt);
     // The parent's author hears of the reply as a reply, once, and not again as a subscriber.

@@ -98,6 +98,10 @@ impl FanOut {
         };
         let next = (users.len() == PAGE).then(|| users.last().cloned()).flatten();
         users.retain(|user| !self.skip.contains(user));
+        if users.is_empty() {
+            // Most entities have no subscribers: their comments cost the page read alone.
+            return Ok((0, next));
+        }
         let silenced = match &self.silenced_by {
             Some(author) => store::mirror::silenced(conn, author, &users)?,
             None => chorus_kit::mirror::banned_among(conn, &users)?,

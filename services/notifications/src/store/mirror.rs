@@ -8,12 +8,20 @@ use chorus_kit::db::DbError;
 use super::DbConnection;
 use super::schema::comment_authors;
 
-pub fn remember_author(conn: &mut DbConnection, comment_id: &str, author_id: &str) -> Result<(), DbError> {
-    // On every comment's path: one statement, where a savepoint around the insert takes three.
-    let insert = diesel::insert_into(comment_authors::table)
-        .values((comment_authors::comment_id.eq(comment_id), comment_authors::author_id.eq(author_id)))
-        .on_conflict_do_nothing();
-    chorus_kit::on_backend!(conn, |c| insert.execute(c))?;
+/// Remembers who wrote each of `comments` (comment id, author id): one statement for a batch of
+/// the feed, where a statement per comment took one each.
+pub fn remember_authors(conn: &mut DbConnection, comments: &[(&str, &str)]) -> Result<(), DbError> {
+    // Well inside SQLite's limit of bound parameters per statement.
+    for chunk in comments.chunks(500) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(comment_id, author_id)| {
+                (comment_authors::comment_id.eq(*comment_id), comment_authors::author_id.eq(*author_id))
+            })
+            .collect();
+        let insert = diesel::insert_into(comment_authors::table).values(&rows).on_conflict_do_nothing();
+        chorus_kit::on_backend!(&mut *conn, |c| insert.execute(c))?;
+    }
     Ok(())
 }
 
