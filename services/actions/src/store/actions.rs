@@ -2,12 +2,12 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use chorus_kit::db::DbError;
+use chorus_kit::prepared::Statement;
 
 use super::DbConnection;
+use super::entities::{BumpedRow, CountDelta};
 use super::schema::{actions, chorus_user_bans, chorus_user_blocks, entities};
 use crate::domain::model::{Action, ActionKind, Counts};
-use crate::store::entities::CountDelta;
-use chorus_kit::prepared::Statement;
 
 /// An action's own columns, in [`own_columns!`]'s order: what a statement on `actions` alone
 /// returns.
@@ -196,39 +196,41 @@ fn insert_counted_once(
     };
     // The update joins the insert's returned row: no row when the insert was refused, so the
     // counts move only with a new action.
-    const STRICT: &str = "WITH inserted AS (INSERT INTO actions \
-         (id, app_id, entity_id, user_id, kind, body, medium, parent_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING entity_id) \
-         UPDATE entities e SET likes = e.likes + $10, comments = e.comments + $11, shares = e.shares + $12, \
-         views = e.views + $13, total = e.total + $14, last_activity_at = $9 \
-         FROM inserted WHERE e.id = inserted.entity_id \
-         RETURNING e.id, e.likes, e.comments, e.shares, e.views, e.total";
-    const UNLESS_DUPLICATE: &str = "WITH inserted AS (INSERT INTO actions \
-         (id, app_id, entity_id, user_id, kind, body, medium, parent_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING entity_id) \
-         UPDATE entities e SET likes = e.likes + $10, comments = e.comments + $11, shares = e.shares + $12, \
-         views = e.views + $13, total = e.total + $14, last_activity_at = $9 \
-         FROM inserted WHERE e.id = inserted.entity_id \
-         RETURNING e.id, e.likes, e.comments, e.shares, e.views, e.total";
+    macro_rules! insert_and_count {
+        ($on_conflict:literal) => {
+            concat!(
+                "WITH inserted AS (INSERT INTO actions \
+                 (id, app_id, entity_id, user_id, kind, body, medium, parent_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                $on_conflict,
+                " RETURNING entity_id) \
+                 UPDATE entities e SET likes = e.likes + $10, comments = e.comments + $11, \
+                 shares = e.shares + $12, views = e.views + $13, total = e.total + $14, last_activity_at = $9 \
+                 FROM inserted WHERE e.id = inserted.entity_id \
+                 RETURNING e.id, e.likes, e.comments, e.shares, e.views, e.total"
+            )
+        };
+    }
+    const STRICT: &str = insert_and_count!("");
+    const UNLESS_DUPLICATE: &str = insert_and_count!(" ON CONFLICT DO NOTHING");
     let created_at = chorus_kit::db::now();
-    let counted: Option<super::entities::BumpedRow> =
-        Statement::new(if skip_duplicate { UNLESS_DUPLICATE } else { STRICT })
-            .bind::<Text, _>(id.to_owned())
-            .bind::<Text, _>(new.app_id.to_owned())
-            .bind::<Text, _>(new.entity_id.to_owned())
-            .bind::<Text, _>(new.user_id.to_owned())
-            .bind::<Text, _>(new.kind.as_str())
-            .bind::<Nullable<Text>, _>(new.body.map(str::to_owned))
-            .bind::<Nullable<Text>, _>(new.medium.map(str::to_owned))
-            .bind::<Nullable<Text>, _>(new.parent_id.map(str::to_owned))
-            .bind::<Timestamp, _>(created_at)
-            .bind::<BigInt, _>(delta.likes)
-            .bind::<BigInt, _>(delta.comments)
-            .bind::<BigInt, _>(delta.shares)
-            .bind::<BigInt, _>(delta.views)
-            .bind::<BigInt, _>(delta.total())
-            .get_result(pg)
-            .optional()?;
+    let counted: Option<BumpedRow> = Statement::new(if skip_duplicate { UNLESS_DUPLICATE } else { STRICT })
+        .bind::<Text, _>(id.to_owned())
+        .bind::<Text, _>(new.app_id.to_owned())
+        .bind::<Text, _>(new.entity_id.to_owned())
+        .bind::<Text, _>(new.user_id.to_owned())
+        .bind::<Text, _>(new.kind.as_str())
+        .bind::<Nullable<Text>, _>(new.body.map(str::to_owned))
+        .bind::<Nullable<Text>, _>(new.medium.map(str::to_owned))
+        .bind::<Nullable<Text>, _>(new.parent_id.map(str::to_owned))
+        .bind::<Timestamp, _>(created_at)
+        .bind::<BigInt, _>(delta.likes)
+        .bind::<BigInt, _>(delta.comments)
+        .bind::<BigInt, _>(delta.shares)
+        .bind::<BigInt, _>(delta.views)
+        .bind::<BigInt, _>(delta.total())
+        .get_result(pg)
+        .optional()?;
     Ok(counted.map(|row| (new_action(id, new, entity_key, created_at), row.counts())))
 }
 

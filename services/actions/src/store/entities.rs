@@ -71,30 +71,12 @@ pub fn find_by_key_acting(
     key: &str,
     user_id: &str,
 ) -> Result<Option<(Entity, Standing)>, DbError> {
-    use diesel::sql_types::Text;
-
     const SQL: &str = "SELECT id, entity_key, name, entity_type, meta, likes, comments, shares, views, total, \
          created_at, updated_at, last_activity_at, \
          EXISTS (SELECT 1 FROM chorus_user_bans WHERE user_id = $3) AS banned, \
          EXISTS (SELECT 1 FROM chorus_erased_users WHERE user_id = $3) AS erased \
          FROM entities WHERE app_id = $1 AND key_hash = $2";
-    let (app_id, key_hash, user_id) = (app_id.to_owned(), key_hash(key), user_id.to_owned());
-    let row: Option<ActingRow> = match conn {
-        DbConnection::Postgresql(pg) => Statement::new(SQL)
-            .bind::<Text, _>(app_id)
-            .bind::<Text, _>(key_hash)
-            .bind::<Text, _>(user_id)
-            .get_result(pg)
-            .optional()?,
-        // SQLite takes `$3` for a named parameter, numbered by first appearance (so `$3`, the
-        // first in the text, would be bound first); `?3` is the third parameter wherever it is.
-        DbConnection::Sqlite(sqlite) => diesel::sql_query(SQL.replace('$', "?"))
-            .bind::<Text, _>(app_id)
-            .bind::<Text, _>(key_hash)
-            .bind::<Text, _>(user_id)
-            .get_result(sqlite)
-            .optional()?,
-    };
+    let row: Option<ActingRow> = by_key_and_user(conn, SQL, app_id, key, user_id)?;
     Ok(row.map(|row| (Entity::from(row.entity), Standing::from_flags(row.banned, row.erased))))
 }
 
@@ -107,8 +89,6 @@ pub fn find_by_key_seen_by(
     key: &str,
     viewer: &str,
 ) -> Result<Option<(Entity, MySummary)>, DbError> {
-    use diesel::sql_types::Text;
-
     // Grouped by the primary key, so the entity's other columns may be selected as they are.
     const SQL: &str = "SELECT e.id, e.entity_key, e.name, e.entity_type, e.meta, e.likes, e.comments, e.shares, \
          e.views, e.total, e.created_at, e.updated_at, e.last_activity_at, \
@@ -119,26 +99,44 @@ pub fn find_by_key_seen_by(
            ON a.entity_id = e.id AND a.user_id = $3 AND a.deleted_at IS NULL \
          WHERE e.app_id = $1 AND e.key_hash = $2 \
          GROUP BY e.id";
-    let (app_id, key_hash, viewer) = (app_id.to_owned(), key_hash(key), viewer.to_owned());
-    let row: Option<SeenRow> = match conn {
-        DbConnection::Postgresql(pg) => Statement::new(SQL)
-            .bind::<Text, _>(app_id)
-            .bind::<Text, _>(key_hash)
-            .bind::<Text, _>(viewer)
-            .get_result(pg)
-            .optional()?,
-        // `?3` is the third parameter wherever it is (see `find_by_key_acting`).
-        DbConnection::Sqlite(sqlite) => diesel::sql_query(SQL.replace('$', "?"))
-            .bind::<Text, _>(app_id)
-            .bind::<Text, _>(key_hash)
-            .bind::<Text, _>(viewer)
-            .get_result(sqlite)
-            .optional()?,
-    };
+    let row: Option<SeenRow> = by_key_and_user(conn, SQL, app_id, key, viewer)?;
     Ok(row.map(|row| {
         let me = MySummary { liked: row.my_likes > 0, comments: row.my_comments, shares: row.my_shares };
         (Entity::from(row.entity), me)
     }))
+}
+
+/// Runs `sql`, whose parameters are `$1` the app, `$2` the key's hash and `$3` a user, on either
+/// backend: prepared once per connection on PostgreSQL. SQLite takes `$3` for a named parameter,
+/// numbered by first appearance (so `$3`, the first in the text, would be bound first); `?3` is
+/// the third parameter wherever it is.
+fn by_key_and_user<Row>(
+    conn: &mut DbConnection,
+    sql: &'static str,
+    app_id: &str,
+    key: &str,
+    user_id: &str,
+) -> Result<Option<Row>, DbError>
+where
+    Row: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sqlite> + 'static,
+{
+    use diesel::sql_types::Text;
+
+    let (app_id, key_hash, user_id) = (app_id.to_owned(), key_hash(key), user_id.to_owned());
+    Ok(match conn {
+        DbConnection::Postgresql(pg) => Statement::new(sql)
+            .bind::<Text, _>(app_id)
+            .bind::<Text, _>(key_hash)
+            .bind::<Text, _>(user_id)
+            .get_result(pg)
+            .optional()?,
+        DbConnection::Sqlite(sqlite) => diesel::sql_query(sql.replace('$', "?"))
+            .bind::<Text, _>(app_id)
+            .bind::<Text, _>(key_hash)
+            .bind::<Text, _>(user_id)
+            .get_result(sqlite)
+            .optional()?,
+    })
 }
 
 #[derive(QueryableByName)]
@@ -326,19 +324,7 @@ pub fn bump_many(
     .bind::<Array<BigInt>, _>(column(|d| d.views))
     .bind::<Timestamp, _>(chorus_kit::db::now())
     .load(pg)?;
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            let counts = Counts {
-                likes: row.likes,
-                comments: row.comments,
-                shares: row.shares,
-                views: row.views,
-                total: row.total,
-            };
-            (row.id, counts)
-        })
-        .collect())
+    Ok(rows.into_iter().map(|row| (row.id.clone(), row.counts())).collect())
 }
 
 /// An entity's counts as an `UPDATE … RETURNING` gives them back.
