@@ -82,7 +82,8 @@ pub fn find_by_key_acting(
 
 /// The entity with this key, if any, with what `viewer` did on it (from `actions`, live rows
 /// only): the action bar, in one query. The viewer's actions on the entity are one range of
-/// `actions_by_entity_user` (entity, user), so the cost does not grow with the entity's activity.
+/// `actions_live_by_entity_user` (entity, user, kind; live actions only), read without the table,
+/// so the cost does not grow with the entity's activity.
 pub fn find_by_key_seen_by(
     conn: &mut DbConnection,
     app_id: &str,

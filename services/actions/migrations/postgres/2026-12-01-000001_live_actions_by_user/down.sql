@@ -1,0 +1,2 @@
+CREATE INDEX actions_by_entity_user ON actions (entity_id, user_id, kind);
+DROP INDEX actions_live_by_entity_user;
