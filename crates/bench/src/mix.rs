@@ -192,15 +192,15 @@ impl Target {
         self.send(self.like_method(n), url, Some(&self.tokens[user]), None).await
     }
 
-    /// The bare handler's `route` (`bar`, `like`) for `key` and user `user`.
-    fn baseline_url(&self, route: &str, key: &str, user: usize) -> String {
+    /// The bare handler's action bar of `key` as user `user` sees it.
+    fn baseline_bar_url(&self, key: &str, user: usize) -> String {
         let baseline = self.baseline.as_ref().expect("this run has a baseline");
-        format!("{}/{route}/{}/{key}/{}", baseline.url, baseline.app, self.user_ids[user])
+        format!("{}/bar/{}/{key}/{}", baseline.url, baseline.app, self.user_ids[user])
     }
 
     pub async fn baseline_bar(&self, n: usize) -> bool {
         let (user, key) = self.pick(n);
-        self.send(Method::GET, self.baseline_url("bar", &key, user), None, None).await
+        self.send(Method::GET, self.baseline_bar_url(&key, user), None, None).await
     }
 
     /// A new comment on one of the entities: the write path's typical transaction (the action,

@@ -23,10 +23,6 @@ pub fn unban(conn: &mut DbConnection, user_id: &str) -> Result<(), DbError> {
     Ok(())
 }
 
-pub fn is_banned(conn: &mut DbConnection, user_id: &str) -> Result<bool, DbError> {
-    Ok(chorus_user_bans::table.find(user_id).count().get_result::<i64>(conn)? > 0)
-}
-
 /// Of `users`, the banned ones.
 pub fn banned_among(conn: &mut DbConnection, users: &[String]) -> Result<Vec<String>, DbError> {
     let mut banned = Vec::new();

@@ -84,12 +84,13 @@ where
 
 impl QueryFragment<Pg> for Statement {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        // diesel numbers placeholders itself as binds are pushed, so the text is cut at each
-        // `$n` and the n-th value pushed in its place. Not marked unsafe to cache: diesel keys
-        // the prepared statement by the resulting text.
+        // Cached (prepared once per connection, keyed by the resulting text) unless it is to be
+        // planned each time.
         if self.planned_each_time {
             out.unsafe_to_cache_prepared();
         }
+        // diesel numbers placeholders itself as binds are pushed, so the text is cut at each
+        // `$n` and the n-th value pushed in its place.
         let mut rest = self.sql;
         while let Some(at) = rest.find('$') {
             let digits = rest[at + 1..].bytes().take_while(u8::is_ascii_digit).count();

@@ -227,8 +227,8 @@ fn sdk(db: BenchDb, args: &[String]) -> anyhow::Result<()> {
         "database": match db { BenchDb::Postgres => "postgres", BenchDb::Sqlite => "sqlite" },
         "machine": machine(),
         "loader": loader_figures,
-        "idle_rss": idle_rss,
-        "peak_rss": peak_rss,
+        "idle_rss": &idle_rss,
+        "peak_rss": &peak_rss,
     });
     println!();
     if let Some(server) = &server {
@@ -256,9 +256,7 @@ fn sdk(db: BenchDb, args: &[String]) -> anyhow::Result<()> {
         let sizes: Vec<String> = sizes.iter().map(|(name, mib)| format!("{name} {mib} MiB")).collect();
         println!("databases after the runs: {}", sizes.join(", "));
     }
-    for (idle, peak) in
-        report["idle_rss"].as_array().into_iter().flatten().zip(report["peak_rss"].as_array().into_iter().flatten())
-    {
+    for (idle, peak) in idle_rss.iter().zip(&peak_rss) {
         println!("{}: idle {} MiB, peak {} MiB", idle["service"], idle["rss_mib"], peak["peak_rss_mib"]);
     }
     let out = root.join("target/bench");

@@ -68,8 +68,8 @@ fn page_of(cursor: &Option<String>, limit: Option<u32>) -> Result<Page, Problem>
 async fn list(db: &Db, mut query: ActionQuery, page: Page) -> Result<web::Json<ActionList>, Problem> {
     query.before_id = page.after.clone();
     query.limit = page.fetch_limit();
-    let mut rows = db.read(move |conn| store::actions::list(conn, &query)).await?;
-    Ok(finish(page, &mut rows))
+    let rows = db.read(move |conn| store::actions::list(conn, &query)).await?;
+    Ok(finish(page, rows))
 }
 
 /// A page of the actions on the entity `key` (404 when there is no such entity): the entity and
@@ -77,19 +77,20 @@ async fn list(db: &Db, mut query: ActionQuery, page: Page) -> Result<web::Json<A
 async fn list_on(db: &Db, key: String, mut query: ActionQuery, page: Page) -> Result<web::Json<ActionList>, Problem> {
     query.before_id = page.after.clone();
     query.limit = page.fetch_limit();
-    let mut rows = db
+    let rows = db
         .read(move |conn| {
             let entity = ops::get_entity(conn, &query.app_id, &key, None)?;
             query.entity_id = Some(entity.id);
             Ok::<_, crate::domain::ActionsError>(store::actions::list(conn, &query)?)
         })
         .await?;
-    Ok(finish(page, &mut rows))
+    Ok(finish(page, rows))
 }
 
-fn finish(page: Page, rows: &mut Vec<domain::Action>) -> web::Json<ActionList> {
-    let next_cursor = page.finish(rows, |action| action.id.clone());
-    web::Json(ActionList { items: rows.drain(..).map(Action::from).collect(), next_cursor })
+/// The page's items (the look-ahead row dropped) and the cursor after them.
+fn finish(page: Page, mut rows: Vec<domain::Action>) -> web::Json<ActionList> {
+    let next_cursor = page.finish(&mut rows, |action| action.id.clone());
+    web::Json(ActionList { items: rows.into_iter().map(Action::from).collect(), next_cursor })
 }
 
 /// Like an entity

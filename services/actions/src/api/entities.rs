@@ -135,7 +135,7 @@ pub async fn upsert_entity(
     let (entity, created) = db
         .write(move |conn| {
             let (entity, created) = ops::upsert_entity(conn, &caller.app_id, &key, &input)?;
-            Ok::<_, ActionsError>((ops::entity_for(conn, entity, caller.user_id.as_deref())?, created))
+            Ok::<_, ActionsError>((ops::entity_for(conn, &caller.app_id, entity, caller.user_id.as_deref())?, created))
         })
         .await?;
     let entity = Entity::from(entity);
@@ -198,7 +198,7 @@ pub async fn lookup_entities(
             let found = store::entities::find_many_by_key(conn, &caller.app_id, &keys)?;
             found
                 .into_iter()
-                .map(|e| ops::entity_for(conn, e, caller.user_id.as_deref()))
+                .map(|e| ops::entity_for(conn, &caller.app_id, e, caller.user_id.as_deref()))
                 .collect::<Result<Vec<_>, _>>()
         })
         .await?;

@@ -9,7 +9,7 @@ use chorus_kit::mirror::Standing;
 use super::events::ActionsEvent;
 use super::model::{
     Action, ActionKind, Counts, Decision, Entity, EntityInput, EntityRef, Flag, FlagStatus, MAX_COMMENT,
-    MAX_FLAG_REASON, MAX_SHARE_TEXT, MySummary, ShareMedium, validate_key,
+    MAX_FLAG_REASON, MAX_SHARE_TEXT, ShareMedium, validate_key,
 };
 use super::{ActionsError, check_max, check_text, new_id};
 use crate::store;
@@ -49,21 +49,18 @@ pub fn upsert_entity(
     Ok((entity, created))
 }
 
-/// The entity, with the viewer's own summary when there is a viewer.
-pub fn entity_for(conn: &mut DbConnection, mut entity: Entity, viewer: Option<&str>) -> Result<Entity, ActionsError> {
-    if let Some(user_id) = viewer {
-        let mut me = MySummary::default();
-        for (kind, count) in store::actions::summary(conn, &entity.id, user_id)? {
-            match ActionKind::parse(&kind) {
-                Some(ActionKind::Like) => me.liked = count > 0,
-                Some(ActionKind::Comment) => me.comments = count,
-                Some(ActionKind::Share) => me.shares = count,
-                None => {}
-            }
-        }
-        entity.me = Some(me);
+/// The entity, with the viewer's own summary when there is a viewer: read again with it, in the
+/// one query an action bar takes.
+pub fn entity_for(
+    conn: &mut DbConnection,
+    app_id: &str,
+    entity: Entity,
+    viewer: Option<&str>,
+) -> Result<Entity, ActionsError> {
+    match viewer {
+        Some(_) => get_entity(conn, app_id, &entity.key, viewer),
+        None => Ok(entity),
     }
-    Ok(entity)
 }
 
 pub fn get_entity(

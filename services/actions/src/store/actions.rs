@@ -287,15 +287,6 @@ pub fn tombstone(conn: &mut DbConnection, id: &str) -> Result<bool, DbError> {
     Ok(changed == 1)
 }
 
-/// The caller's likes, live comments and shares on an entity.
-pub fn summary(conn: &mut DbConnection, entity_id: &str, user_id: &str) -> Result<Vec<(String, i64)>, DbError> {
-    Ok(actions::table
-        .filter(actions::entity_id.eq(entity_id).and(actions::user_id.eq(user_id)).and(actions::deleted_at.is_null()))
-        .group_by(actions::kind)
-        .select((actions::kind, diesel::dsl::count_star()))
-        .load(conn)?)
-}
-
 /// What to list, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct ActionQuery {

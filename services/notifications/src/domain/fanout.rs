@@ -31,22 +31,20 @@ fn apply_events(conn: &mut DbConnection, push: PushRoutes, events: &[&ActionsEve
     super::webhooks::enqueue_feed(conn, "actions", events.iter().map(|event| as_delivered(event)))?;
     // The batch's comments: their authors remembered (a reply names its parent's author) and the
     // banned among them found once for the whole batch, not a statement each per comment.
-    let comments: Vec<&ActionEvent> = events
+    let written: Vec<(&str, &str)> = events
         .iter()
         .filter_map(|event| match event {
             ActionsEvent::ActionCreated(created) if created.data.action.kind == ActionKind::Comment => {
-                Some(&created.data)
+                Some((created.data.action.id.as_str(), created.data.action.user_id.as_str()))
             }
             _ => None,
         })
         .collect();
-    let written: Vec<(&str, &str)> =
-        comments.iter().map(|created| (created.action.id.as_str(), created.action.user_id.as_str())).collect();
     store::mirror::remember_authors(conn, &written)?;
     let mut authors: Vec<String> = written.iter().map(|(_, author)| (*author).to_owned()).collect();
     authors.sort();
     authors.dedup();
-    let banned = if authors.is_empty() { Vec::new() } else { chorus_kit::mirror::banned_among(conn, &authors)? };
+    let banned = chorus_kit::mirror::banned_among(conn, &authors)?;
     for event in events {
         match event {
             ActionsEvent::ActionCreated(created)
