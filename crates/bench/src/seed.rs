@@ -86,7 +86,11 @@ impl Seed {
                FROM (SELECT entity_id, count(*) FILTER (WHERE kind = 'like') AS likes, \
                        count(*) FILTER (WHERE kind = 'comment') AS comments \
                      FROM actions GROUP BY entity_id) c \
-               WHERE e.id = c.entity_id;",
+               WHERE e.id = c.entity_id; \
+             INSERT INTO action_tallies (entity_id, user_id, likes, comments, shares) \
+               SELECT entity_id, user_id, count(*) FILTER (WHERE kind = 'like'), \
+                 count(*) FILTER (WHERE kind = 'comment'), 0 \
+               FROM actions GROUP BY entity_id, user_id;",
             hot_actions = self.hot_actions
         ))?;
         vacuum(&self.actions_db)?;

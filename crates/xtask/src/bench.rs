@@ -237,19 +237,29 @@ fn sdk(db: BenchDb, args: &[String]) -> anyhow::Result<()> {
         let workers = report["loader"]["workers"].as_u64().unwrap_or(32);
         let seconds = report["loader"]["seconds"].as_u64().unwrap_or(8);
         let entities = arg_value(args, "--entities").unwrap_or(10_000);
-        let pgbench_tps = pgbench(server, dir.path(), workers, seconds, entities)?;
-        println!("pgbench: {pgbench_tps:.0} comment transactions/s at {workers} clients");
+        let authors = report["loader"]["users"].as_u64().unwrap_or(200);
+        let run = Pgbench { clients: workers, seconds, entities, authors };
+        let pgbench_tps = pgbench(server, dir.path(), run, CommentScript::Statements)?;
+        println!("pgbench: {pgbench_tps:.0} comment transactions/s at {workers} clients, one statement at a time");
+        let as_sent_tps = pgbench(server, dir.path(), run, CommentScript::AsSent)?;
+        println!("pgbench: {as_sent_tps:.0} comment transactions/s at {workers} clients, as the service sends them");
         let statements = busiest_statements(server);
         let comment = report["loader"]["runs"]
             .as_array()
             .and_then(|runs| runs.iter().find(|run| run["name"] == "comment"))
             .and_then(|run| run["throughput"].as_f64())
             .unwrap_or(0.0);
-        println!("comments / pgbench on the same statements: {:.2}", comment / pgbench_tps.max(f64::EPSILON));
+        println!(
+            "comments / pgbench on the same statements: {:.2} (on the statements as sent: {:.2})",
+            comment / pgbench_tps.max(f64::EPSILON),
+            comment / as_sent_tps.max(f64::EPSILON)
+        );
         print_statements(&statements);
         print_sequential_scans(&scans);
         report["pgbench_comment_tps"] = json!(pgbench_tps);
         report["comment_to_pgbench"] = json!(comment / pgbench_tps.max(f64::EPSILON));
+        report["pgbench_comment_as_sent_tps"] = json!(as_sent_tps);
+        report["comment_to_pgbench_as_sent"] = json!(comment / as_sent_tps.max(f64::EPSILON));
         report["busiest_statements"] = json!(statements);
         report["sequential_scans"] = json!(scans);
         report["database_mib"] = json!(sizes);
@@ -571,33 +581,91 @@ fn loader_command(binary: &Path) -> Command {
     }
 }
 
-/// The statements of a comment (insert the action, bump the entity's counts, insert the event),
-/// run by pgbench at the loader's concurrency on the actions service's own tables, over the
-/// seeded entities: transactions per second.
-fn pgbench(server: &ThrowawayPostgres, dir: &Path, clients: u64, seconds: u64, entities: u64) -> anyhow::Result<f64> {
-    let script = dir.join("comment.sql");
-    std::fs::write(
-        &script,
-        format!(
-            "\\set e random(0, {last})\n\
-             BEGIN;\n\
-             INSERT INTO actions (id, app_id, entity_id, user_id, kind, body, created_at) \
-               VALUES (gen_random_uuid()::text, 'pgbench', 'seed-entity-' || :e, 'pgbench-user', 'comment', \
+/// How wide and long pgbench runs: as the loader's comment run did.
+#[derive(Clone, Copy)]
+struct Pgbench {
+    clients: u64,
+    seconds: u64,
+    entities: u64,
+    /// Distinct authors, as many as the loader has sessions.
+    authors: u64,
+}
+
+/// The two forms pgbench runs a comment's transaction in.
+#[derive(Clone, Copy)]
+enum CommentScript {
+    /// As the issue that set the target measured it: insert the action, bump the entity's counts,
+    /// bump the author's tally, insert the event, each its own statement in pgbench's simple
+    /// protocol. The target's ratio is taken against this.
+    Statements,
+    /// As the actions service sends them: the action, the counts and the tally in one prepared
+    /// statement, then the event with a payload of a real event's size. The database's ceiling
+    /// for Chorus's own SQL.
+    AsSent,
+}
+
+/// A comment's transaction run by pgbench (see [`CommentScript`]) at the loader's concurrency on
+/// the actions service's own tables, over the seeded entities, by as many authors as the loader
+/// has sessions: transactions per second.
+fn pgbench(server: &ThrowawayPostgres, dir: &Path, run: Pgbench, form: CommentScript) -> anyhow::Result<f64> {
+    let Pgbench { clients, seconds, entities, authors } = run;
+    let head =
+        format!("\\set e random(0, {last})\n\\set u random(1, {authors})\nBEGIN;\n", last = entities.saturating_sub(1));
+    let (body, protocol) = match form {
+        CommentScript::Statements => (
+            "INSERT INTO actions (id, app_id, entity_id, user_id, kind, body, created_at) \
+               VALUES (gen_random_uuid()::text, 'pgbench', 'seed-entity-' || :e, 'pgbench-user-' || :u, 'comment', \
                'a comment from the bench', now());\n\
              UPDATE entities SET comments = comments + 1, total = total + 1, last_activity_at = now() \
                WHERE id = 'seed-entity-' || :e;\n\
+             INSERT INTO action_tallies (entity_id, user_id, likes, comments, shares) \
+               VALUES ('seed-entity-' || :e, 'pgbench-user-' || :u, 0, 1, 0) ON CONFLICT (entity_id, user_id) \
+               DO UPDATE SET comments = action_tallies.comments + 1;\n\
              INSERT INTO chorus_events (id, app_id, event_type, subject, data, occurred_at) \
                VALUES ((pg_current_xact_id()::text::bigint << 20), 'pgbench', 'pgbench.comment', 'seed-entity-' || :e, \
-               '{{\"action\": {{}}}}', now());\n\
-             COMMIT;\n",
-            last = entities.saturating_sub(1)
+               '{\"action\": {}}', now());\n"
+                .to_owned(),
+            "simple",
         ),
-    )?;
+        CommentScript::AsSent => {
+            // An `action.created` of a comment, as large as the service's.
+            let payload = json!({
+                "action": { "id": "01JDZ8Q3W4C5V6B7N8M9K0J1H2", "kind": "comment", "entity_id": "seed-entity-1",
+                    "entity_key": "entity-1", "user_id": "01JDZ8Q3W4C5V6B7N8M9K0J1H3", "text": "a comment from the bench",
+                    "medium": null, "parent_id": null, "deleted": false, "created_at": "2026-12-01T00:00:00Z" },
+                "entity": { "id": "seed-entity-1", "key": "entity-1", "name": "Entity 1", "type": null },
+                "counts": { "likes": 10, "comments": 90, "shares": 0, "views": 0, "total": 100 }
+            });
+            (
+                format!(
+                    "WITH inserted AS (INSERT INTO actions \
+                       (id, app_id, entity_id, user_id, kind, body, medium, parent_id, created_at) \
+                       VALUES (gen_random_uuid()::text, 'pgbench', 'seed-entity-' || :e, 'pgbench-user-' || :u, \
+                       'comment', 'a comment from the bench', NULL, NULL, now()) RETURNING entity_id, user_id), \
+                     tallied AS (INSERT INTO action_tallies (entity_id, user_id, likes, comments, shares) \
+                       SELECT entity_id, user_id, 0, 1, 0 FROM inserted \
+                       ON CONFLICT (entity_id, user_id) DO UPDATE SET likes = action_tallies.likes + EXCLUDED.likes, \
+                       comments = action_tallies.comments + EXCLUDED.comments, \
+                       shares = action_tallies.shares + EXCLUDED.shares) \
+                     UPDATE entities e SET likes = e.likes + 0, comments = e.comments + 1, shares = e.shares + 0, \
+                       views = e.views + 0, total = e.total + 1, last_activity_at = now() \
+                       FROM inserted WHERE e.id = inserted.entity_id \
+                       RETURNING e.id, e.likes, e.comments, e.shares, e.views, e.total;\n\
+                     INSERT INTO chorus_events (id, app_id, event_type, subject, data, occurred_at) \
+                       VALUES ((pg_current_xact_id()::text::bigint << 20), 'pgbench', 'action.created', \
+                       'seed-entity-' || :e, '{payload}', now());\n"
+                ),
+                "prepared",
+            )
+        }
+    };
+    let script = dir.join("comment.sql");
+    std::fs::write(&script, format!("{head}{body}COMMIT;\n"))?;
     // The comment run is the first after the seed's checkpoint; pgbench starts right after one
     // too, so both pay alike for the full-page writes that follow a checkpoint.
     server.psql("postgres", "CHECKPOINT")?;
     let output = Command::new(server.tool("pgbench"))
-        .args(["-n", "-c", &clients.to_string(), "-j", "2", "-T", &seconds.to_string(), "-f"])
+        .args(["-n", "-M", protocol, "-c", &clients.to_string(), "-j", "2", "-T", &seconds.to_string(), "-f"])
         .arg(&script)
         .arg(server.socket_url("actions"))
         .output()

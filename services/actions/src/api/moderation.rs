@@ -37,7 +37,8 @@ impl From<Decision> for domain::Decision {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RecountReport {
     pub entities_checked: i64,
-    /// Entities whose stored counts differed from their rows, now fixed. Should be zero.
+    /// Entities whose stored counts, or users' own summaries of them (`me` on an entity), differed
+    /// from their rows, now fixed. Should be zero.
     pub entities_fixed: i64,
 }
 
@@ -164,7 +165,8 @@ pub async fn resolve_flag(
 
 /// Recount every entity (operator)
 ///
-/// Recomputes each entity's counts from its rows and fixes any that differ. `entities_fixed`
+/// Recomputes each entity's counts, and each user's summary of it, from its rows and fixes any
+/// that differ. `entities_fixed`
 /// should be zero: counts change in the same transaction as the actions.
 #[utoipa::path(
     post, path = "/v1/admin/recount", tag = "moderation", operation_id = "recount",

@@ -118,8 +118,10 @@ fn announce(
     Ok(action)
 }
 
+/// Takes a withdrawn action out of its entity's counts and its author's tally, and publishes it.
 fn forget(conn: &mut DbConnection, app_id: &str, action: &Action, delta: CountDelta) -> Result<(), ActionsError> {
     let counts = store::entities::bump(conn, &action.entity_id, delta)?;
+    store::tallies::add(conn, &action.entity_id, &action.user_id, delta)?;
     let entity = store::entities::reference(conn, &action.entity_id)?;
     publish(conn, app_id, &ActionsEvent::ActionDeleted { action, entity: &entity, counts })?;
     Ok(())
@@ -156,8 +158,9 @@ pub fn unlike(conn: &mut DbConnection, app_id: &str, user_id: &str, key: &str) -
     };
     may_act(standing)?;
     // Two unlikes at once: only the one whose delete removed the like counts.
-    let Some(like) = store::actions::delete_like(conn, &entity.id, user_id, &entity.key)? else { return Ok(false) };
-    let counts = store::entities::bump(conn, &entity.id, CountDelta { likes: -1, ..Default::default() })?;
+    let Some((like, counts)) = store::actions::delete_like_counted(conn, &entity.id, user_id, &entity.key)? else {
+        return Ok(false);
+    };
     publish(conn, app_id, &ActionsEvent::ActionDeleted { action: &like, entity: &EntityRef::from(&entity), counts })?;
     Ok(true)
 }

@@ -11,7 +11,8 @@ use crate::store;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RecountReport {
     pub entities_checked: i64,
-    /// Entities whose stored counts differed from their rows, now fixed. Should be zero.
+    /// Entities whose stored counts, or users' tallies of them, differed from their rows, now
+    /// fixed. Should be zero.
     pub entities_fixed: i64,
 }
 
@@ -53,11 +54,21 @@ pub fn recount_page(
         // lock keeps the tally and the stored counts from the same moment.
         store::entities::lock(conn, id)?;
         let truth = counted(conn, id)?;
+        let mut drifted = false;
         if store::entities::counts(conn, id)? != truth {
             tracing::warn!(entity_id = %id, ?truth, "counts drifted; fixed");
             store::entities::set_counts(conn, id, truth)?;
-            report.entities_fixed += 1;
+            drifted = true;
         }
+        // The users' own tallies (their summaries on the action bar) move in the same
+        // transactions, under the same row lock.
+        let tallies = store::tallies::counted(conn, id)?;
+        if store::tallies::of_entity(conn, id)? != tallies {
+            tracing::warn!(entity_id = %id, "users' tallies drifted; rebuilt");
+            store::tallies::replace(conn, id, &tallies)?;
+            drifted = true;
+        }
+        report.entities_fixed += i64::from(drifted);
     }
     let next = if ids.len() as i64 == PAGE { ids.last().cloned() } else { None };
     Ok((report, next))

@@ -57,6 +57,7 @@ pub fn erase_user(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Resul
         let counts = store::entities::bump(conn, entity_id, *delta)?;
         after.insert(entity_id.clone(), (store::entities::reference(conn, entity_id)?, counts));
     }
+    store::tallies::forget_user(conn, user_id)?;
     for action in &removed {
         let (entity, counts) = &after[&action.entity_id];
         publish(conn, app_id, &ActionsEvent::ActionDeleted { action, entity, counts: *counts })?;

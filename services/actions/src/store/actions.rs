@@ -192,10 +192,13 @@ fn insert_counted_once(
         };
         let Some(action) = inserted else { return Ok(None) };
         let counts = super::entities::bump(conn, new.entity_id, delta)?;
+        super::tallies::add(conn, new.entity_id, new.user_id, delta)?;
         return Ok(Some((action, counts)));
     };
-    // The update joins the insert's returned row: no row when the insert was refused, so the
-    // counts move only with a new action.
+    // The update and the user's tally join the insert's returned row: no row when the insert was
+    // refused, so the counts move only with a new action. (PostgreSQL runs the tally's upsert,
+    // which nothing reads, after the update: entity row, then tally row, the lock order of every
+    // writer.)
     macro_rules! insert_and_count {
         ($on_conflict:literal) => {
             concat!(
@@ -203,7 +206,12 @@ fn insert_counted_once(
                  (id, app_id, entity_id, user_id, kind, body, medium, parent_id, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 $on_conflict,
-                " RETURNING entity_id) \
+                " RETURNING entity_id, user_id), \
+                 tallied AS (INSERT INTO action_tallies (entity_id, user_id, likes, comments, shares) \
+                 SELECT entity_id, user_id, $10, $11, $12 FROM inserted \
+                 ON CONFLICT (entity_id, user_id) DO UPDATE SET likes = action_tallies.likes + EXCLUDED.likes, \
+                 comments = action_tallies.comments + EXCLUDED.comments, \
+                 shares = action_tallies.shares + EXCLUDED.shares) \
                  UPDATE entities e SET likes = e.likes + $10, comments = e.comments + $11, \
                  shares = e.shares + $12, views = e.views + $13, total = e.total + $14, last_activity_at = $9 \
                  FROM inserted WHERE e.id = inserted.entity_id \
@@ -256,9 +264,9 @@ pub fn find_like(conn: &mut DbConnection, entity_id: &str, user_id: &str) -> Res
 }
 
 /// Removes the user's like of the entity (whose key is `entity_key`) and answers it; `None` when
-/// there was none, or a concurrent unlike removed it first (on PostgreSQL the second delete waits
-/// for the first, then finds nothing). One statement: the delete returns the row.
-pub fn delete_like(
+/// there was none, or a concurrent unlike removed it first. One statement: the delete returns the
+/// row.
+fn delete_like(
     conn: &mut DbConnection,
     entity_id: &str,
     user_id: &str,
@@ -270,6 +278,70 @@ pub fn delete_like(
         diesel::delete(target).returning(own_columns!()).get_result::<OwnRow>(c).optional()
     })?;
     Ok(returned.map(|own| to_action((own, entity_key.to_owned()))))
+}
+
+/// Removes the user's like of the entity (whose key is `entity_key`) and takes it out of the
+/// entity's counts and the user's tally: the like as it was and the counts after. `None` when
+/// there was none, or a concurrent unlike removed it first (on PostgreSQL the second delete waits
+/// for the first, then finds nothing), and then nothing changed. On PostgreSQL one statement, the
+/// delete and both updates together; on SQLite [`delete_like`], [`super::entities::bump`] and
+/// [`super::tallies::add`].
+pub fn delete_like_counted(
+    conn: &mut DbConnection,
+    entity_id: &str,
+    user_id: &str,
+    entity_key: &str,
+) -> Result<Option<(Action, Counts)>, DbError> {
+    use diesel::sql_types::{Text, Timestamp};
+
+    let unliked = CountDelta { likes: -1, ..Default::default() };
+    let DbConnection::Postgresql(pg) = conn else {
+        let Some(like) = delete_like(conn, entity_id, user_id, entity_key)? else { return Ok(None) };
+        let counts = super::entities::bump(conn, entity_id, unliked)?;
+        super::tallies::add(conn, entity_id, user_id, unliked)?;
+        return Ok(Some((like, counts)));
+    };
+    // The kind is spelled out so the plan can use `actions_one_like`, the partial index of likes.
+    // Row locks in every writer's order: the action, its entity, then the user's tally.
+    const SQL: &str = "WITH removed AS (DELETE FROM actions \
+         WHERE entity_id = $1 AND user_id = $2 AND kind = 'like' RETURNING id, entity_id, user_id, created_at), \
+         tallied AS (UPDATE action_tallies t SET likes = t.likes - 1 FROM removed \
+         WHERE t.user_id = removed.user_id AND t.entity_id = removed.entity_id) \
+         UPDATE entities e SET likes = e.likes - 1, total = e.total - 1, last_activity_at = $3 \
+         FROM removed WHERE e.id = removed.entity_id \
+         RETURNING removed.id AS like_id, removed.created_at, \
+         e.id, e.likes, e.comments, e.shares, e.views, e.total";
+    let row: Option<UnlikedRow> = Statement::new(SQL)
+        .bind::<Text, _>(entity_id.to_owned())
+        .bind::<Text, _>(user_id.to_owned())
+        .bind::<Timestamp, _>(chorus_kit::db::now())
+        .get_result(pg)
+        .optional()?;
+    Ok(row.map(|row| {
+        let like = Action {
+            id: row.like_id,
+            kind: ActionKind::Like,
+            entity_id: entity_id.to_owned(),
+            entity_key: entity_key.to_owned(),
+            user_id: user_id.to_owned(),
+            text: None,
+            medium: None,
+            parent_id: None,
+            deleted: false,
+            created_at: row.created_at.and_utc(),
+        };
+        (like, row.counts.counts())
+    }))
+}
+
+#[derive(QueryableByName)]
+struct UnlikedRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    like_id: String,
+    #[diesel(sql_type = diesel::sql_types::Timestamp)]
+    created_at: NaiveDateTime,
+    #[diesel(embed)]
+    counts: BumpedRow,
 }
 
 /// Deletes an action; false when it was already gone (a concurrent request deleted it first:

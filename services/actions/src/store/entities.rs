@@ -76,44 +76,54 @@ pub fn find_by_key_acting(
          EXISTS (SELECT 1 FROM chorus_user_bans WHERE user_id = $3) AS banned, \
          EXISTS (SELECT 1 FROM chorus_erased_users WHERE user_id = $3) AS erased \
          FROM entities WHERE app_id = $1 AND key_hash = $2";
-    let row: Option<ActingRow> = by_key_and_user(conn, SQL, app_id, key, user_id)?;
+    let row: Option<ActingRow> = by_key_and_user(conn, [SQL, SQL], app_id, key, user_id)?;
     Ok(row.map(|row| (Entity::from(row.entity), Standing::from_flags(row.banned, row.erased))))
 }
 
-/// The entity with this key, if any, with what `viewer` did on it (from `actions`, live rows
-/// only): the action bar, in one query. The viewer's actions on the entity are one range of
-/// `actions_live_by_entity_user` (entity, user, kind; live actions only), read without the table,
-/// so the cost does not grow with the entity's activity.
+/// The entity with this key, if any, with what `viewer` did on it (their live actions, from
+/// their tally, [`super::tallies`]): the action bar, in one query of two primary-key lookups,
+/// so its cost grows neither with the entity's activity nor with the viewer's own.
 pub fn find_by_key_seen_by(
     conn: &mut DbConnection,
     app_id: &str,
     key: &str,
     viewer: &str,
 ) -> Result<Option<(Entity, MySummary)>, DbError> {
-    // Grouped by the primary key, so the entity's other columns may be selected as they are.
-    const SQL: &str = "SELECT e.id, e.entity_key, e.name, e.entity_type, e.meta, e.likes, e.comments, e.shares, \
-         e.views, e.total, e.created_at, e.updated_at, e.last_activity_at, \
-         COALESCE(SUM(CASE WHEN a.kind = 'like' THEN 1 ELSE 0 END), 0) AS my_likes, \
-         COALESCE(SUM(CASE WHEN a.kind = 'comment' THEN 1 ELSE 0 END), 0) AS my_comments, \
-         COALESCE(SUM(CASE WHEN a.kind = 'share' THEN 1 ELSE 0 END), 0) AS my_shares \
-         FROM entities e LEFT JOIN actions a \
-           ON a.entity_id = e.id AND a.user_id = $3 AND a.deleted_at IS NULL \
-         WHERE e.app_id = $1 AND e.key_hash = $2 \
-         GROUP BY e.id";
-    let row: Option<SeenRow> = by_key_and_user(conn, SQL, app_id, key, viewer)?;
+    macro_rules! seen_by {
+        ($tally:literal) => {
+            concat!(
+                "SELECT e.id, e.entity_key, e.name, e.entity_type, e.meta, e.likes, e.comments, e.shares, \
+                 e.views, e.total, e.created_at, e.updated_at, e.last_activity_at, \
+                 COALESCE(t.likes, 0) AS my_likes, COALESCE(t.comments, 0) AS my_comments, \
+                 COALESCE(t.shares, 0) AS my_shares FROM entities e LEFT JOIN ",
+                $tally,
+                " WHERE e.app_id = $1 AND e.key_hash = $2"
+            )
+        };
+    }
+    // PostgreSQL's plan for the plain join read every tally of the viewer and kept the entity's
+    // (it estimates a user's tallies from the average, and a busy caller has thousands); the
+    // fenced lateral subquery is planned apart, as one lookup of the whole primary key. SQLite
+    // has no LATERAL, and looks the plain join up by the whole key.
+    const POSTGRES: &str = seen_by!(
+        "LATERAL (SELECT likes, comments, shares FROM action_tallies \
+         WHERE user_id = $3 AND entity_id = e.id OFFSET 0) t ON true"
+    );
+    const SQLITE: &str = seen_by!("action_tallies t ON t.user_id = $3 AND t.entity_id = e.id");
+    let row: Option<SeenRow> = by_key_and_user(conn, [POSTGRES, SQLITE], app_id, key, viewer)?;
     Ok(row.map(|row| {
         let me = MySummary { liked: row.my_likes > 0, comments: row.my_comments, shares: row.my_shares };
         (Entity::from(row.entity), me)
     }))
 }
 
-/// Runs `sql`, whose parameters are `$1` the app, `$2` the key's hash and `$3` a user, on either
-/// backend: prepared once per connection on PostgreSQL. SQLite takes `$3` for a named parameter,
-/// numbered by first appearance (so `$3`, the first in the text, would be bound first); `?3` is
-/// the third parameter wherever it is.
+/// Runs a statement whose parameters are `$1` the app, `$2` the key's hash and `$3` a user, on
+/// either backend, its text given as `[postgres, sqlite]`: prepared once per connection on
+/// PostgreSQL. SQLite takes `$3` for a named parameter, numbered by first appearance (so `$3`,
+/// the first in the text, would be bound first); `?3` is the third parameter wherever it is.
 fn by_key_and_user<Row>(
     conn: &mut DbConnection,
-    sql: &'static str,
+    [postgres, sqlite]: [&'static str; 2],
     app_id: &str,
     key: &str,
     user_id: &str,
@@ -125,17 +135,17 @@ where
 
     let (app_id, key_hash, user_id) = (app_id.to_owned(), key_hash(key), user_id.to_owned());
     Ok(match conn {
-        DbConnection::Postgresql(pg) => Statement::new(sql)
+        DbConnection::Postgresql(pg) => Statement::new(postgres)
             .bind::<Text, _>(app_id)
             .bind::<Text, _>(key_hash)
             .bind::<Text, _>(user_id)
             .get_result(pg)
             .optional()?,
-        DbConnection::Sqlite(sqlite) => diesel::sql_query(sql.replace('$', "?"))
+        DbConnection::Sqlite(connection) => diesel::sql_query(sqlite.replace('$', "?"))
             .bind::<Text, _>(app_id)
             .bind::<Text, _>(key_hash)
             .bind::<Text, _>(user_id)
-            .get_result(sqlite)
+            .get_result(connection)
             .optional()?,
     })
 }

@@ -5,5 +5,6 @@ pub mod entities;
 pub mod flags;
 pub mod mirror;
 pub mod schema;
+pub mod tallies;
 
 pub use chorus_kit::db::DbConnection;

@@ -44,6 +44,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    action_tallies (user_id, entity_id) {
+        entity_id -> Text,
+        user_id -> Text,
+        likes -> BigInt,
+        comments -> BigInt,
+        shares -> BigInt,
+    }
+}
+
+diesel::table! {
     flags (id) {
         id -> Text,
         app_id -> Text,
@@ -65,6 +75,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     entities,
     actions,
     view_tallies,
+    action_tallies,
     flags,
     chorus_user_blocks,
     chorus_user_bans

@@ -38,6 +38,48 @@ async fn concurrent_likes_and_unlikes_keep_exact_counts() {
 }
 
 #[tokio::test]
+async fn the_callers_summary_follows_each_action_and_the_recount_rebuilds_it() {
+    use diesel::RunQueryDsl;
+
+    let s = Stack::start().await;
+    let (api_key, _) = s.app().await;
+    let ada = s.person(&api_key, "ada").await;
+    let bob = s.person(&api_key, "bob").await;
+    let key = "summary";
+    let comments = format!("{}/comments", path(key));
+    s.api.call(Method::POST, &format!("{}/likes", path(key)), Some(&ada.token), None).await;
+    let first = s.api.post(&comments, &ada.token, json!({ "text": "one" })).await;
+    s.api.post(&comments, &ada.token, json!({ "text": "two" })).await;
+    s.api.post(&format!("{}/shares", path(key)), &ada.token, json!({ "medium": "email" })).await;
+    s.api.post(&comments, &bob.token, json!({ "text": "bob's" })).await;
+    assert_eq!(s.bar(key, &ada).await["me"], json!({ "liked": true, "comments": 2, "shares": 1 }));
+    assert_eq!(s.bar(key, &bob).await["me"], json!({ "liked": false, "comments": 1, "shares": 0 }));
+
+    // Withdrawn actions leave the summary in the same transaction.
+    let deleted =
+        s.api.call(Method::DELETE, &format!("/v1/comments/{}", first.text("/id")), Some(&ada.token), None).await;
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    s.api.call(Method::DELETE, &format!("{}/likes/me", path(key)), Some(&ada.token), None).await;
+    assert_eq!(s.bar(key, &ada).await["me"], json!({ "liked": false, "comments": 1, "shares": 1 }));
+
+    // The summary is read from the users' tallies: one that drifts shows, and the recount, which
+    // checks them against the actions, rebuilds it.
+    s.actions
+        .db()
+        .write(|conn| -> Result<usize, chorus_kit::db::DbError> {
+            let drift = diesel::sql_query("UPDATE action_tallies SET comments = comments + 5");
+            Ok(chorus_kit::on_backend!(conn, |c| drift.execute(c))?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(s.bar(key, &bob).await["me"]["comments"], 6);
+    let report = s.api.call(Method::POST, "/v1/admin/recount", Some(OPERATOR_TOKEN), None).await;
+    assert_eq!(report.body, json!({ "entities_checked": 1, "entities_fixed": 1 }));
+    assert_eq!(s.bar(key, &ada).await["me"], json!({ "liked": false, "comments": 1, "shares": 1 }));
+    assert_eq!(s.bar(key, &bob).await["me"], json!({ "liked": false, "comments": 1, "shares": 0 }));
+}
+
+#[tokio::test]
 async fn views_are_grouped_but_never_lost() {
     let s = Stack::start().await;
     let (api_key, _) = s.app().await;

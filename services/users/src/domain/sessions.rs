@@ -132,7 +132,6 @@ pub fn start(conn: &mut DbConnection, api_key: &str, device_id: &str) -> Result<
             if signed_in {
                 return Err(UsersError::SignInRequired);
             }
-            store::sessions::touch_device(conn, &app.id, device_id)?;
             (user, false)
         }
         None => {
@@ -148,13 +147,15 @@ pub fn start(conn: &mut DbConnection, api_key: &str, device_id: &str) -> Result<
     if user.banned {
         return Err(UsersError::Banned);
     }
-    let refresh_token = issue_refresh_token(conn, &app, &user.id, &new_id())?;
+    // A known device is seen again as its token is issued (a new one was inserted seen).
+    let seen_device = (!created).then_some(device_id);
+    let refresh_token = issue_refresh_token(conn, &app, &user.id, &new_id(), seen_device)?;
     Ok(OpenedSession { user, created, refresh_token, access_ttl_secs: app.settings.access_token_ttl_secs })
 }
 
 /// Opens a session for a known user (after an identity hand-back).
 pub fn open_for(conn: &mut DbConnection, app: &App, user: User) -> Result<OpenedSession, UsersError> {
-    let refresh_token = issue_refresh_token(conn, app, &user.id, &new_id())?;
+    let refresh_token = issue_refresh_token(conn, app, &user.id, &new_id(), None)?;
     Ok(OpenedSession { user, created: false, refresh_token, access_ttl_secs: app.settings.access_token_ttl_secs })
 }
 
@@ -184,7 +185,7 @@ pub fn refresh(conn: &mut DbConnection, refresh_token: &str) -> Result<Refreshed
     if user.banned {
         return Err(UsersError::Banned);
     }
-    let refresh_token = issue_refresh_token(conn, &app, &user.id, &row.family_id)?;
+    let refresh_token = issue_refresh_token(conn, &app, &user.id, &row.family_id, None)?;
     Ok(Refreshed::Rotated(Box::new(OpenedSession {
         user,
         created: false,
@@ -193,14 +194,20 @@ pub fn refresh(conn: &mut DbConnection, refresh_token: &str) -> Result<Refreshed
     })))
 }
 
+/// A new refresh token of `family_id` for the user (stored hashed), marking `seen_device` seen
+/// in the same write.
 fn issue_refresh_token(
     conn: &mut DbConnection,
     app: &App,
     user_id: &str,
     family_id: &str,
+    seen_device: Option<&str>,
 ) -> Result<String, UsersError> {
     let token = secrets::new_credential("rt");
+    let token_hash = secrets::digest(&token);
     let expires_at = chorus_kit::db::now() + TimeDelta::days(app.settings.refresh_token_ttl_days.into());
-    store::sessions::insert_refresh_token(conn, &secrets::digest(&token), family_id, user_id, &app.id, expires_at)?;
+    let new =
+        store::sessions::NewRefreshToken { token_hash: &token_hash, family_id, user_id, app_id: &app.id, expires_at };
+    store::sessions::insert_refresh_token(conn, &new, seen_device)?;
     Ok(token)
 }

@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use chorus_kit::db::DbError;
+use chorus_kit::prepared::Statement;
 
 use super::DbConnection;
 use super::schema::{devices, refresh_tokens};
@@ -18,13 +19,6 @@ pub fn insert_device(conn: &mut DbConnection, app_id: &str, device_id: &str, use
             devices::created_at.eq(now),
             devices::last_seen_at.eq(now),
         ))
-        .execute(conn)?;
-    Ok(())
-}
-
-pub fn touch_device(conn: &mut DbConnection, app_id: &str, device_id: &str) -> Result<(), DbError> {
-    diesel::update(devices::table.find((app_id, device_id)))
-        .set(devices::last_seen_at.eq(chorus_kit::db::now()))
         .execute(conn)?;
     Ok(())
 }
@@ -58,23 +52,56 @@ pub struct RefreshTokenRow {
     pub created_at: NaiveDateTime,
 }
 
+/// A refresh token to store: only its hash, never the token.
+pub struct NewRefreshToken<'a> {
+    pub token_hash: &'a str,
+    pub family_id: &'a str,
+    pub user_id: &'a str,
+    pub app_id: &'a str,
+    pub expires_at: NaiveDateTime,
+}
+
+/// Stores a refresh token; with `seen_device`, also marks that device of the token's app seen
+/// now (a session reopened from it). On PostgreSQL the two are one statement: a new session is
+/// the SDK's first call on every launch, so each round trip counts.
 pub fn insert_refresh_token(
     conn: &mut DbConnection,
-    token_hash: &str,
-    family_id: &str,
-    user_id: &str,
-    app_id: &str,
-    expires_at: NaiveDateTime,
+    token: &NewRefreshToken<'_>,
+    seen_device: Option<&str>,
 ) -> Result<(), DbError> {
+    use diesel::sql_types::{Text, Timestamp};
+
+    let now = chorus_kit::db::now();
+    if let (DbConnection::Postgresql(pg), Some(device_id)) = (&mut *conn, seen_device) {
+        Statement::new(
+            "WITH seen AS (UPDATE devices SET last_seen_at = $6 WHERE app_id = $4 AND device_id = $7) \
+             INSERT INTO refresh_tokens (token_hash, family_id, user_id, app_id, expires_at, revoked, created_at) \
+             VALUES ($1, $2, $3, $4, $5, false, $6)",
+        )
+        .bind::<Text, _>(token.token_hash.to_owned())
+        .bind::<Text, _>(token.family_id.to_owned())
+        .bind::<Text, _>(token.user_id.to_owned())
+        .bind::<Text, _>(token.app_id.to_owned())
+        .bind::<Timestamp, _>(token.expires_at)
+        .bind::<Timestamp, _>(now)
+        .bind::<Text, _>(device_id.to_owned())
+        .execute(pg)?;
+        return Ok(());
+    }
+    if let Some(device_id) = seen_device {
+        diesel::update(devices::table.find((token.app_id, device_id)))
+            .set(devices::last_seen_at.eq(now))
+            .execute(conn)?;
+    }
     diesel::insert_into(refresh_tokens::table)
         .values((
-            refresh_tokens::token_hash.eq(token_hash),
-            refresh_tokens::family_id.eq(family_id),
-            refresh_tokens::user_id.eq(user_id),
-            refresh_tokens::app_id.eq(app_id),
-            refresh_tokens::expires_at.eq(expires_at),
+            refresh_tokens::token_hash.eq(token.token_hash),
+            refresh_tokens::family_id.eq(token.family_id),
+            refresh_tokens::user_id.eq(token.user_id),
+            refresh_tokens::app_id.eq(token.app_id),
+            refresh_tokens::expires_at.eq(token.expires_at),
             refresh_tokens::revoked.eq(false),
-            refresh_tokens::created_at.eq(chorus_kit::db::now()),
+            refresh_tokens::created_at.eq(now),
         ))
         .execute(conn)?;
     Ok(())
