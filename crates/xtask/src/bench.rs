@@ -598,9 +598,9 @@ enum CommentScript {
     /// bump the author's tally, insert the event, each its own statement in pgbench's simple
     /// protocol. The target's ratio is taken against this.
     Statements,
-    /// As the actions service sends them: the action, the counts and the tally in one prepared
-    /// statement, then the event with a payload of a real event's size. The database's ceiling
-    /// for Chorus's own SQL.
+    /// As the actions service sends them: the entity's lookup by key with the author's standing,
+    /// the action, the counts and the tally in one prepared statement, then the event with a
+    /// payload of a real event's size. The database's ceiling for Chorus's own SQL.
     AsSent,
 }
 
@@ -628,6 +628,9 @@ fn pgbench(server: &ThrowawayPostgres, dir: &Path, run: Pgbench, form: CommentSc
             "simple",
         ),
         CommentScript::AsSent => {
+            // The entities' app, which the service's lookup names.
+            let app = server.psql("actions", "SELECT app_id FROM entities WHERE id = 'seed-entity-0'")?;
+            let app = app.trim();
             // An `action.created` of a comment, as large as the service's.
             let payload = json!({
                 "action": { "id": "01JDZ8Q3W4C5V6B7N8M9K0J1H2", "kind": "comment", "entity_id": "seed-entity-1",
@@ -636,12 +639,18 @@ fn pgbench(server: &ThrowawayPostgres, dir: &Path, run: Pgbench, form: CommentSc
                 "entity": { "id": "seed-entity-1", "key": "entity-1", "name": "Entity 1", "type": null },
                 "counts": { "likes": 10, "comments": 90, "shares": 0, "views": 0, "total": 100 }
             });
+            // pgbench reads `:name` as a variable, so the payload's colons go in escaped.
+            let payload = payload.to_string().replace(':', "\\x3a");
             (
                 format!(
-                    "WITH inserted AS (INSERT INTO actions \
+                    "WITH target AS (SELECT id FROM entities WHERE app_id = '{app}' \
+                       AND key_hash = encode(sha256(convert_to('entity-' || :e, 'UTF8')), 'hex') \
+                       AND NOT EXISTS (SELECT 1 FROM chorus_user_bans WHERE user_id = 'pgbench-user-' || :u) \
+                       AND NOT EXISTS (SELECT 1 FROM chorus_erased_users WHERE user_id = 'pgbench-user-' || :u)), \
+                     inserted AS (INSERT INTO actions \
                        (id, app_id, entity_id, user_id, kind, body, medium, parent_id, created_at) \
-                       VALUES (gen_random_uuid()::text, 'pgbench', 'seed-entity-' || :e, 'pgbench-user-' || :u, \
-                       'comment', 'a comment from the bench', NULL, NULL, now()) RETURNING entity_id, user_id), \
+                       SELECT gen_random_uuid()::text, 'pgbench', target.id, 'pgbench-user-' || :u, \
+                       'comment', 'a comment from the bench', NULL, NULL, now() FROM target RETURNING entity_id, user_id), \
                      tallied AS (INSERT INTO action_tallies (entity_id, user_id, likes, comments, shares) \
                        SELECT entity_id, user_id, 0, 1, 0 FROM inserted \
                        ON CONFLICT (entity_id, user_id) DO UPDATE SET likes = action_tallies.likes + EXCLUDED.likes, \
@@ -650,10 +659,11 @@ fn pgbench(server: &ThrowawayPostgres, dir: &Path, run: Pgbench, form: CommentSc
                      UPDATE entities e SET likes = e.likes + 0, comments = e.comments + 1, shares = e.shares + 0, \
                        views = e.views + 0, total = e.total + 1, last_activity_at = now() \
                        FROM inserted WHERE e.id = inserted.entity_id \
-                       RETURNING e.id, e.likes, e.comments, e.shares, e.views, e.total;\n\
+                       RETURNING e.id, e.entity_key, e.name, e.entity_type, e.meta, e.likes, e.comments, e.shares, \
+                       e.views, e.total, e.created_at, e.updated_at, e.last_activity_at;\n\
                      INSERT INTO chorus_events (id, app_id, event_type, subject, data, occurred_at) \
                        VALUES ((pg_current_xact_id()::text::bigint << 20), 'pgbench', 'action.created', \
-                       'seed-entity-' || :e, '{payload}', now());\n"
+                       'seed-entity-' || :e, E'{payload}', now());\n"
                 ),
                 "prepared",
             )

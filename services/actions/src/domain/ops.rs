@@ -107,6 +107,47 @@ fn acting_on(conn: &mut DbConnection, app_id: &str, user_id: &str, key: &str) ->
     }
 }
 
+/// A user's like, comment (not a reply) or share, named by its entity's key.
+struct ByKey<'a> {
+    app_id: &'a str,
+    user_id: &'a str,
+    key: &'a str,
+    kind: ActionKind,
+    body: Option<&'a str>,
+    medium: Option<&'a str>,
+}
+
+/// Writes the action and counts it on its entity and the user's tally, creating the entity when
+/// the action names it first, once the user is known to be allowed to act. Answers the entity
+/// and the action with the counts after it; no action when `unless_duplicate` met a like the
+/// user already has. The common case (the entity exists, the user may act) is one statement on
+/// PostgreSQL ([`store::actions::insert_counted_by_key`]); anything else takes the long way,
+/// which tells the cases apart.
+fn record(
+    conn: &mut DbConnection,
+    action: &ByKey<'_>,
+    delta: CountDelta,
+    unless_duplicate: bool,
+) -> Result<(Entity, Option<(Action, Counts)>), ActionsError> {
+    let &ByKey { app_id, user_id, key, kind, body, medium } = action;
+    validate_key(key)?;
+    let id = new_id();
+    let by_key = store::actions::NewActionByKey { app_id, entity_key: key, user_id, kind, body, medium };
+    if let Some((entity, action)) = store::actions::insert_counted_by_key(conn, &id, &by_key, delta, unless_duplicate)?
+    {
+        let counts = entity.counts;
+        return Ok((entity, Some((action, counts))));
+    }
+    let entity = acting_on(conn, app_id, user_id, key)?;
+    let new = NewAction { app_id, entity_id: &entity.id, user_id, kind, body, medium, parent_id: None };
+    let counted = if unless_duplicate {
+        store::actions::insert_counted_unless_duplicate(conn, &id, &new, &entity.key, delta)?
+    } else {
+        Some(store::actions::insert_counted(conn, &id, &new, &entity.key, delta)?)
+    };
+    Ok((entity, counted))
+}
+
 /// Publishes a new action, counted on its entity.
 fn announce(
     conn: &mut DbConnection,
@@ -129,22 +170,15 @@ fn forget(conn: &mut DbConnection, app_id: &str, action: &Action, delta: CountDe
 
 /// Likes the entity; idempotent. True when this call created the like.
 pub fn like(conn: &mut DbConnection, app_id: &str, user_id: &str, key: &str) -> Result<(Action, bool), ActionsError> {
-    let entity = acting_on(conn, app_id, user_id, key)?;
-    let new = NewAction {
-        app_id,
-        entity_id: &entity.id,
-        user_id,
-        kind: ActionKind::Like,
-        body: None,
-        medium: None,
-        parent_id: None,
-    };
     // Insert first: a new like (the usual case) is then one statement, and an existing one,
     // ours from before or a concurrent request's, is read only when the insert finds it.
+    let like = ByKey { app_id, user_id, key, kind: ActionKind::Like, body: None, medium: None };
     let delta = CountDelta { likes: 1, ..Default::default() };
-    match store::actions::insert_counted_unless_duplicate(conn, &new_id(), &new, &entity.key, delta)? {
-        Some(counted) => Ok((announce(conn, app_id, &entity, counted)?, true)),
-        None => Ok((store::actions::find_like(conn, &entity.id, user_id)?.ok_or(ActionsError::EntityNotFound)?, false)),
+    match record(conn, &like, delta, true)? {
+        (entity, Some(counted)) => Ok((announce(conn, app_id, &entity, counted)?, true)),
+        (entity, None) => {
+            Ok((store::actions::find_like(conn, &entity.id, user_id)?.ok_or(ActionsError::EntityNotFound)?, false))
+        }
     }
 }
 
@@ -174,13 +208,18 @@ pub fn comment(
     parent_id: Option<&str>,
 ) -> Result<Action, ActionsError> {
     check_text("text", text, MAX_COMMENT)?;
+    let delta = CountDelta { comments: 1, ..Default::default() };
+    let Some(parent_id) = parent_id else {
+        let comment = ByKey { app_id, user_id, key, kind: ActionKind::Comment, body: Some(text), medium: None };
+        let (entity, counted) = record(conn, &comment, delta, false)?;
+        return announce(conn, app_id, &entity, counted.ok_or(ActionsError::EntityNotFound)?);
+    };
+    // A reply: its parent must be a comment on the same entity.
     let entity = acting_on(conn, app_id, user_id, key)?;
-    if let Some(parent_id) = parent_id {
-        let parent = store::actions::find(conn, app_id, parent_id)?;
-        let on_this_entity = parent.is_some_and(|p| p.kind == ActionKind::Comment && p.entity_id == entity.id);
-        if !on_this_entity {
-            return Err(ActionsError::ParentNotFound);
-        }
+    let parent = store::actions::find(conn, app_id, parent_id)?;
+    let on_this_entity = parent.is_some_and(|p| p.kind == ActionKind::Comment && p.entity_id == entity.id);
+    if !on_this_entity {
+        return Err(ActionsError::ParentNotFound);
     }
     let new = NewAction {
         app_id,
@@ -189,9 +228,8 @@ pub fn comment(
         kind: ActionKind::Comment,
         body: Some(text),
         medium: None,
-        parent_id,
+        parent_id: Some(parent_id),
     };
-    let delta = CountDelta { comments: 1, ..Default::default() };
     let counted = store::actions::insert_counted(conn, &new_id(), &new, &entity.key, delta)?;
     announce(conn, app_id, &entity, counted)
 }
@@ -234,19 +272,9 @@ pub fn share(
     if let Some(text) = text {
         check_max("text", text, MAX_SHARE_TEXT)?;
     }
-    let entity = acting_on(conn, app_id, user_id, key)?;
-    let new = NewAction {
-        app_id,
-        entity_id: &entity.id,
-        user_id,
-        kind: ActionKind::Share,
-        body: text,
-        medium: Some(medium.as_str()),
-        parent_id: None,
-    };
-    let delta = CountDelta { shares: 1, ..Default::default() };
-    let counted = store::actions::insert_counted(conn, &new_id(), &new, &entity.key, delta)?;
-    announce(conn, app_id, &entity, counted)
+    let share = ByKey { app_id, user_id, key, kind: ActionKind::Share, body: text, medium: Some(medium.as_str()) };
+    let (entity, counted) = record(conn, &share, CountDelta { shares: 1, ..Default::default() }, false)?;
+    announce(conn, app_id, &entity, counted.ok_or(ActionsError::EntityNotFound)?)
 }
 
 /// Flags a comment for the app's moderators; once per user. True when this call flagged it.

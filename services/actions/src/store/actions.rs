@@ -7,7 +7,7 @@ use chorus_kit::prepared::Statement;
 use super::DbConnection;
 use super::entities::{BumpedRow, CountDelta};
 use super::schema::{actions, chorus_user_bans, chorus_user_blocks, entities};
-use crate::domain::model::{Action, ActionKind, Counts};
+use crate::domain::model::{Action, ActionKind, Counts, Entity};
 
 /// An action's own columns, in [`own_columns!`]'s order: what a statement on `actions` alone
 /// returns.
@@ -240,6 +240,99 @@ fn insert_counted_once(
         .get_result(pg)
         .optional()?;
     Ok(counted.map(|row| (new_action(id, new, entity_key, created_at), row.counts())))
+}
+
+/// A user's like, comment (not a reply) or share of the entity with a key, by key: what
+/// [`insert_counted_by_key`] writes once it has found the entity.
+pub struct NewActionByKey<'a> {
+    pub app_id: &'a str,
+    pub entity_key: &'a str,
+    pub user_id: &'a str,
+    pub kind: ActionKind,
+    pub body: Option<&'a str>,
+    pub medium: Option<&'a str>,
+}
+
+/// The common case of every like, comment and share, on PostgreSQL in one statement: when the
+/// entity with the key exists and the user may act (neither banned nor erased, in the kit's
+/// mirror of the users feed), inserts the action and applies `delta` to the entity's counts and
+/// the user's tally. Returns the entity as the action left it and the action.
+///
+/// `None` when nothing was written: no such entity, a user who may not act, or (with
+/// `skip_duplicate`) a like the user already has. The caller then takes the long way
+/// ([`super::entities::find_by_key_acting`], [`insert_counted`]), which tells those apart. Always
+/// `None` on SQLite, where a statement costs no round trip and the long way costs nothing extra.
+pub fn insert_counted_by_key(
+    conn: &mut DbConnection,
+    id: &str,
+    new: &NewActionByKey<'_>,
+    delta: CountDelta,
+    skip_duplicate: bool,
+) -> Result<Option<(Entity, Action)>, DbError> {
+    use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+
+    let DbConnection::Postgresql(pg) = conn else { return Ok(None) };
+    // The lookup, the standing and the insert are one snapshot: the insert takes its entity from
+    // the lookup, so it writes nothing unless both hold; the update and the tally join the
+    // insert's returned row, as in [`insert_counted`].
+    macro_rules! act_by_key {
+        ($on_conflict:literal) => {
+            concat!(
+                "WITH target AS (SELECT id FROM entities WHERE app_id = $2 AND key_hash = $3 \
+                   AND NOT EXISTS (SELECT 1 FROM chorus_user_bans WHERE user_id = $4) \
+                   AND NOT EXISTS (SELECT 1 FROM chorus_erased_users WHERE user_id = $4)), \
+                 inserted AS (INSERT INTO actions \
+                   (id, app_id, entity_id, user_id, kind, body, medium, parent_id, created_at) \
+                   SELECT $1, $2, target.id, $4, $5, $6, $7, NULL, $8 FROM target",
+                $on_conflict,
+                " RETURNING entity_id, user_id), \
+                 tallied AS (INSERT INTO action_tallies (entity_id, user_id, likes, comments, shares) \
+                   SELECT entity_id, user_id, $9, $10, $11 FROM inserted \
+                   ON CONFLICT (entity_id, user_id) DO UPDATE SET likes = action_tallies.likes + EXCLUDED.likes, \
+                   comments = action_tallies.comments + EXCLUDED.comments, \
+                   shares = action_tallies.shares + EXCLUDED.shares) \
+                 UPDATE entities e SET likes = e.likes + $9, comments = e.comments + $10, \
+                   shares = e.shares + $11, views = e.views + $12, total = e.total + $13, last_activity_at = $8 \
+                 FROM inserted WHERE e.id = inserted.entity_id \
+                 RETURNING e.id, e.entity_key, e.name, e.entity_type, e.meta, e.likes, e.comments, e.shares, \
+                   e.views, e.total, e.created_at, e.updated_at, e.last_activity_at"
+            )
+        };
+    }
+    const STRICT: &str = act_by_key!("");
+    const UNLESS_DUPLICATE: &str = act_by_key!(" ON CONFLICT DO NOTHING");
+    let created_at = chorus_kit::db::now();
+    let row: Option<super::entities::EntityRow> =
+        Statement::new(if skip_duplicate { UNLESS_DUPLICATE } else { STRICT })
+            .bind::<Text, _>(id.to_owned())
+            .bind::<Text, _>(new.app_id.to_owned())
+            .bind::<Text, _>(super::entities::key_hash(new.entity_key))
+            .bind::<Text, _>(new.user_id.to_owned())
+            .bind::<Text, _>(new.kind.as_str())
+            .bind::<Nullable<Text>, _>(new.body.map(str::to_owned))
+            .bind::<Nullable<Text>, _>(new.medium.map(str::to_owned))
+            .bind::<Timestamp, _>(created_at)
+            .bind::<BigInt, _>(delta.likes)
+            .bind::<BigInt, _>(delta.comments)
+            .bind::<BigInt, _>(delta.shares)
+            .bind::<BigInt, _>(delta.views)
+            .bind::<BigInt, _>(delta.total())
+            .get_result(pg)
+            .optional()?;
+    Ok(row.map(|row| {
+        let entity = Entity::from(row);
+        let written = NewAction {
+            app_id: new.app_id,
+            entity_id: &entity.id,
+            user_id: new.user_id,
+            kind: new.kind,
+            body: new.body,
+            medium: new.medium,
+            parent_id: None,
+        };
+        let action = new_action(id, &written, &entity.key, created_at);
+        (entity, action)
+    }))
 }
 
 pub fn find(conn: &mut DbConnection, app_id: &str, id: &str) -> Result<Option<Action>, DbError> {

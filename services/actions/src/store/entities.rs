@@ -12,7 +12,7 @@ use crate::domain::model::{Counts, Entity, EntityInput, EntityRef, MySummary};
 
 #[derive(Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = entities)]
-struct EntityRow {
+pub(super) struct EntityRow {
     id: String,
     entity_key: String,
     name: Option<String>,
