@@ -105,28 +105,60 @@ impl CostMeter {
             .collect()
     }
 
-    /// What a request cost between two samples: `{"cpu_us": {process: µs, ..., "all": µs},
-    /// "statements": n, "commits": n}`; `null` when nothing is watched or no request succeeded.
-    pub fn per_request(&self, before: &Sample, after: &Sample, requests: usize) -> Value {
+    /// What a request cost, from what `requests` requests used: `{"cpu_us": {process: µs, ...,
+    /// "all": µs}, "statements": n, "commits": n}`; `null` when nothing is watched or no request
+    /// succeeded.
+    pub fn per_request(&self, used: &Usage, requests: usize) -> Value {
         if requests == 0 || self.watched.len() <= 1 {
             return Value::Null;
         }
         let requests = requests as f64;
         let mut cpu = serde_json::Map::new();
-        let mut total = 0.0;
-        for (name, seconds) in &after.cpu {
-            let used = seconds - before.cpu.get(name).copied().unwrap_or(0.0);
-            total += used;
-            cpu.insert(name.clone(), json!((used * 1e6 / requests).round()));
+        for (name, seconds) in &used.cpu {
+            cpu.insert(name.clone(), json!((seconds * 1e6 / requests).round()));
         }
-        cpu.insert("all".into(), json!((total * 1e6 / requests).round()));
-        let per = |count: fn(&DatabaseCounts) -> i64| match (&before.database, &after.database) {
-            (Some(before), Some(after)) => {
-                json!(((count(after) - count(before)) as f64 / requests * 10.0).round() / 10.0)
-            }
-            _ => Value::Null,
+        cpu.insert("all".into(), json!((used.cpu.values().sum::<f64>() * 1e6 / requests).round()));
+        let per = |count: Option<i64>| match count {
+            Some(count) => json!((count as f64 / requests * 10.0).round() / 10.0),
+            None => Value::Null,
         };
-        json!({ "cpu_us": cpu, "statements": per(|c| c.statements), "commits": per(|c| c.commits) })
+        json!({ "cpu_us": cpu, "statements": per(used.statements), "commits": per(used.commits) })
+    }
+}
+
+/// What was used between two samples: CPU seconds by process, and the database's statements and
+/// commits when counted. Usages add up, so a run measured in slices costs what its slices did.
+#[derive(Debug, Clone, Default)]
+pub struct Usage {
+    cpu: BTreeMap<String, f64>,
+    statements: Option<i64>,
+    commits: Option<i64>,
+}
+
+impl Usage {
+    pub fn between(before: &Sample, after: &Sample) -> Self {
+        let cpu = after
+            .cpu
+            .iter()
+            .map(|(name, seconds)| (name.clone(), seconds - before.cpu.get(name).copied().unwrap_or(0.0)))
+            .collect();
+        let (before_db, after_db) = (before.database, after.database);
+        let delta = |count: fn(&DatabaseCounts) -> i64| Some(count(&after_db?) - count(&before_db?));
+        Self { cpu, statements: delta(|c| c.statements), commits: delta(|c| c.commits) }
+    }
+}
+
+impl std::ops::AddAssign<&Usage> for Usage {
+    fn add_assign(&mut self, other: &Usage) {
+        for (name, seconds) in &other.cpu {
+            *self.cpu.entry(name.clone()).or_default() += seconds;
+        }
+        let sum = |a: Option<i64>, b: Option<i64>| match (a, b) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+        self.statements = sum(self.statements, other.statements);
+        self.commits = sum(self.commits, other.commits);
     }
 }
 

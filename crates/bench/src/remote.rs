@@ -6,11 +6,11 @@
 
 use anyhow::Context;
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use crate::chart::Point;
-use crate::cost::CostMeter;
+use crate::cost::{CostMeter, Usage};
 use crate::load;
 use crate::mix::{Baseline, Population, Tally, Target, op};
 use crate::seed::Seed;
@@ -167,6 +167,47 @@ impl Remote {
         }))
     }
 
+    /// Runs `group` at saturation with `clients` in turns of a second each until each has had
+    /// `duration` (each warmed up first), and gives each one's figures, in the group's order.
+    async fn in_turns(
+        &self,
+        target: &Target,
+        group: &[(&str, load::Op)],
+        clients: usize,
+        warmup: Duration,
+        duration: Duration,
+    ) -> Vec<Value> {
+        for (_, scenario) in group {
+            load::saturate(clients, warmup, scenario.clone()).await;
+        }
+        target.take_failures();
+        let turn = Duration::from_secs(1);
+        let mut measured: Vec<(Option<Stats>, BTreeMap<String, u64>, Usage)> =
+            group.iter().map(|_| Default::default()).collect();
+        for _ in 0..duration.as_secs().max(1) {
+            for ((_, scenario), (stats, failures, used)) in group.iter().zip(&mut measured) {
+                let before = self.cost.sample();
+                let part = load::saturate(clients, turn, scenario.clone()).await;
+                *used += &Usage::between(&before, &self.cost.sample());
+                for (cause, count) in target.take_failures() {
+                    *failures.entry(cause).or_default() += count;
+                }
+                match stats {
+                    Some(stats) => stats.merge(&part),
+                    None => *stats = Some(part),
+                }
+            }
+        }
+        group
+            .iter()
+            .zip(measured)
+            .filter_map(|((name, _), (stats, failures, used))| {
+                let stats = stats?;
+                Some(figures(name, &stats, failures, self.cost.per_request(&used, stats.ok)))
+            })
+            .collect()
+    }
+
     pub async fn run(self) -> anyhow::Result<Value> {
         let http = reqwest::Client::new();
         let app: Value = http
@@ -232,19 +273,29 @@ impl Remote {
         ];
         let mut mix_rate = 0.0;
         let (mut sweep, mut recount) = (Vec::new(), Value::Null);
-        for (name, scenario) in scenarios {
-            if !self.only.is_empty() && !self.only.iter().any(|only| name.contains(only.as_str())) {
-                continue;
-            }
-            if name.contains("bare handler") && self.baseline_url.is_none() {
-                continue;
+        let selected: Vec<(&str, load::Op)> = scenarios
+            .into_iter()
+            .filter(|(name, _)| self.only.is_empty() || self.only.iter().any(|only| name.contains(only.as_str())))
+            .filter(|(name, _)| !name.contains("bare handler") || self.baseline_url.is_some())
+            .collect();
+        // The action-bar reads are compared with each other (Chorus against the bare handler, the
+        // hot entity against a new one), so they run in turns, a second each: every ratio
+        // between them then compares the same stretch of a noisy machine.
+        let (bars, others): (Vec<_>, Vec<_>) =
+            selected.into_iter().partition(|(name, _)| name.starts_with("read action bar"));
+        let mut bars = Some(bars);
+        for (name, scenario) in others {
+            if name == "read comments"
+                && let Some(bars) = bars.take()
+            {
+                runs.extend(self.in_turns(&target, &bars, workers, warmup, duration).await);
             }
             let clients = if name == "view" { self.view_workers } else { workers };
             load::saturate(clients, warmup, scenario.clone()).await;
             target.take_failures();
             let before = self.cost.sample();
             let stats = load::saturate(clients, duration, scenario.clone()).await;
-            let cost = self.cost.per_request(&before, &self.cost.sample(), stats.ok);
+            let cost = self.cost.per_request(&Usage::between(&before, &self.cost.sample()), stats.ok);
             runs.push(figures(name, &stats, target.take_failures(), cost));
             if name == "sdk mix" {
                 let saturation = stats.throughput();
@@ -256,7 +307,7 @@ impl Remote {
                 for rate in offered_rates(saturation, self.rate_fraction) {
                     let before = self.cost.sample();
                     let fixed = load::fixed_rate(rate, duration, scenario.clone()).await;
-                    let cost = self.cost.per_request(&before, &self.cost.sample(), fixed.ok);
+                    let cost = self.cost.per_request(&Usage::between(&before, &self.cost.sample()), fixed.ok);
                     runs.push(figures(&format!("sdk mix at {rate:.0}/s"), &fixed, target.take_failures(), cost));
                     sweep.push(Point {
                         offered: rate,
@@ -267,6 +318,11 @@ impl Remote {
                 }
                 recount = self.recount(&target, &before).await?;
             }
+        }
+        if let Some(bars) = bars.take()
+            && !bars.is_empty()
+        {
+            runs.extend(self.in_turns(&target, &bars, workers, warmup, duration).await);
         }
         print_costs(&runs);
         if let (Some(path), false) = (&self.chart, sweep.is_empty()) {

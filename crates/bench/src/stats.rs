@@ -24,6 +24,14 @@ impl Stats {
         Self { ok: latencies.len(), errors, elapsed, latencies: histogram }
     }
 
+    /// Adds a later slice of the same run: its requests, errors, time and latencies.
+    pub fn merge(&mut self, slice: &Stats) {
+        self.ok += slice.ok;
+        self.errors += slice.errors;
+        self.elapsed += slice.elapsed;
+        self.latencies.add(&slice.latencies).expect("histograms of the same bounds");
+    }
+
     /// Successful requests per second.
     pub fn throughput(&self) -> f64 {
         self.ok as f64 / self.elapsed.as_secs_f64().max(f64::EPSILON)

@@ -1,9 +1,9 @@
 -- The caller's own summary on an action bar (their live likes, comments and shares on the entity)
 -- is a row per user and entity, kept in each action's transaction as the entity's counts are:
 -- reading it is one primary-key lookup, however much the entity or the caller has done. It
--- replaces the partial index the summary was counted from, whose cost grew with the caller's own
--- actions on the entity. No foreign key: the row is derived from `actions` (the operator recount
--- rebuilds it), and entities are never deleted.
+-- replaces the index the summary was counted from (`actions_by_entity_user`), whose cost grew
+-- with the caller's own actions on the entity. No foreign key: the row is derived from `actions`
+-- (the operator recount checks and rebuilds it), and entities are never deleted.
 CREATE TABLE action_tallies (
     entity_id TEXT NOT NULL,
     user_id TEXT NOT NULL,
@@ -26,4 +26,4 @@ SELECT entity_id, user_id,
 FROM actions WHERE deleted_at IS NULL
 GROUP BY entity_id, user_id;
 
-DROP INDEX actions_live_by_entity_user;
+DROP INDEX actions_by_entity_user;

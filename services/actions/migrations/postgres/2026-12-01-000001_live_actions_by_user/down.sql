@@ -1,2 +1,0 @@
-CREATE INDEX actions_by_entity_user ON actions (entity_id, user_id, kind);
-DROP INDEX actions_live_by_entity_user;
