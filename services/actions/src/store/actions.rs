@@ -456,6 +456,7 @@ pub fn tombstone(conn: &mut DbConnection, id: &str) -> Result<bool, DbError> {
 #[derive(Debug, Clone, Default)]
 pub struct ActionQuery {
     pub app_id: String,
+    /// Only this entity's actions; it must be one of `app_id`'s (found by key within the app).
     pub entity_id: Option<String>,
     pub user_id: Option<String>,
     pub kind: Option<ActionKind>,
@@ -473,13 +474,16 @@ pub struct ActionQuery {
 pub fn list(conn: &mut DbConnection, q: &ActionQuery) -> Result<Vec<Action>, DbError> {
     let mut query = actions::table
         .inner_join(entities::table)
-        .filter(actions::app_id.eq(q.app_id.clone()))
         .select(action_columns!())
         .order(actions::id.desc())
         .limit(q.limit)
         .into_boxed();
-    if let Some(entity_id) = &q.entity_id {
-        query = query.filter(actions::entity_id.eq(entity_id.clone()));
+    // An entity belongs to one app, so its actions need no app filter; with one, SQLite's planner
+    // read a cursor's page from the app's index of all its actions, filtering by entity, and not
+    // from the entity's own range.
+    match &q.entity_id {
+        Some(entity_id) => query = query.filter(actions::entity_id.eq(entity_id.clone())),
+        None => query = query.filter(actions::app_id.eq(q.app_id.clone())),
     }
     if let Some(user_id) = &q.user_id {
         query = query.filter(actions::user_id.eq(user_id.clone()));
