@@ -13,7 +13,7 @@ use super::model::{
 };
 use super::{ActionsError, check_max, check_text, new_id};
 use crate::store;
-use crate::store::actions::NewAction;
+use crate::store::actions::{NewAction, NewActionByKey};
 use crate::store::entities::CountDelta;
 
 /// Who is acting on a comment.
@@ -107,16 +107,6 @@ fn acting_on(conn: &mut DbConnection, app_id: &str, user_id: &str, key: &str) ->
     }
 }
 
-/// A user's like, comment (not a reply) or share, named by its entity's key.
-struct ByKey<'a> {
-    app_id: &'a str,
-    user_id: &'a str,
-    key: &'a str,
-    kind: ActionKind,
-    body: Option<&'a str>,
-    medium: Option<&'a str>,
-}
-
 /// Writes the action and counts it on its entity and the user's tally, creating the entity when
 /// the action names it first, once the user is known to be allowed to act. Answers the entity
 /// and the action with the counts after it; no action when `unless_duplicate` met a like the
@@ -125,16 +115,14 @@ struct ByKey<'a> {
 /// which tells the cases apart.
 fn record(
     conn: &mut DbConnection,
-    action: &ByKey<'_>,
+    action: &NewActionByKey<'_>,
     delta: CountDelta,
     unless_duplicate: bool,
 ) -> Result<(Entity, Option<(Action, Counts)>), ActionsError> {
-    let &ByKey { app_id, user_id, key, kind, body, medium } = action;
+    let &NewActionByKey { app_id, entity_key: key, user_id, kind, body, medium } = action;
     validate_key(key)?;
     let id = new_id();
-    let by_key = store::actions::NewActionByKey { app_id, entity_key: key, user_id, kind, body, medium };
-    if let Some((entity, action)) = store::actions::insert_counted_by_key(conn, &id, &by_key, delta, unless_duplicate)?
-    {
+    if let Some((entity, action)) = store::actions::insert_counted_by_key(conn, &id, action, delta, unless_duplicate)? {
         let counts = entity.counts;
         return Ok((entity, Some((action, counts))));
     }
@@ -172,7 +160,7 @@ fn forget(conn: &mut DbConnection, app_id: &str, action: &Action, delta: CountDe
 pub fn like(conn: &mut DbConnection, app_id: &str, user_id: &str, key: &str) -> Result<(Action, bool), ActionsError> {
     // Insert first: a new like (the usual case) is then one statement, and an existing one,
     // ours from before or a concurrent request's, is read only when the insert finds it.
-    let like = ByKey { app_id, user_id, key, kind: ActionKind::Like, body: None, medium: None };
+    let like = NewActionByKey { app_id, user_id, entity_key: key, kind: ActionKind::Like, body: None, medium: None };
     let delta = CountDelta { likes: 1, ..Default::default() };
     match record(conn, &like, delta, true)? {
         (entity, Some(counted)) => Ok((announce(conn, app_id, &entity, counted)?, true)),
@@ -210,7 +198,14 @@ pub fn comment(
     check_text("text", text, MAX_COMMENT)?;
     let delta = CountDelta { comments: 1, ..Default::default() };
     let Some(parent_id) = parent_id else {
-        let comment = ByKey { app_id, user_id, key, kind: ActionKind::Comment, body: Some(text), medium: None };
+        let comment = NewActionByKey {
+            app_id,
+            user_id,
+            entity_key: key,
+            kind: ActionKind::Comment,
+            body: Some(text),
+            medium: None,
+        };
         let (entity, counted) = record(conn, &comment, delta, false)?;
         return announce(conn, app_id, &entity, counted.ok_or(ActionsError::EntityNotFound)?);
     };
@@ -272,7 +267,14 @@ pub fn share(
     if let Some(text) = text {
         check_max("text", text, MAX_SHARE_TEXT)?;
     }
-    let share = ByKey { app_id, user_id, key, kind: ActionKind::Share, body: text, medium: Some(medium.as_str()) };
+    let share = NewActionByKey {
+        app_id,
+        user_id,
+        entity_key: key,
+        kind: ActionKind::Share,
+        body: text,
+        medium: Some(medium.as_str()),
+    };
     let (entity, counted) = record(conn, &share, CountDelta { shares: 1, ..Default::default() }, false)?;
     announce(conn, app_id, &entity, counted.ok_or(ActionsError::EntityNotFound)?)
 }

@@ -148,6 +148,53 @@ pub fn insert_unless_duplicate(
     Ok((inserted > 0).then(|| new_action(id, new, entity_key, created_at)))
 }
 
+/// The part every counted insert shares on PostgreSQL, after its `inserted` CTE (which returns
+/// the new action's `entity_id` and `user_id`, or no row when the insert was refused): the
+/// user's tally and the entity's counts join that row, so they move only with a new action.
+/// Parameters as [`bind_counted`] binds them: `$9` the time, `$10`–`$14` the delta. (PostgreSQL
+/// runs the tally's upsert, which nothing reads, after the update: entity row, then tally row,
+/// the lock order of every writer.)
+macro_rules! count_inserted {
+    ($returning:literal) => {
+        concat!(
+            "tallied AS (INSERT INTO action_tallies (entity_id, user_id, likes, comments, shares) \
+             SELECT entity_id, user_id, $10, $11, $12 FROM inserted \
+             ON CONFLICT (entity_id, user_id) DO UPDATE SET likes = action_tallies.likes + EXCLUDED.likes, \
+             comments = action_tallies.comments + EXCLUDED.comments, \
+             shares = action_tallies.shares + EXCLUDED.shares) \
+             UPDATE entities e SET likes = e.likes + $10, comments = e.comments + $11, \
+             shares = e.shares + $12, views = e.views + $13, total = e.total + $14, last_activity_at = $9 \
+             FROM inserted WHERE e.id = inserted.entity_id RETURNING ",
+            $returning
+        )
+    };
+}
+
+/// Binds a counted insert's parameters after its first three (the id, the app, and the entity
+/// or its key's hash): `$4` the user, `$5` the kind, `$6` the body, `$7` the medium, `$8` the
+/// parent, `$9` the time and `$10`–`$14` the delta (likes, comments, shares, views, total).
+fn bind_counted(
+    statement: Statement,
+    new: &NewAction<'_>,
+    created_at: chrono::NaiveDateTime,
+    delta: CountDelta,
+) -> Statement {
+    use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+
+    statement
+        .bind::<Text, _>(new.user_id.to_owned())
+        .bind::<Text, _>(new.kind.as_str())
+        .bind::<Nullable<Text>, _>(new.body.map(str::to_owned))
+        .bind::<Nullable<Text>, _>(new.medium.map(str::to_owned))
+        .bind::<Nullable<Text>, _>(new.parent_id.map(str::to_owned))
+        .bind::<Timestamp, _>(created_at)
+        .bind::<BigInt, _>(delta.likes)
+        .bind::<BigInt, _>(delta.comments)
+        .bind::<BigInt, _>(delta.shares)
+        .bind::<BigInt, _>(delta.views)
+        .bind::<BigInt, _>(delta.total())
+}
+
 /// Inserts the action and applies `delta` to its entity's counts: the action and the new counts.
 /// On PostgreSQL one statement, the insert and the update together, since every like, comment
 /// and share takes this path; on SQLite, where a statement costs no round trip, the insert and
@@ -182,7 +229,7 @@ fn insert_counted_once(
     delta: CountDelta,
     skip_duplicate: bool,
 ) -> Result<Option<(Action, Counts)>, DbError> {
-    use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+    use diesel::sql_types::Text;
 
     let DbConnection::Postgresql(pg) = conn else {
         let inserted = if skip_duplicate {
@@ -195,10 +242,6 @@ fn insert_counted_once(
         super::tallies::add(conn, new.entity_id, new.user_id, delta)?;
         return Ok(Some((action, counts)));
     };
-    // The update and the user's tally join the insert's returned row: no row when the insert was
-    // refused, so the counts move only with a new action. (PostgreSQL runs the tally's upsert,
-    // which nothing reads, after the update: entity row, then tally row, the lock order of every
-    // writer.)
     macro_rules! insert_and_count {
         ($on_conflict:literal) => {
             concat!(
@@ -206,39 +249,19 @@ fn insert_counted_once(
                  (id, app_id, entity_id, user_id, kind, body, medium, parent_id, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 $on_conflict,
-                " RETURNING entity_id, user_id), \
-                 tallied AS (INSERT INTO action_tallies (entity_id, user_id, likes, comments, shares) \
-                 SELECT entity_id, user_id, $10, $11, $12 FROM inserted \
-                 ON CONFLICT (entity_id, user_id) DO UPDATE SET likes = action_tallies.likes + EXCLUDED.likes, \
-                 comments = action_tallies.comments + EXCLUDED.comments, \
-                 shares = action_tallies.shares + EXCLUDED.shares) \
-                 UPDATE entities e SET likes = e.likes + $10, comments = e.comments + $11, \
-                 shares = e.shares + $12, views = e.views + $13, total = e.total + $14, last_activity_at = $9 \
-                 FROM inserted WHERE e.id = inserted.entity_id \
-                 RETURNING e.id, e.likes, e.comments, e.shares, e.views, e.total"
+                " RETURNING entity_id, user_id), ",
+                count_inserted!("e.id, e.likes, e.comments, e.shares, e.views, e.total")
             )
         };
     }
     const STRICT: &str = insert_and_count!("");
     const UNLESS_DUPLICATE: &str = insert_and_count!(" ON CONFLICT DO NOTHING");
     let created_at = chorus_kit::db::now();
-    let counted: Option<BumpedRow> = Statement::new(if skip_duplicate { UNLESS_DUPLICATE } else { STRICT })
+    let statement = Statement::new(if skip_duplicate { UNLESS_DUPLICATE } else { STRICT })
         .bind::<Text, _>(id.to_owned())
         .bind::<Text, _>(new.app_id.to_owned())
-        .bind::<Text, _>(new.entity_id.to_owned())
-        .bind::<Text, _>(new.user_id.to_owned())
-        .bind::<Text, _>(new.kind.as_str())
-        .bind::<Nullable<Text>, _>(new.body.map(str::to_owned))
-        .bind::<Nullable<Text>, _>(new.medium.map(str::to_owned))
-        .bind::<Nullable<Text>, _>(new.parent_id.map(str::to_owned))
-        .bind::<Timestamp, _>(created_at)
-        .bind::<BigInt, _>(delta.likes)
-        .bind::<BigInt, _>(delta.comments)
-        .bind::<BigInt, _>(delta.shares)
-        .bind::<BigInt, _>(delta.views)
-        .bind::<BigInt, _>(delta.total())
-        .get_result(pg)
-        .optional()?;
+        .bind::<Text, _>(new.entity_id.to_owned());
+    let counted: Option<BumpedRow> = bind_counted(statement, new, created_at, delta).get_result(pg).optional()?;
     Ok(counted.map(|row| (new_action(id, new, entity_key, created_at), row.counts())))
 }
 
@@ -269,12 +292,11 @@ pub fn insert_counted_by_key(
     delta: CountDelta,
     skip_duplicate: bool,
 ) -> Result<Option<(Entity, Action)>, DbError> {
-    use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+    use diesel::sql_types::Text;
 
     let DbConnection::Postgresql(pg) = conn else { return Ok(None) };
     // The lookup, the standing and the insert are one snapshot: the insert takes its entity from
-    // the lookup, so it writes nothing unless both hold; the update and the tally join the
-    // insert's returned row, as in [`insert_counted`].
+    // the lookup, so it writes nothing unless both hold.
     macro_rules! act_by_key {
         ($on_conflict:literal) => {
             concat!(
@@ -283,54 +305,39 @@ pub fn insert_counted_by_key(
                    AND NOT EXISTS (SELECT 1 FROM chorus_erased_users WHERE user_id = $4)), \
                  inserted AS (INSERT INTO actions \
                    (id, app_id, entity_id, user_id, kind, body, medium, parent_id, created_at) \
-                   SELECT $1, $2, target.id, $4, $5, $6, $7, NULL, $8 FROM target",
+                   SELECT $1, $2, target.id, $4, $5, $6, $7, $8, $9 FROM target",
                 $on_conflict,
-                " RETURNING entity_id, user_id), \
-                 tallied AS (INSERT INTO action_tallies (entity_id, user_id, likes, comments, shares) \
-                   SELECT entity_id, user_id, $9, $10, $11 FROM inserted \
-                   ON CONFLICT (entity_id, user_id) DO UPDATE SET likes = action_tallies.likes + EXCLUDED.likes, \
-                   comments = action_tallies.comments + EXCLUDED.comments, \
-                   shares = action_tallies.shares + EXCLUDED.shares) \
-                 UPDATE entities e SET likes = e.likes + $9, comments = e.comments + $10, \
-                   shares = e.shares + $11, views = e.views + $12, total = e.total + $13, last_activity_at = $8 \
-                 FROM inserted WHERE e.id = inserted.entity_id \
-                 RETURNING e.id, e.entity_key, e.name, e.entity_type, e.meta, e.likes, e.comments, e.shares, \
-                   e.views, e.total, e.created_at, e.updated_at, e.last_activity_at"
+                " RETURNING entity_id, user_id), ",
+                count_inserted!(
+                    "e.id, e.entity_key, e.name, e.entity_type, e.meta, e.likes, e.comments, e.shares, \
+                     e.views, e.total, e.created_at, e.updated_at, e.last_activity_at"
+                )
             )
         };
     }
     const STRICT: &str = act_by_key!("");
     const UNLESS_DUPLICATE: &str = act_by_key!(" ON CONFLICT DO NOTHING");
     let created_at = chorus_kit::db::now();
+    // The entity is not known yet: the statement takes it from `target`, and `$8`, the parent, is
+    // always NULL (a reply takes the long way, which checks its parent).
+    let unknown = NewAction {
+        app_id: new.app_id,
+        entity_id: "",
+        user_id: new.user_id,
+        kind: new.kind,
+        body: new.body,
+        medium: new.medium,
+        parent_id: None,
+    };
+    let statement = Statement::new(if skip_duplicate { UNLESS_DUPLICATE } else { STRICT })
+        .bind::<Text, _>(id.to_owned())
+        .bind::<Text, _>(new.app_id.to_owned())
+        .bind::<Text, _>(super::entities::key_hash(new.entity_key));
     let row: Option<super::entities::EntityRow> =
-        Statement::new(if skip_duplicate { UNLESS_DUPLICATE } else { STRICT })
-            .bind::<Text, _>(id.to_owned())
-            .bind::<Text, _>(new.app_id.to_owned())
-            .bind::<Text, _>(super::entities::key_hash(new.entity_key))
-            .bind::<Text, _>(new.user_id.to_owned())
-            .bind::<Text, _>(new.kind.as_str())
-            .bind::<Nullable<Text>, _>(new.body.map(str::to_owned))
-            .bind::<Nullable<Text>, _>(new.medium.map(str::to_owned))
-            .bind::<Timestamp, _>(created_at)
-            .bind::<BigInt, _>(delta.likes)
-            .bind::<BigInt, _>(delta.comments)
-            .bind::<BigInt, _>(delta.shares)
-            .bind::<BigInt, _>(delta.views)
-            .bind::<BigInt, _>(delta.total())
-            .get_result(pg)
-            .optional()?;
+        bind_counted(statement, &unknown, created_at, delta).get_result(pg).optional()?;
     Ok(row.map(|row| {
         let entity = Entity::from(row);
-        let written = NewAction {
-            app_id: new.app_id,
-            entity_id: &entity.id,
-            user_id: new.user_id,
-            kind: new.kind,
-            body: new.body,
-            medium: new.medium,
-            parent_id: None,
-        };
-        let action = new_action(id, &written, &entity.key, created_at);
+        let action = new_action(id, &NewAction { entity_id: &entity.id, ..unknown }, &entity.key, created_at);
         (entity, action)
     }))
 }
