@@ -25,7 +25,7 @@ use mix::Population;
 #[command(name = "chorus-bench")]
 struct Cli {
     /// Seconds each measurement runs (after a second of warm-up).
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 7)]
     seconds: u64,
     /// Concurrent clients at saturation.
     #[arg(long, default_value_t = 32)]

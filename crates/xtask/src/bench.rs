@@ -235,7 +235,7 @@ fn sdk(db: BenchDb, args: &[String]) -> anyhow::Result<()> {
         println!("== the write path's ceiling: pgbench on a comment's statements, same tables");
         // The loader's own figures say how long and how wide its runs were.
         let workers = report["loader"]["workers"].as_u64().unwrap_or(32);
-        let seconds = report["loader"]["seconds"].as_u64().unwrap_or(8);
+        let seconds = report["loader"]["seconds"].as_u64().unwrap_or(7);
         let entities = arg_value(args, "--entities").unwrap_or(10_000);
         let authors = report["loader"]["users"].as_u64().unwrap_or(200);
         let run = Pgbench { clients: workers, seconds, entities, authors };
