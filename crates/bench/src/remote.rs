@@ -281,14 +281,15 @@ impl Remote {
         // The action-bar reads are compared with each other (Chorus against the bare handler, the
         // hot entity against a new one), so they run in turns, a second each: every ratio
         // between them then compares the same stretch of a noisy machine.
-        let (bars, others): (Vec<_>, Vec<_>) =
-            selected.into_iter().partition(|(name, _)| name.starts_with("read action bar"));
-        let mut bars = Some(bars);
-        for (name, scenario) in others {
-            if name == "read comments"
-                && let Some(bars) = bars.take()
-            {
-                runs.extend(self.in_turns(&target, &bars, workers, warmup, duration).await);
+        // They run where the first of them stands in the list.
+        let in_turns = |name: &str| name.starts_with("read action bar");
+        let bars: Vec<(&str, load::Op)> = selected.iter().filter(|(name, _)| in_turns(name)).cloned().collect();
+        for (name, scenario) in selected {
+            if in_turns(name) {
+                if name == bars[0].0 {
+                    runs.extend(self.in_turns(&target, &bars, workers, warmup, duration).await);
+                }
+                continue;
             }
             let clients = if name == "view" { self.view_workers } else { workers };
             load::saturate(clients, warmup, scenario.clone()).await;
@@ -318,11 +319,6 @@ impl Remote {
                 }
                 recount = self.recount(&target, &before).await?;
             }
-        }
-        if let Some(bars) = bars.take()
-            && !bars.is_empty()
-        {
-            runs.extend(self.in_turns(&target, &bars, workers, warmup, duration).await);
         }
         print_costs(&runs);
         if let (Some(path), false) = (&self.chart, sweep.is_empty()) {

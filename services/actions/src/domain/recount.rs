@@ -1,11 +1,14 @@
 //! The ops check that counts never drift: recompute every entity's counts from its rows, and
 //! fix (and report) any that differ.
 
+use std::collections::BTreeMap;
+
 use chorus_kit::db::DbConnection;
 
 use super::ActionsError;
-use super::model::{ActionKind, Counts};
+use super::model::Counts;
 use crate::store;
+use crate::store::tallies::Tally;
 
 /// What a recount checked and fixed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -25,16 +28,18 @@ impl std::ops::AddAssign for RecountReport {
 
 const PAGE: i64 = 500;
 
-/// The counts an entity's rows add up to.
-pub fn counted(conn: &mut DbConnection, entity_id: &str) -> Result<Counts, ActionsError> {
+/// The counts an entity's rows add up to, given its users' tallies as its live actions add them
+/// up ([`store::tallies::counted`]): one read of the actions serves both checks.
+fn counted(
+    conn: &mut DbConnection,
+    entity_id: &str,
+    tallies: &BTreeMap<String, Tally>,
+) -> Result<Counts, ActionsError> {
     let mut counts = Counts::default();
-    for (kind, count) in store::actions::tally(conn, entity_id)? {
-        match ActionKind::parse(&kind) {
-            Some(ActionKind::Like) => counts.likes = count,
-            Some(ActionKind::Comment) => counts.comments = count,
-            Some(ActionKind::Share) => counts.shares = count,
-            None => {}
-        }
+    for tally in tallies.values() {
+        counts.likes += tally.likes;
+        counts.comments += tally.comments;
+        counts.shares += tally.shares;
     }
     counts.views = store::mirror::views_of_entity(conn, entity_id)?;
     counts.total = counts.likes + counts.comments + counts.shares + counts.views;
@@ -53,16 +58,16 @@ pub fn recount_page(
         // Every action changes its entity's row in the same transaction, so holding the row
         // lock keeps the tally and the stored counts from the same moment.
         store::entities::lock(conn, id)?;
-        let truth = counted(conn, id)?;
+        // The users' own tallies (their summaries on the action bar) move in the same
+        // transactions, under the same row lock.
+        let tallies = store::tallies::counted(conn, id)?;
+        let truth = counted(conn, id, &tallies)?;
         let mut drifted = false;
         if store::entities::counts(conn, id)? != truth {
             tracing::warn!(entity_id = %id, ?truth, "counts drifted; fixed");
             store::entities::set_counts(conn, id, truth)?;
             drifted = true;
         }
-        // The users' own tallies (their summaries on the action bar) move in the same
-        // transactions, under the same row lock.
-        let tallies = store::tallies::counted(conn, id)?;
         if store::tallies::of_entity(conn, id)? != tallies {
             tracing::warn!(entity_id = %id, "users' tallies drifted; rebuilt");
             store::tallies::replace(conn, id, &tallies)?;

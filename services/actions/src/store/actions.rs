@@ -532,12 +532,3 @@ pub fn of_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<Action>, Db
         .load(conn)?;
     Ok(rows.into_iter().map(to_action).collect())
 }
-
-/// Live likes, comments and shares of an entity, counted from the rows (the recount routine).
-pub fn tally(conn: &mut DbConnection, entity_id: &str) -> Result<Vec<(String, i64)>, DbError> {
-    Ok(actions::table
-        .filter(actions::entity_id.eq(entity_id).and(actions::deleted_at.is_null()))
-        .group_by(actions::kind)
-        .select((actions::kind, diesel::dsl::count_star()))
-        .load(conn)?)
-}
