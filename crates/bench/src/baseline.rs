@@ -12,8 +12,12 @@ use chorus_kit::db::Db;
 
 /// Starts the baseline on 127.0.0.1:`port` (0: any) over the actions service's database at
 /// `database_url`, to read the very rows Chorus reads; returns its URL. Paths name the app:
-/// `/bar/{app}/{key}/{user}`.
-pub async fn start(database_url: String, port: u16) -> anyhow::Result<(String, actix_web::dev::ServerHandle)> {
+/// `/bar/{app}/{key}/{user}`. It runs `workers` HTTP workers, as many as actions has.
+pub async fn start(
+    database_url: String,
+    port: u16,
+    workers: usize,
+) -> anyhow::Result<(String, actix_web::dev::ServerHandle)> {
     let settings = DatabaseSettings {
         url: Secret::new(database_url),
         pool_size: 16,
@@ -29,7 +33,7 @@ pub async fn start(database_url: String, port: u16) -> anyhow::Result<(String, a
             .route("/health/ready", web::get().to(HttpResponse::Ok))
             .route("/bar/{app}/{key}/{user}", web::get().to(bar))
     })
-    .workers(2)
+    .workers(workers)
     .disable_signals()
     .bind(("127.0.0.1", port))?;
     let url = format!("http://127.0.0.1:{}", server.addrs()[0].port());

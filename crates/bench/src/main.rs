@@ -94,6 +94,9 @@ struct Cli {
     /// The port `--serve-baseline` listens on (127.0.0.1).
     #[arg(long)]
     port: Option<u16>,
+    /// HTTP workers of `--serve-baseline`: as many as the actions service it stands in for has.
+    #[arg(long, default_value_t = 1)]
+    http_workers: usize,
     /// A process whose CPU per request the report gives, as `name=pid`, or `name=pid+` to count
     /// its children too (a database server's backends); repeatable. The loader counts itself.
     #[arg(long)]
@@ -122,7 +125,7 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     if let (Some(database_url), Some(port)) = (cli.serve_baseline.clone(), cli.port) {
-        let (_url, server) = baseline::start(database_url, port).await?;
+        let (_url, server) = baseline::start(database_url, port, cli.http_workers).await?;
         tokio::signal::ctrl_c().await?;
         server.stop(true).await;
         return Ok(());

@@ -195,11 +195,25 @@ fn service_config<S: Service>(
     };
     config.database_mut().url = Secret::new(url);
     config.http_mut().host = options.host.clone();
+    if config.http_mut().workers == 0 {
+        config.http_mut().workers = shared_http_workers();
+    }
     if options.any_port {
         config.http_mut().port = 0;
     }
     config.auth_mut().operator_token = Some(Secret::new(operator_token));
     Ok(config)
+}
+
+/// The services the launcher runs in its one process.
+const SERVICES: usize = 4;
+
+/// HTTP workers per service unless configured (`http.workers`): the machine's cores shared among
+/// the four services, at least one each. A worker per core each would run four times as many
+/// workers as cores, and every request would pay for wakeups the cores cannot use.
+fn shared_http_workers() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    (cores / SERVICES).max(1)
 }
 
 /// Checks a service's configuration once the launcher has filled it in.

@@ -104,6 +104,12 @@ impl IdempotentRequest {
         Ok(created)
     }
 
+    /// True when the request carries an `Idempotency-Key`: only then do [`Self::replay`] and
+    /// [`Self::record`] read or write anything, so a writer may take a shorter way without one.
+    pub fn has_key(&self) -> bool {
+        self.key.is_some()
+    }
+
     /// The stored response for this key, if the request was seen before.
     pub fn replay<T: DeserializeOwned>(&self, conn: &mut DbConnection) -> Result<Option<Replay<T>>, Problem> {
         let Some(key) = &self.key else { return Ok(None) };

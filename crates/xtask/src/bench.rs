@@ -471,11 +471,13 @@ fn print_sequential_scans(scans: &[Value]) {
 
 /// Starts the bare handler (the loader's binary in `--serve-baseline` mode) over the actions
 /// service's database, outside the loader's core.
+/// It has as many HTTP workers as the service it stands in for.
 fn spawn_baseline(release: &Path, database_url: &str) -> anyhow::Result<Running> {
     let port = free_port()?;
     let log = std::fs::File::create(workspace_root().join("target/bench/baseline.log"))?;
     let child = Command::new(release.join("chorus-bench"))
         .args(["--serve-baseline", database_url, "--port", &port.to_string()])
+        .args(["--http-workers", &http_workers().to_string()])
         .stdout(log)
         .spawn()
         .context("starting the bare handler")?;
@@ -504,6 +506,15 @@ fn spawn_fcm_fake(release: &Path, dir: &Path) -> anyhow::Result<(Running, String
     Ok((Running { name: "fcm-fake", child, url: url.clone() }, url, credentials))
 }
 
+/// HTTP workers per service: the machine's cores shared among the services, at least one each,
+/// as a deployment sizes a service's workers to the CPU it is given. A worker per core each
+/// would put six workers on two cores beside the database and the loader, and each request
+/// would pay for the extra wakeups (docs/benchmarks.md, "Workers").
+fn http_workers() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    (cores / SERVICES.len()).max(1)
+}
+
 /// Starts one service's release binary on a free port, on its own database.
 fn spawn(
     release: &Path,
@@ -523,6 +534,7 @@ fn spawn(
         ("HTTP__HOST", "127.0.0.1".to_owned()),
         ("HTTP__PORT", port.to_string()),
         ("DATABASE__URL", databases.url(name)),
+        ("HTTP__WORKERS", http_workers().to_string()),
         ("DATABASE__POOL_SIZE", "16".into()),
         ("AUTH__OPERATOR_TOKEN", OPERATOR_TOKEN.into()),
         ("RATE_LIMITS__ENABLED", "false".into()),

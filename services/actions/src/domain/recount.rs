@@ -41,7 +41,7 @@ fn counted(
         counts.comments += tally.comments;
         counts.shares += tally.shares;
     }
-    counts.views = store::mirror::views_of_entity(conn, entity_id)?;
+    counts.views = store::views::views_of_entity(conn, entity_id)?;
     counts.total = counts.likes + counts.comments + counts.shares + counts.views;
     Ok(counts)
 }

@@ -49,7 +49,7 @@ pub fn erase_user(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Resul
         *deltas.entry(action.entity_id.clone()).or_default() += delta;
         removed.push(Action { text: None, deleted: true, ..action });
     }
-    for (entity_id, views) in store::mirror::take_views_of(conn, user_id)? {
+    for (entity_id, views) in store::views::take_views_of(conn, user_id)? {
         *deltas.entry(entity_id).or_default() += CountDelta { views: -views, ..Default::default() };
     }
     let mut after = BTreeMap::new();

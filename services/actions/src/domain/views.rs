@@ -18,6 +18,7 @@ use super::ops::ensure_entity;
 use crate::config::ViewSettings;
 use crate::store;
 use crate::store::entities::CountDelta;
+use crate::store::views::{ViewByKey, ViewedEntity};
 
 /// One view to record.
 #[derive(Debug)]
@@ -47,6 +48,9 @@ pub enum ViewError {
     #[error("views are not being recorded right now")]
     Unavailable,
 }
+
+/// What became of one view of a group.
+type ViewOutcome = Result<(), ViewError>;
 
 /// The handle handlers record views through.
 #[derive(Clone)]
@@ -144,10 +148,55 @@ async fn commit(db: &Db, batch: Vec<ViewRequest>) {
 }
 
 /// Records a group of views in one transaction: tallies per user, counts and one
-/// `entity.viewed` event per entity. The statements are per group, not per view
-/// (the viewers' standing two, the entities one per app, the tallies one, the counts two: the lock in id order and the update, the events one), so a
-/// bigger group costs the database little more than a small one.
-fn record_batch(conn: &mut DbConnection, views: &[View]) -> Result<Vec<Result<(), ViewError>>, ActionsError> {
+/// `entity.viewed` event per entity. On PostgreSQL the common case (views without an
+/// `Idempotency-Key`, of entities that exist, by users in good standing) is one statement for
+/// the whole group, and the events one more; the rest takes the long way, whose statements are
+/// per group too, not per view. So a bigger group costs the database little more than a small one.
+fn record_batch(conn: &mut DbConnection, views: &[View]) -> Result<Vec<ViewOutcome>, ActionsError> {
+    let mut results: Vec<Option<ViewOutcome>> = vec![None; views.len()];
+    let mut viewed: Vec<ViewedEntity> = Vec::new();
+    let unkeyed: Vec<usize> = (0..views.len()).filter(|&i| !views[i].idempotency.has_key()).collect();
+    let by_key: Vec<ViewByKey<'_>> = unkeyed
+        .iter()
+        .map(|&i| ViewByKey { app_id: &views[i].app_id, user_id: &views[i].user_id, entity_key: &views[i].key })
+        .collect();
+    if let Some(counted) = store::views::count_by_key(conn, &by_key)? {
+        let left: BTreeSet<usize> = counted.uncounted.iter().map(|&position| unkeyed[position]).collect();
+        for i in unkeyed.into_iter().filter(|i| !left.contains(i)) {
+            results[i] = Some(Ok(()));
+        }
+        viewed.extend(counted.entities);
+    }
+    let long_way: Vec<usize> = (0..views.len()).filter(|&i| results[i].is_none()).collect();
+    if !long_way.is_empty() {
+        let rest: Vec<&View> = long_way.iter().map(|&i| &views[i]).collect();
+        let (outcomes, entities) = record_the_long_way(conn, &rest)?;
+        for (i, outcome) in long_way.into_iter().zip(outcomes) {
+            results[i] = Some(outcome);
+        }
+        viewed.extend(entities);
+    }
+    let entities: Vec<EntityRef> =
+        viewed.iter().map(|entity| EntityRef { id: entity.id.clone(), key: entity.key.clone() }).collect();
+    let events: Vec<(&str, ActionsEvent)> = viewed
+        .iter()
+        .zip(&entities)
+        .map(|(viewed, entity)| {
+            (viewed.app_id.as_str(), ActionsEvent::EntityViewed { entity, views: viewed.views, counts: viewed.counts })
+        })
+        .collect();
+    publish_all(conn, &events)?;
+    Ok(results.into_iter().map(|result| result.unwrap_or(Err(ViewError::Unavailable))).collect())
+}
+
+/// The long way for views the one statement left alone, and every view on SQLite: the viewers'
+/// standing in two statements, the entities one per app (a missing one is created), the
+/// tallies one, the counts two (the lock in id order and the update). Returns each view's
+/// outcome, in order, and the entities counted.
+fn record_the_long_way(
+    conn: &mut DbConnection,
+    views: &[&View],
+) -> Result<(Vec<ViewOutcome>, Vec<ViewedEntity>), ActionsError> {
     let viewers: Vec<String> =
         views.iter().map(|view| view.user_id.clone()).collect::<BTreeSet<_>>().into_iter().collect();
     let refused = chorus_kit::mirror::standings(conn, &viewers)?;
@@ -157,7 +206,7 @@ fn record_batch(conn: &mut DbConnection, views: &[View]) -> Result<Vec<Result<()
     let mut per_entity: BTreeMap<String, CountDelta> = BTreeMap::new();
     let mut per_tally: BTreeMap<(String, String), i64> = BTreeMap::new();
     let mut viewed: BTreeMap<String, (String, EntityRef)> = BTreeMap::new();
-    for View { app_id, user_id, key, idempotency } in views {
+    for View { app_id, user_id, key, idempotency } in views.iter().copied() {
         if refused.contains_key(user_id) {
             results.push(Err(ViewError::Banned));
             continue;
@@ -186,24 +235,27 @@ fn record_batch(conn: &mut DbConnection, views: &[View]) -> Result<Vec<Result<()
         viewed.entry(entity.id.clone()).or_insert_with(|| (app_id.clone(), entity));
         results.push(Ok(()));
     }
-    store::mirror::add_views(conn, &per_tally)?;
+    store::views::add_views(conn, &per_tally)?;
     let counts = store::entities::bump_many(conn, &per_entity)?;
-    let events: Vec<(&str, ActionsEvent)> = viewed
-        .iter()
+    let counted = viewed
+        .into_iter()
         .filter_map(|(entity_id, (app_id, entity))| {
-            let counts = *counts.get(entity_id)?;
-            let views = per_entity.get(entity_id)?.views;
-            Some((app_id.as_str(), ActionsEvent::EntityViewed { entity, views, counts }))
+            Some(ViewedEntity {
+                app_id,
+                views: per_entity.get(&entity_id)?.views,
+                counts: *counts.get(&entity_id)?,
+                id: entity.id,
+                key: entity.key,
+            })
         })
         .collect();
-    publish_all(conn, &events)?;
-    Ok(results)
+    Ok((results, counted))
 }
 
 /// The group's entities that exist already, by (app, key): one query per app in the group.
 fn known_entities(
     conn: &mut DbConnection,
-    views: &[View],
+    views: &[&View],
 ) -> Result<HashMap<(String, String), EntityRef>, ActionsError> {
     let mut keys_by_app: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     for view in views {

@@ -3,8 +3,8 @@
 pub mod actions;
 pub mod entities;
 pub mod flags;
-pub mod mirror;
 pub mod schema;
 pub mod tallies;
+pub mod views;
 
 pub use chorus_kit::db::DbConnection;

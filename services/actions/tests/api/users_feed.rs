@@ -46,6 +46,13 @@ async fn bans_blocks_and_erasure_arrive_through_the_users_feed() {
     })
     .await;
     s.api.post(&comments, &bob.token, json!({ "text": "again" })).await.assert_problem(403, None);
+    // Views grouped together: the banned viewer's are refused, and the others count.
+    let before = s.bar("news", &ada).await["counts"]["views"].as_i64().unwrap();
+    let viewers = [&ada, &bob];
+    let views = (0..20).map(|i| s.act(Method::POST, format!("{}/views", path("news")), viewers[i % 2].token.clone()));
+    let statuses: Vec<u16> = futures_util::future::join_all(views).await.iter().map(|r| r.status.as_u16()).collect();
+    assert_eq!(statuses, [204, 403].repeat(10));
+    assert_eq!(s.bar("news", &ada).await["counts"]["views"], before + 10);
     assert_eq!(s.api.get(&comments, &app).await.status, 200);
     let report = s.api.call(Method::POST, "/v1/admin/recount", Some(OPERATOR_TOKEN), None).await;
     assert_eq!(report.body["entities_fixed"], 0);
