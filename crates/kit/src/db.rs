@@ -295,16 +295,39 @@ impl Db {
                 let pool = self.writer.clone();
                 run_blocking(move || {
                     let mut conn = checkout(&pool)?;
-                    conn.run(|conn| {
-                        conn.transaction(|conn| f(conn).map_err(TxError::Inner)).map_err(|error| match error {
-                            TxError::Inner(inner) => inner,
-                            TxError::Db(db) => E::from(DbError::Query(db)),
-                        })
-                    })
+                    conn.run(|conn| transaction(conn, f))
                 })
                 .await
             }
         };
+        if result.is_ok() {
+            self.changes.notify_waiters();
+        }
+        result
+    }
+
+    /// Runs `f` on a writer connection outside any transaction, for a write that usually commits
+    /// by itself: one statement, which PostgreSQL commits alone, two round trips fewer than
+    /// `BEGIN` and `COMMIT` around it. `f` opens a transaction with [`transaction`] for anything
+    /// more. Wakes the feed's readers when `f` succeeds, as [`Db::write`] does.
+    ///
+    /// On SQLite this is [`Db::write`]: `f` runs in its group's savepoint, and a transaction it
+    /// opens nests inside that.
+    pub async fn write_unwrapped<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        if self.group_commit.is_some() {
+            return self.write(f).await;
+        }
+        let pool = self.writer.clone();
+        let result = run_blocking(move || {
+            let mut conn = checkout(&pool)?;
+            conn.run(f)
+        })
+        .await;
         if result.is_ok() {
             self.changes.notify_waiters();
         }
@@ -397,6 +420,20 @@ where
         applied.extend(conn.run_pending_migrations(set)?.into_iter().map(|v| v.to_string()));
     }
     Ok(applied)
+}
+
+/// Runs `f` in a transaction of its own on `conn` (a savepoint, inside one already open): it
+/// commits when `f` succeeds and rolls back when it fails, as [`Db::write`] runs a write. For the
+/// long way of a write run with [`Db::write_unwrapped`].
+pub fn transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<DbError>,
+{
+    conn.transaction(|conn| f(conn).map_err(TxError::Inner)).map_err(|error| match error {
+        TxError::Inner(inner) => inner,
+        TxError::Db(db) => E::from(DbError::Query(db)),
+    })
 }
 
 enum TxError<E> {

@@ -39,6 +39,21 @@ macro_rules! horizon_sql {
     };
 }
 
+/// The SQL expression that numbers one event appended by a service's own statement on
+/// PostgreSQL, as [`publish`] numbers it (this transaction's id shifted by [`TX_SHIFT`], plus the
+/// event's rank in the transaction, counted in the transaction-local `chorus.event_rank`). For a
+/// statement that writes a change and its event at once, so it commits by itself
+/// ([`crate::db::Db::write_unwrapped`]); evaluate it once per event row. A macro, so the
+/// service can `concat!` it into its statement's SQL.
+#[macro_export]
+macro_rules! next_event_id_sql {
+    () => {
+        "((pg_current_xact_id()::text::bigint << 20) + set_config('chorus.event_rank', \
+           (COALESCE(NULLIF(current_setting('chorus.event_rank', true), '')::bigint, -1) + 1)::text, \
+           true)::bigint)"
+    };
+}
+
 /// The statement of [`read_at_horizon`], with `$filter` narrowing the events: `$1` after,
 /// `$2` limit, `$3` app id, `$4` subject (PostgreSQL numbers only the placeholders used).
 macro_rules! read_sql {
@@ -597,6 +612,19 @@ pub async fn housekeeping(db: Db, retention: chrono::TimeDelta, shutdown: Shutdo
         tokio::select! {
             _ = tokio::time::sleep(HOUSEKEEPING_INTERVAL) => {}
             _ = shutdown.fired() => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TX_SHIFT;
+
+    #[test]
+    fn the_sql_that_numbers_events_shifts_by_tx_shift() {
+        let shift = format!("::bigint << {TX_SHIFT})");
+        for sql in [horizon_sql!(), next_event_id_sql!()] {
+            assert!(sql.contains(&shift), "{sql}");
         }
     }
 }

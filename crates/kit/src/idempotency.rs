@@ -104,6 +104,24 @@ impl IdempotentRequest {
         Ok(created)
     }
 
+    /// [`Self::create_once`] for a write run outside a transaction
+    /// ([`crate::db::Db::write_unwrapped`]): without a key, `create` runs as it is (it may commit
+    /// by itself); with one, the replay check, `create` and the record run in one transaction.
+    pub fn create_once_unwrapped<T, E>(
+        &self,
+        conn: &mut DbConnection,
+        create: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        T: Serialize + DeserializeOwned,
+        E: From<Problem> + From<DbError>,
+    {
+        if self.key.is_none() {
+            return create(conn);
+        }
+        crate::db::transaction(conn, |conn| self.create_once(conn, create))
+    }
+
     /// True when the request carries an `Idempotency-Key`: only then do [`Self::replay`] and
     /// [`Self::record`] read or write anything, so a writer may take a shorter way without one.
     pub fn has_key(&self) -> bool {

@@ -611,8 +611,9 @@ enum CommentScript {
     /// protocol. The target's ratio is taken against this.
     Statements,
     /// As the actions service sends them: the entity's lookup by key with the author's standing,
-    /// the action, the counts and the tally in one prepared statement, then the event with a
-    /// payload of a real event's size. The database's ceiling for Chorus's own SQL.
+    /// the action, the counts, the tally and the event (with a payload of a real event's size,
+    /// filled in with the entity's id and counts) in one prepared statement that commits by
+    /// itself. The database's ceiling for Chorus's own SQL.
     AsSent,
 }
 
@@ -621,11 +622,11 @@ enum CommentScript {
 /// has sessions: transactions per second.
 fn pgbench(server: &ThrowawayPostgres, dir: &Path, run: Pgbench, form: CommentScript) -> anyhow::Result<f64> {
     let Pgbench { clients, seconds, entities, authors } = run;
-    let head =
-        format!("\\set e random(0, {last})\n\\set u random(1, {authors})\nBEGIN;\n", last = entities.saturating_sub(1));
+    let head = format!("\\set e random(0, {last})\n\\set u random(1, {authors})\n", last = entities.saturating_sub(1));
     let (body, protocol) = match form {
         CommentScript::Statements => (
-            "INSERT INTO actions (id, app_id, entity_id, user_id, kind, body, created_at) \
+            "BEGIN;\n\
+             INSERT INTO actions (id, app_id, entity_id, user_id, kind, body, created_at) \
                VALUES (gen_random_uuid()::text, 'pgbench', 'seed-entity-' || :e, 'pgbench-user-' || :u, 'comment', \
                'a comment from the bench', now());\n\
              UPDATE entities SET comments = comments + 1, total = total + 1, last_activity_at = now() \
@@ -635,7 +636,8 @@ fn pgbench(server: &ThrowawayPostgres, dir: &Path, run: Pgbench, form: CommentSc
                DO UPDATE SET comments = action_tallies.comments + 1;\n\
              INSERT INTO chorus_events (id, app_id, event_type, subject, data, occurred_at) \
                VALUES ((pg_current_xact_id()::text::bigint << 20), 'pgbench', 'pgbench.comment', 'seed-entity-' || :e, \
-               '{\"action\": {}}', now());\n"
+               '{\"action\": {}}', now());\n\
+             COMMIT;\n"
                 .to_owned(),
             "simple",
         ),
@@ -643,13 +645,17 @@ fn pgbench(server: &ThrowawayPostgres, dir: &Path, run: Pgbench, form: CommentSc
             // The entities' app, which the service's lookup names.
             let app = server.psql("actions", "SELECT app_id FROM entities WHERE id = 'seed-entity-0'")?;
             let app = app.trim();
-            // An `action.created` of a comment, as large as the service's.
+            // An `action.created` of a comment, as large as the service's, with the placeholders
+            // the statement fills in with the entity's id and counts.
             let payload = json!({
-                "action": { "id": "01JDZ8Q3W4C5V6B7N8M9K0J1H2", "kind": "comment", "entity_id": "seed-entity-1",
-                    "entity_key": "entity-1", "user_id": "01JDZ8Q3W4C5V6B7N8M9K0J1H3", "text": "a comment from the bench",
+                "action": { "id": "01JDZ8Q3W4C5V6B7N8M9K0J1H2", "kind": "comment",
+                    "entity_id": "chorus-placeholder-entity-id", "entity_key": "entity-1",
+                    "user_id": "01JDZ8Q3W4C5V6B7N8M9K0J1H3", "text": "a comment from the bench",
                     "medium": null, "parent_id": null, "deleted": false, "created_at": "2026-12-01T00:00:00Z" },
-                "entity": { "id": "seed-entity-1", "key": "entity-1", "name": "Entity 1", "type": null },
-                "counts": { "likes": 10, "comments": 90, "shares": 0, "views": 0, "total": 100 }
+                "entity": { "id": "chorus-placeholder-entity-id", "key": "entity-1" },
+                "counts": { "likes": -7_100_000_000_000_000_001_i64, "comments": -7_100_000_000_000_000_002_i64,
+                    "shares": -7_100_000_000_000_000_003_i64, "views": -7_100_000_000_000_000_004_i64,
+                    "total": -7_100_000_000_000_000_005_i64 }
             });
             // pgbench reads `:name` as a variable, so the payload's colons go in escaped.
             let payload = payload.to_string().replace(':', "\\x3a");
@@ -667,22 +673,29 @@ fn pgbench(server: &ThrowawayPostgres, dir: &Path, run: Pgbench, form: CommentSc
                        SELECT entity_id, user_id, 0, 1, 0 FROM inserted \
                        ON CONFLICT (entity_id, user_id) DO UPDATE SET likes = action_tallies.likes + EXCLUDED.likes, \
                        comments = action_tallies.comments + EXCLUDED.comments, \
-                       shares = action_tallies.shares + EXCLUDED.shares) \
-                     UPDATE entities e SET likes = e.likes + 0, comments = e.comments + 1, shares = e.shares + 0, \
-                       views = e.views + 0, total = e.total + 1, last_activity_at = now() \
+                       shares = action_tallies.shares + EXCLUDED.shares), \
+                     counted AS (UPDATE entities e SET likes = e.likes + 0, comments = e.comments + 1, \
+                       shares = e.shares + 0, views = e.views + 0, total = e.total + 1, last_activity_at = now() \
                        FROM inserted WHERE e.id = inserted.entity_id \
                        RETURNING e.id, e.entity_key, e.name, e.entity_type, e.meta, e.likes, e.comments, e.shares, \
-                       e.views, e.total, e.created_at, e.updated_at, e.last_activity_at;\n\
-                     INSERT INTO chorus_events (id, app_id, event_type, subject, data, occurred_at) \
-                       VALUES ((pg_current_xact_id()::text::bigint << 20), 'pgbench', 'action.created', \
-                       'seed-entity-' || :e, E'{payload}', now());\n"
+                       e.views, e.total, e.created_at, e.updated_at, e.last_activity_at), \
+                     published AS (INSERT INTO chorus_events (id, app_id, event_type, subject, data, occurred_at) \
+                       SELECT ((pg_current_xact_id()::text::bigint << 20) + set_config('chorus.event_rank', \
+                         (COALESCE(NULLIF(current_setting('chorus.event_rank', true), '')::bigint, -1) + 1)::text, \
+                         true)::bigint), 'pgbench', 'action.created', counted.id, \
+                       replace(replace(replace(replace(replace(replace(E'{payload}', \
+                         'chorus-placeholder-entity-id', counted.id), '-7100000000000000001', counted.likes::text), \
+                         '-7100000000000000002', counted.comments::text), '-7100000000000000003', counted.shares::text), \
+                         '-7100000000000000004', counted.views::text), '-7100000000000000005', counted.total::text), \
+                       now() FROM counted) \
+                     SELECT * FROM counted;\n"
                 ),
                 "prepared",
             )
         }
     };
     let script = dir.join("comment.sql");
-    std::fs::write(&script, format!("{head}{body}COMMIT;\n"))?;
+    std::fs::write(&script, format!("{head}{body}"))?;
     // The comment run is the first after the seed's checkpoint; pgbench starts right after one
     // too, so both pay alike for the full-page writes that follow a checkpoint.
     server.psql("postgres", "CHECKPOINT")?;

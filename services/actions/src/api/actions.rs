@@ -111,7 +111,7 @@ fn finish(page: Page, mut rows: Vec<domain::Action>) -> web::Json<ActionList> {
 )]
 pub async fn like(me: UserPrincipal, db: web::Data<Db>, path: web::Path<String>) -> Result<HttpResponse, Problem> {
     let key = path.into_inner();
-    let (action, created) = db.write(move |conn| ops::like(conn, &me.app_id, &me.user_id, &key)).await?;
+    let (action, created) = db.write_unwrapped(move |conn| ops::like(conn, &me.app_id, &me.user_id, &key)).await?;
     let action = Action::from(action);
     Ok(if created { HttpResponse::Created().json(action) } else { HttpResponse::Ok().json(action) })
 }
@@ -166,10 +166,10 @@ pub async fn comment(
     let body = body.into_inner();
     let request = IdempotentRequest::new(key_header, &format!("user:{}", me.user_id), "comment", &(&key, &body));
     let action = db
-        .write(move |conn| {
+        .write_unwrapped(move |conn| {
             // What the closure returns is stored for replays: the wire shape, so a replay answers
             // the same JSON.
-            request.create_once(conn, |conn| {
+            request.create_once_unwrapped(conn, |conn| {
                 let comment = ops::comment(conn, &me.app_id, &me.user_id, &key, &body.text, body.parent_id.as_deref())?;
                 Ok::<_, Problem>(Action::from(comment))
             })
@@ -245,9 +245,9 @@ pub async fn share(
     let body = body.into_inner();
     let request = IdempotentRequest::new(key_header, &format!("user:{}", me.user_id), "share", &(&key, &body));
     let action = db
-        .write(move |conn| {
+        .write_unwrapped(move |conn| {
             // Stored for replays in its wire shape, like a comment.
-            request.create_once(conn, |conn| {
+            request.create_once_unwrapped(conn, |conn| {
                 let medium = body.medium.into();
                 let share = ops::share(conn, &me.app_id, &me.user_id, &key, medium, body.text.as_deref())?;
                 Ok::<_, Problem>(Action::from(share))

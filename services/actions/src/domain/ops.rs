@@ -1,9 +1,10 @@
-//! What users and apps do to entities. Each operation changes rows, counts and the event log in
-//! the caller's one transaction, so counts never drift from the actions and every change reaches
-//! the feed.
+//! What users and apps do to entities. Each operation changes rows, counts and the event log
+//! together, so counts never drift from the actions and every change reaches the feed: in the
+//! caller's transaction, or, for [`like`], [`comment`] and [`share`], which may be called outside
+//! one, in a single statement that commits by itself or a transaction of their own.
 
 use chorus_kit::db::DbConnection;
-use chorus_kit::events::publish;
+use chorus_kit::events::{Publish, publish};
 use chorus_kit::mirror::Standing;
 
 use super::events::ActionsEvent;
@@ -13,7 +14,7 @@ use super::model::{
 };
 use super::{ActionsError, check_max, check_text, new_id};
 use crate::store;
-use crate::store::actions::{NewAction, NewActionByKey};
+use crate::store::actions::{COUNTS_PLACEHOLDER, ENTITY_ID_PLACEHOLDER, EventTemplate, NewAction, NewActionByKey};
 use crate::store::entities::CountDelta;
 
 /// Who is acting on a comment.
@@ -107,33 +108,66 @@ fn acting_on(conn: &mut DbConnection, app_id: &str, user_id: &str, key: &str) ->
     }
 }
 
-/// Writes the action and counts it on its entity and the user's tally, creating the entity when
-/// the action names it first, once the user is known to be allowed to act. Answers the entity
-/// and the action with the counts after it; no action when `unless_duplicate` met a like the
-/// user already has. The common case (the entity exists, the user may act) is one statement on
-/// PostgreSQL ([`store::actions::insert_counted_by_key`]); anything else takes the long way,
-/// which tells the cases apart.
+/// Records a like, comment or share on the entity with the key, counts it on the entity and the
+/// user's tally, and publishes it. On PostgreSQL the usual case is one statement, which commits
+/// by itself when the caller runs outside a transaction
+/// ([`chorus_kit::db::Db::write_unwrapped`]); a new entity, a user who may not act or a like
+/// that exists take the long way, in a transaction of their own. Returns the entity and the new
+/// action, or `None` for a like the user already has.
 fn record(
     conn: &mut DbConnection,
     action: &NewActionByKey<'_>,
     delta: CountDelta,
     unless_duplicate: bool,
-) -> Result<(Entity, Option<(Action, Counts)>), ActionsError> {
+) -> Result<(Entity, Option<Action>), ActionsError> {
     let &NewActionByKey { app_id, entity_key: key, user_id, kind, body, medium } = action;
     validate_key(key)?;
     let id = new_id();
-    if let Some((entity, action)) = store::actions::insert_counted_by_key(conn, &id, action, delta, unless_duplicate)? {
-        let counts = entity.counts;
-        return Ok((entity, Some((action, counts))));
+    let created_at = chorus_kit::db::now();
+    if let Some(event) = announcement(&id, action, created_at)
+        && let Some((entity, action)) =
+            store::actions::insert_counted_by_key(conn, &id, action, created_at, delta, unless_duplicate, &event)?
+    {
+        return Ok((entity, Some(action)));
     }
-    let entity = acting_on(conn, app_id, user_id, key)?;
-    let new = NewAction { app_id, entity_id: &entity.id, user_id, kind, body, medium, parent_id: None };
-    let counted = if unless_duplicate {
-        store::actions::insert_counted_unless_duplicate(conn, &id, &new, &entity.key, delta)?
-    } else {
-        Some(store::actions::insert_counted(conn, &id, &new, &entity.key, delta)?)
+    chorus_kit::db::transaction(conn, |conn| {
+        let entity = acting_on(conn, app_id, user_id, key)?;
+        let new = NewAction { app_id, entity_id: &entity.id, user_id, kind, body, medium, parent_id: None };
+        let counted = if unless_duplicate {
+            store::actions::insert_counted_unless_duplicate(conn, &id, &new, &entity.key, delta)?
+        } else {
+            Some(store::actions::insert_counted(conn, &id, &new, &entity.key, delta)?)
+        };
+        match counted {
+            Some(counted) => {
+                let action = announce(conn, app_id, &entity, counted)?;
+                Ok((entity, Some(action)))
+            }
+            None => Ok((entity, None)),
+        }
+    })
+}
+
+/// The `action.created` event of a new action on the entity with the key, as a template the
+/// statement that writes the action fills in with the entity's id and counts; `None` when what
+/// the user wrote holds a placeholder.
+fn announcement(id: &str, new: &NewActionByKey<'_>, created_at: chrono::NaiveDateTime) -> Option<EventTemplate> {
+    let action = Action {
+        id: id.to_owned(),
+        kind: new.kind,
+        entity_id: ENTITY_ID_PLACEHOLDER.to_owned(),
+        entity_key: new.entity_key.to_owned(),
+        user_id: new.user_id.to_owned(),
+        text: new.body.map(str::to_owned),
+        medium: new.medium.map(str::to_owned),
+        parent_id: None,
+        deleted: false,
+        created_at: created_at.and_utc(),
     };
-    Ok((entity, counted))
+    let entity = EntityRef { id: ENTITY_ID_PLACEHOLDER.to_owned(), key: new.entity_key.to_owned() };
+    let event = ActionsEvent::ActionCreated { action: &action, entity: &entity, counts: COUNTS_PLACEHOLDER };
+    let user_text = [new.entity_key, new.body.unwrap_or_default(), new.medium.unwrap_or_default()];
+    EventTemplate::new(event.event_type(), event.data().to_string(), &user_text)
 }
 
 /// Publishes a new action, counted on its entity.
@@ -156,14 +190,15 @@ fn forget(conn: &mut DbConnection, app_id: &str, action: &Action, delta: CountDe
     Ok(())
 }
 
-/// Likes the entity; idempotent. True when this call created the like.
+/// Likes the entity; idempotent. True when this call created the like. Atomic outside a
+/// transaction too (see [`record`]).
 pub fn like(conn: &mut DbConnection, app_id: &str, user_id: &str, key: &str) -> Result<(Action, bool), ActionsError> {
     // Insert first: a new like (the usual case) is then one statement, and an existing one,
     // ours from before or a concurrent request's, is read only when the insert finds it.
     let like = NewActionByKey { app_id, user_id, entity_key: key, kind: ActionKind::Like, body: None, medium: None };
     let delta = CountDelta { likes: 1, ..Default::default() };
     match record(conn, &like, delta, true)? {
-        (entity, Some(counted)) => Ok((announce(conn, app_id, &entity, counted)?, true)),
+        (_, Some(like)) => Ok((like, true)),
         (entity, None) => {
             Ok((store::actions::find_like(conn, &entity.id, user_id)?.ok_or(ActionsError::EntityNotFound)?, false))
         }
@@ -187,6 +222,8 @@ pub fn unlike(conn: &mut DbConnection, app_id: &str, user_id: &str, key: &str) -
     Ok(true)
 }
 
+/// Comments on the entity, or replies to `parent_id`, a comment on it. Atomic outside a
+/// transaction too (see [`record`]).
 pub fn comment(
     conn: &mut DbConnection,
     app_id: &str,
@@ -206,10 +243,23 @@ pub fn comment(
             body: Some(text),
             medium: None,
         };
-        let (entity, counted) = record(conn, &comment, delta, false)?;
-        return announce(conn, app_id, &entity, counted.ok_or(ActionsError::EntityNotFound)?);
+        let (_, comment) = record(conn, &comment, delta, false)?;
+        return comment.ok_or(ActionsError::EntityNotFound);
     };
     // A reply: its parent must be a comment on the same entity.
+    chorus_kit::db::transaction(conn, |conn| reply(conn, app_id, user_id, key, text, parent_id))
+}
+
+/// A reply to `parent_id`, which must be a comment on the same entity.
+fn reply(
+    conn: &mut DbConnection,
+    app_id: &str,
+    user_id: &str,
+    key: &str,
+    text: &str,
+    parent_id: &str,
+) -> Result<Action, ActionsError> {
+    let delta = CountDelta { comments: 1, ..Default::default() };
     let entity = acting_on(conn, app_id, user_id, key)?;
     let parent = store::actions::find(conn, app_id, parent_id)?;
     let on_this_entity = parent.is_some_and(|p| p.kind == ActionKind::Comment && p.entity_id == entity.id);
@@ -256,6 +306,7 @@ pub fn delete_comment(
     forget(conn, app_id, &tombstone, CountDelta { comments: -1, ..Default::default() })
 }
 
+/// Shares the entity. Atomic outside a transaction too (see [`record`]).
 pub fn share(
     conn: &mut DbConnection,
     app_id: &str,
@@ -275,8 +326,8 @@ pub fn share(
         body: text,
         medium: Some(medium.as_str()),
     };
-    let (entity, counted) = record(conn, &share, CountDelta { shares: 1, ..Default::default() }, false)?;
-    announce(conn, app_id, &entity, counted.ok_or(ActionsError::EntityNotFound)?)
+    let (_, share) = record(conn, &share, CountDelta { shares: 1, ..Default::default() }, false)?;
+    share.ok_or(ActionsError::EntityNotFound)
 }
 
 /// Flags a comment for the app's moderators; once per user. True when this call flagged it.

@@ -131,8 +131,7 @@ async fn run(db: Db, shutdown: Shutdown, mut receiver: mpsc::Receiver<ViewReques
 
 async fn commit(db: &Db, batch: Vec<ViewRequest>) {
     let views: Vec<View> = batch.iter().map(|request| request.view.clone()).collect();
-    let outcome = db.write(move |conn| record_batch(conn, &views)).await;
-    match outcome {
+    match record_creating_entities(db, views).await {
         Ok(results) => {
             for (request, result) in batch.into_iter().zip(results) {
                 let _ = request.done.send(result);
@@ -147,35 +146,88 @@ async fn commit(db: &Db, batch: Vec<ViewRequest>) {
     }
 }
 
+/// Records a group, and the views of entities no one had named yet once those are created.
+///
+/// A group's transaction never creates an entity: two groups creating the same new entities
+/// while holding other rows would deadlock. Those views wait while the group commits; their
+/// entities are then created in a write of their own (in key order, holding nothing else), and
+/// the views recorded as a second group.
+async fn record_creating_entities(db: &Db, views: Vec<View>) -> Result<Vec<ViewOutcome>, ActionsError> {
+    let first: Vec<View> = views.clone();
+    let mut results = db.write(move |conn| record_batch(conn, &first)).await?;
+    let waiting: Vec<usize> = (0..views.len()).filter(|&i| results[i].is_none()).collect();
+    if waiting.is_empty() {
+        return Ok(results.into_iter().map(settled).collect());
+    }
+    let new: BTreeSet<(String, String)> =
+        waiting.iter().map(|&i| (views[i].app_id.clone(), views[i].key.clone())).collect();
+    db.write(move |conn| {
+        for (app_id, key) in &new {
+            ensure_entity(conn, app_id, key)?;
+        }
+        Ok::<_, ActionsError>(())
+    })
+    .await?;
+    let second: Vec<View> = waiting.iter().map(|&i| views[i].clone()).collect();
+    let retried = db.write(move |conn| record_batch(conn, &second)).await?;
+    for (i, result) in waiting.into_iter().zip(retried) {
+        // Still waiting only if the entity went away in between.
+        results[i] = Some(settled(result));
+    }
+    Ok(results.into_iter().map(settled).collect())
+}
+
+/// A view's outcome once its group is done: one still waiting for its entity is not recorded.
+fn settled(outcome: Option<ViewOutcome>) -> ViewOutcome {
+    outcome.unwrap_or(Err(ViewError::Unavailable))
+}
+
 /// Records a group of views in one transaction: tallies per user, counts and one
-/// `entity.viewed` event per entity. On PostgreSQL the common case (views without an
-/// `Idempotency-Key`, of entities that exist, by users in good standing) is one statement for
-/// the whole group, and the events one more; the rest takes the long way, whose statements are
-/// per group too, not per view. So a bigger group costs the database little more than a small one.
-fn record_batch(conn: &mut DbConnection, views: &[View]) -> Result<Vec<ViewOutcome>, ActionsError> {
+/// `entity.viewed` event per entity. A view whose entity does not exist yet is left waiting
+/// (`None`, see [`record_creating_entities`]). On PostgreSQL the group is one statement (each
+/// entity locked once, in id order, as every multi-entity writer locks them), the events one
+/// more, and a view with an `Idempotency-Key` a read and a write of its own; SQLite takes the
+/// long way. Either way the statements are per group, not per view, so a bigger group costs the
+/// database little more than a small one.
+fn record_batch(conn: &mut DbConnection, views: &[View]) -> Result<Vec<Option<ViewOutcome>>, ActionsError> {
     let mut results: Vec<Option<ViewOutcome>> = vec![None; views.len()];
-    let mut viewed: Vec<ViewedEntity> = Vec::new();
-    let unkeyed: Vec<usize> = (0..views.len()).filter(|&i| !views[i].idempotency.has_key()).collect();
-    let by_key: Vec<ViewByKey<'_>> = unkeyed
+    // A retried view answers as it did the first time, and is not counted again.
+    let mut fresh = Vec::with_capacity(views.len());
+    for (i, view) in views.iter().enumerate() {
+        match view.idempotency.replay::<()>(conn) {
+            Ok(Some(_)) => results[i] = Some(Ok(())),
+            Ok(None) => fresh.push(i),
+            Err(_) => results[i] = Some(Err(ViewError::KeyReused)),
+        }
+    }
+    let by_key: Vec<ViewByKey<'_>> = fresh
         .iter()
         .map(|&i| ViewByKey { app_id: &views[i].app_id, user_id: &views[i].user_id, entity_key: &views[i].key })
         .collect();
-    if let Some(counted) = store::views::count_by_key(conn, &by_key)? {
-        let left: BTreeSet<usize> = counted.uncounted.iter().map(|&position| unkeyed[position]).collect();
-        for i in unkeyed.into_iter().filter(|i| !left.contains(i)) {
-            results[i] = Some(Ok(()));
+    let viewed = match store::views::count_by_key(conn, &by_key)? {
+        Some(counted) => {
+            let uncounted: BTreeSet<usize> = counted.uncounted.iter().map(|&position| fresh[position]).collect();
+            for &i in fresh.iter().filter(|i| !uncounted.contains(i)) {
+                views[i].idempotency.record(conn, 204, &())?;
+                results[i] = Some(Ok(()));
+            }
+            // Left alone: a viewer who may not act, or an entity not created yet (which waits).
+            let viewers: Vec<String> = uncounted.iter().map(|&i| views[i].user_id.clone()).collect();
+            let refused = chorus_kit::mirror::standings(conn, &viewers)?;
+            for &i in uncounted.iter().filter(|&&i| refused.contains_key(&views[i].user_id)) {
+                results[i] = Some(Err(ViewError::Banned));
+            }
+            counted.entities
         }
-        viewed.extend(counted.entities);
-    }
-    let long_way: Vec<usize> = (0..views.len()).filter(|&i| results[i].is_none()).collect();
-    if !long_way.is_empty() {
-        let rest: Vec<&View> = long_way.iter().map(|&i| &views[i]).collect();
-        let (outcomes, entities) = record_the_long_way(conn, &rest)?;
-        for (i, outcome) in long_way.into_iter().zip(outcomes) {
-            results[i] = Some(outcome);
+        None => {
+            let rest: Vec<&View> = fresh.iter().map(|&i| &views[i]).collect();
+            let (outcomes, entities) = record_the_long_way(conn, &rest)?;
+            for (&i, outcome) in fresh.iter().zip(outcomes) {
+                results[i] = outcome;
+            }
+            entities
         }
-        viewed.extend(entities);
-    }
+    };
     let entities: Vec<EntityRef> =
         viewed.iter().map(|entity| EntityRef { id: entity.id.clone(), key: entity.key.clone() }).collect();
     let events: Vec<(&str, ActionsEvent)> = viewed
@@ -186,21 +238,21 @@ fn record_batch(conn: &mut DbConnection, views: &[View]) -> Result<Vec<ViewOutco
         })
         .collect();
     publish_all(conn, &events)?;
-    Ok(results.into_iter().map(|result| result.unwrap_or(Err(ViewError::Unavailable))).collect())
+    Ok(results)
 }
 
-/// The long way for views the one statement left alone, and every view on SQLite: the viewers'
-/// standing in two statements, the entities one per app (a missing one is created), the
-/// tallies one, the counts two (the lock in id order and the update). Returns each view's
-/// outcome, in order, and the entities counted.
+/// The long way, which SQLite takes (one writer, so no round trips to save): the viewers'
+/// standing in two statements, the entities one per app, the tallies one, the counts one per
+/// entity. Returns each view's outcome, in order (`None`: its entity does not exist yet), and
+/// the entities counted.
 fn record_the_long_way(
     conn: &mut DbConnection,
     views: &[&View],
-) -> Result<(Vec<ViewOutcome>, Vec<ViewedEntity>), ActionsError> {
+) -> Result<(Vec<Option<ViewOutcome>>, Vec<ViewedEntity>), ActionsError> {
     let viewers: Vec<String> =
         views.iter().map(|view| view.user_id.clone()).collect::<BTreeSet<_>>().into_iter().collect();
     let refused = chorus_kit::mirror::standings(conn, &viewers)?;
-    let mut entities = known_entities(conn, views)?;
+    let entities = known_entities(conn, views)?;
     let mut results = Vec::with_capacity(views.len());
     // Ordered maps: rows are written in key order, the order every writer keeps.
     let mut per_entity: BTreeMap<String, CountDelta> = BTreeMap::new();
@@ -208,32 +260,18 @@ fn record_the_long_way(
     let mut viewed: BTreeMap<String, (String, EntityRef)> = BTreeMap::new();
     for View { app_id, user_id, key, idempotency } in views.iter().copied() {
         if refused.contains_key(user_id) {
-            results.push(Err(ViewError::Banned));
+            results.push(Some(Err(ViewError::Banned)));
             continue;
         }
-        match idempotency.replay::<()>(conn) {
-            Ok(Some(_)) => {
-                results.push(Ok(()));
-                continue;
-            }
-            Ok(None) => idempotency.record(conn, 204, &())?,
-            Err(_) => {
-                results.push(Err(ViewError::KeyReused));
-                continue;
-            }
-        }
-        let entity = match entities.get(&(app_id.clone(), key.clone())) {
-            Some(entity) => entity.clone(),
-            None => {
-                let entity = EntityRef::from(&ensure_entity(conn, app_id, key)?);
-                entities.insert((app_id.clone(), key.clone()), entity.clone());
-                entity
-            }
+        let Some(entity) = entities.get(&(app_id.clone(), key.clone())).cloned() else {
+            results.push(None);
+            continue;
         };
+        idempotency.record(conn, 204, &())?;
         *per_tally.entry((entity.id.clone(), user_id.clone())).or_default() += 1;
         per_entity.entry(entity.id.clone()).or_default().views += 1;
         viewed.entry(entity.id.clone()).or_insert_with(|| (app_id.clone(), entity));
-        results.push(Ok(()));
+        results.push(Some(Ok(())));
     }
     store::views::add_views(conn, &per_tally)?;
     let counts = store::entities::bump_many(conn, &per_entity)?;

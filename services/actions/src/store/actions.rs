@@ -156,17 +156,27 @@ pub fn insert_unless_duplicate(
 /// the lock order of every writer.)
 macro_rules! count_inserted {
     ($returning:literal) => {
-        concat!(
-            "tallied AS (INSERT INTO action_tallies (entity_id, user_id, likes, comments, shares) \
-             SELECT entity_id, user_id, $10, $11, $12 FROM inserted \
-             ON CONFLICT (entity_id, user_id) DO UPDATE SET likes = action_tallies.likes + EXCLUDED.likes, \
-             comments = action_tallies.comments + EXCLUDED.comments, \
-             shares = action_tallies.shares + EXCLUDED.shares) \
-             UPDATE entities e SET likes = e.likes + $10, comments = e.comments + $11, \
-             shares = e.shares + $12, views = e.views + $13, total = e.total + $14, last_activity_at = $9 \
-             FROM inserted WHERE e.id = inserted.entity_id RETURNING ",
-            $returning
-        )
+        concat!(tally_inserted!(), " ", update_counts!(), $returning)
+    };
+}
+
+/// [`count_inserted!`]'s tally: the `tallied` CTE.
+macro_rules! tally_inserted {
+    () => {
+        "tallied AS (INSERT INTO action_tallies (entity_id, user_id, likes, comments, shares) \
+         SELECT entity_id, user_id, $10, $11, $12 FROM inserted \
+         ON CONFLICT (entity_id, user_id) DO UPDATE SET likes = action_tallies.likes + EXCLUDED.likes, \
+         comments = action_tallies.comments + EXCLUDED.comments, \
+         shares = action_tallies.shares + EXCLUDED.shares)"
+    };
+}
+
+/// [`count_inserted!`]'s counts: the entity's update, up to its `RETURNING`.
+macro_rules! update_counts {
+    () => {
+        "UPDATE entities e SET likes = e.likes + $10, comments = e.comments + $11, \
+         shares = e.shares + $12, views = e.views + $13, total = e.total + $14, last_activity_at = $9 \
+         FROM inserted WHERE e.id = inserted.entity_id RETURNING "
     };
 }
 
@@ -276,10 +286,48 @@ pub struct NewActionByKey<'a> {
     pub medium: Option<&'a str>,
 }
 
-/// The common case of every like, comment and share, on PostgreSQL in one statement: when the
-/// entity with the key exists and the user may act (neither banned nor erased, in the kit's
-/// mirror of the users feed), inserts the action and applies `delta` to the entity's counts and
-/// the user's tally. Returns the entity as the action left it and the action.
+/// Where the entity's id goes in an [`EventTemplate`]'s data.
+pub const ENTITY_ID_PLACEHOLDER: &str = "chorus-placeholder-entity-id";
+
+/// Where the entity's counts go in an [`EventTemplate`]'s data: numbers no count reaches.
+pub const COUNTS_PLACEHOLDER: Counts = Counts {
+    likes: -7_100_000_000_000_000_001,
+    comments: -7_100_000_000_000_000_002,
+    shares: -7_100_000_000_000_000_003,
+    views: -7_100_000_000_000_000_004,
+    total: -7_100_000_000_000_000_005,
+};
+
+/// The event a statement publishes with the write it makes: its type and its `data` as JSON
+/// text, with [`ENTITY_ID_PLACEHOLDER`] wherever the entity's id goes and
+/// [`COUNTS_PLACEHOLDER`]'s numbers where the counts the write leaves go. Its subject is the
+/// entity's id. The statement replaces every occurrence, so nothing else in the data may hold
+/// one (see [`EventTemplate::new`]).
+#[derive(Debug)]
+pub struct EventTemplate {
+    event_type: &'static str,
+    data: String,
+}
+
+impl EventTemplate {
+    /// The template for `data`, or `None` when `user_text` (what the user wrote into the data:
+    /// the entity's key, a comment's text) holds a placeholder, which the statement would
+    /// replace too.
+    pub fn new(event_type: &'static str, data: String, user_text: &[&str]) -> Option<Self> {
+        let counts = COUNTS_PLACEHOLDER;
+        let numbers = [counts.likes, counts.comments, counts.shares, counts.views, counts.total].map(|n| n.to_string());
+        let placeholders = std::iter::once(ENTITY_ID_PLACEHOLDER).chain(numbers.iter().map(String::as_str));
+        let mut placeholders = placeholders;
+        let clean = placeholders.all(|placeholder| !user_text.iter().any(|text| text.contains(placeholder)));
+        clean.then_some(Self { event_type, data })
+    }
+}
+
+/// The common case of every like, comment and share, on PostgreSQL in one statement, which
+/// commits by itself outside a transaction: when the entity with the key exists and the user may
+/// act (neither banned nor erased, in the kit's mirror of the users feed), inserts the action,
+/// applies `delta` to the entity's counts and the user's tally, and publishes `event` with the
+/// entity's id and counts filled in. Returns the entity as the action left it and the action.
 ///
 /// `None` when nothing was written: no such entity, a user who may not act, or (with
 /// `skip_duplicate`) a like the user already has. The caller then takes the long way
@@ -289,14 +337,17 @@ pub fn insert_counted_by_key(
     conn: &mut DbConnection,
     id: &str,
     new: &NewActionByKey<'_>,
+    created_at: NaiveDateTime,
     delta: CountDelta,
     skip_duplicate: bool,
+    event: &EventTemplate,
 ) -> Result<Option<(Entity, Action)>, DbError> {
     use diesel::sql_types::Text;
 
     let DbConnection::Postgresql(pg) = conn else { return Ok(None) };
     // The lookup, the standing and the insert are one snapshot: the insert takes its entity from
-    // the lookup, so it writes nothing unless both hold.
+    // the lookup, so it writes nothing unless both hold; the event takes the entity's id and
+    // counts from the update, so it is published only with the counted action.
     macro_rules! act_by_key {
         ($on_conflict:literal) => {
             concat!(
@@ -308,16 +359,25 @@ pub fn insert_counted_by_key(
                    SELECT $1, $2, target.id, $4, $5, $6, $7, $8, $9 FROM target",
                 $on_conflict,
                 " RETURNING entity_id, user_id), ",
-                count_inserted!(
-                    "e.id, e.entity_key, e.name, e.entity_type, e.meta, e.likes, e.comments, e.shares, \
-                     e.views, e.total, e.created_at, e.updated_at, e.last_activity_at"
-                )
+                tally_inserted!(),
+                ", counted AS (",
+                update_counts!(),
+                "e.id, e.entity_key, e.name, e.entity_type, e.meta, e.likes, e.comments, e.shares, \
+                 e.views, e.total, e.created_at, e.updated_at, e.last_activity_at), \
+                 published AS (INSERT INTO chorus_events (id, app_id, event_type, subject, data, occurred_at) \
+                   SELECT ",
+                chorus_kit::next_event_id_sql!(),
+                ", $2, $15, counted.id, \
+                   replace(replace(replace(replace(replace(replace($16, \
+                     $17, counted.id), $18, counted.likes::text), $19, counted.comments::text), \
+                     $20, counted.shares::text), $21, counted.views::text), $22, counted.total::text), \
+                   $9 FROM counted) \
+                 SELECT * FROM counted"
             )
         };
     }
     const STRICT: &str = act_by_key!("");
     const UNLESS_DUPLICATE: &str = act_by_key!(" ON CONFLICT DO NOTHING");
-    let created_at = chorus_kit::db::now();
     // The entity is not known yet: the statement takes it from `target`, and `$8`, the parent, is
     // always NULL (a reply takes the long way, which checks its parent).
     let unknown = NewAction {
@@ -333,8 +393,17 @@ pub fn insert_counted_by_key(
         .bind::<Text, _>(id.to_owned())
         .bind::<Text, _>(new.app_id.to_owned())
         .bind::<Text, _>(super::entities::key_hash(new.entity_key));
-    let row: Option<super::entities::EntityRow> =
-        bind_counted(statement, &unknown, created_at, delta).get_result(pg).optional()?;
+    let counts = COUNTS_PLACEHOLDER;
+    let statement = bind_counted(statement, &unknown, created_at, delta)
+        .bind::<Text, _>(event.event_type)
+        .bind::<Text, _>(event.data.clone())
+        .bind::<Text, _>(ENTITY_ID_PLACEHOLDER)
+        .bind::<Text, _>(counts.likes.to_string())
+        .bind::<Text, _>(counts.comments.to_string())
+        .bind::<Text, _>(counts.shares.to_string())
+        .bind::<Text, _>(counts.views.to_string())
+        .bind::<Text, _>(counts.total.to_string());
+    let row: Option<super::entities::EntityRow> = statement.get_result(pg).optional()?;
     Ok(row.map(|row| {
         let entity = Entity::from(row);
         let action = new_action(id, &NewAction { entity_id: &entity.id, ..unknown }, &entity.key, created_at);

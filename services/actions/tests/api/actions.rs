@@ -80,6 +80,37 @@ async fn the_callers_summary_follows_each_action_and_the_recount_rebuilds_it() {
 }
 
 #[tokio::test]
+async fn each_action_is_published_as_it_was_answered_with_the_counts_it_left() {
+    let s = Stack::start().await;
+    let (api_key, _) = s.app().await;
+    let ada = s.person(&api_key, "ada").await;
+    let key = "published";
+    let comments = format!("{}/comments", path(key));
+    // The first names the entity (the long way); the rest find it (on PostgreSQL, one statement
+    // each, which fills the entity's id and counts into the event). The last comment's text
+    // holds what that statement replaces, so it takes the long way and keeps its words.
+    let answers = [
+        s.api.post(&comments, &ada.token, json!({ "text": "first" })).await,
+        s.api.call(Method::POST, &format!("{}/likes", path(key)), Some(&ada.token), None).await,
+        s.api.post(&comments, &ada.token, json!({ "text": "second" })).await,
+        s.api.post(&format!("{}/shares", path(key)), &ada.token, json!({ "medium": "email", "text": "look" })).await,
+        s.api.post(&comments, &ada.token, json!({ "text": "chorus-placeholder-entity-id -7100000000000000002" })).await,
+    ];
+    let created: Vec<Value> = s.events().await.into_iter().filter(|e| e["type"] == "action.created").collect();
+    assert_eq!(created.len(), answers.len());
+    let expected_counts =
+        [counts(0, 1, 0, 0), counts(1, 1, 0, 0), counts(1, 2, 0, 0), counts(1, 2, 1, 0), counts(1, 3, 1, 0)];
+    for ((answer, event), expected) in answers.iter().zip(&created).zip(expected_counts) {
+        assert!(answer.status.is_success(), "{}", answer.body);
+        assert_eq!(event["data"]["action"], answer.body, "the event carries the action as answered");
+        assert_eq!(event["data"]["entity"], json!({ "id": answer.body["entity_id"], "key": key }));
+        assert_eq!(event["data"]["counts"], expected);
+        assert_eq!(event["subject"], answer.body["entity_id"]);
+    }
+    assert_eq!(s.bar(key, &ada).await["counts"], counts(1, 3, 1, 0));
+}
+
+#[tokio::test]
 async fn views_are_grouped_but_never_lost() {
     let s = Stack::start().await;
     let (api_key, _) = s.app().await;
@@ -93,7 +124,7 @@ async fn views_are_grouped_but_never_lost() {
         s.act(Method::POST, format!("{}/views", path(keys[i % 3])), viewer.token.clone())
     };
     let results = futures_util::future::join_all((0..300).map(view)).await;
-    assert!(results.iter().all(|r| r.status == 204));
+    assert!(results.iter().all(|r| r.status == 204), "{:?}", results.iter().find(|r| r.status != 204).map(|r| &r.body));
     let events = s.events().await;
     for key in keys {
         assert_eq!(s.bar(key, &ada).await["counts"]["views"], 100, "{key}");
