@@ -122,6 +122,13 @@ impl IdempotentRequest {
         crate::db::transaction(conn, |conn| self.create_once(conn, create))
     }
 
+    /// What identifies the request's stored response, when it carries a key: two requests of
+    /// the same identity are one request sent again, or (if their fingerprints differ) a key
+    /// reused for another request.
+    pub fn identity(&self) -> Option<(&str, &str, &str)> {
+        Some((&self.scope, self.key.as_deref()?, &self.fingerprint))
+    }
+
     /// True when the request carries an `Idempotency-Key`: only then do [`Self::replay`] and
     /// [`Self::record`] read or write anything, so a writer may take a shorter way without one.
     pub fn has_key(&self) -> bool {

@@ -191,9 +191,23 @@ fn settled(outcome: Option<ViewOutcome>) -> ViewOutcome {
 /// database little more than a small one.
 fn record_batch(conn: &mut DbConnection, views: &[View]) -> Result<Vec<Option<ViewOutcome>>, ActionsError> {
     let mut results: Vec<Option<ViewOutcome>> = vec![None; views.len()];
-    // A retried view answers as it did the first time, and is not counted again.
+    // A retried view answers as it did the first time, and is not counted again; so does one
+    // sent again into the same group, which follows the first with its key.
     let mut fresh = Vec::with_capacity(views.len());
+    let mut first_with_key: HashMap<(&str, &str), (usize, &str)> = HashMap::new();
+    let mut follows: Vec<(usize, usize)> = Vec::new();
     for (i, view) in views.iter().enumerate() {
+        if let Some((scope, key, fingerprint)) = view.idempotency.identity() {
+            if let Some(&(first, first_fingerprint)) = first_with_key.get(&(scope, key)) {
+                if first_fingerprint == fingerprint {
+                    follows.push((i, first));
+                } else {
+                    results[i] = Some(Err(ViewError::KeyReused));
+                }
+                continue;
+            }
+            first_with_key.insert((scope, key), (i, fingerprint));
+        }
         match view.idempotency.replay::<()>(conn) {
             Ok(Some(_)) => results[i] = Some(Ok(())),
             Ok(None) => fresh.push(i),
@@ -238,6 +252,9 @@ fn record_batch(conn: &mut DbConnection, views: &[View]) -> Result<Vec<Option<Vi
         })
         .collect();
     publish_all(conn, &events)?;
+    for (follower, first) in follows {
+        results[follower] = results[first].clone();
+    }
     Ok(results)
 }
 
