@@ -274,12 +274,7 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        let pool = self.readers.clone();
-        run_blocking(move || {
-            let mut conn = checkout(&pool)?;
-            conn.run(f)
-        })
-        .await
+        run_on(&self.readers, f).await
     }
 
     /// Runs `f` in one transaction: everything it writes commits together or not at all.
@@ -291,19 +286,9 @@ impl Db {
     {
         let result = match &self.group_commit {
             Some(queue) => Self::write_in_group(queue, f).await,
-            None => {
-                let pool = self.writer.clone();
-                run_blocking(move || {
-                    let mut conn = checkout(&pool)?;
-                    conn.run(|conn| transaction(conn, f))
-                })
-                .await
-            }
+            None => run_on(&self.writer, |conn| transaction(conn, f)).await,
         };
-        if result.is_ok() {
-            self.changes.notify_waiters();
-        }
-        result
+        self.wake_readers_if_committed(result)
     }
 
     /// Runs `f` on a writer connection outside any transaction, for a write that usually commits
@@ -322,12 +307,12 @@ impl Db {
         if self.group_commit.is_some() {
             return self.write(f).await;
         }
-        let pool = self.writer.clone();
-        let result = run_blocking(move || {
-            let mut conn = checkout(&pool)?;
-            conn.run(f)
-        })
-        .await;
+        let result = run_on(&self.writer, f).await;
+        self.wake_readers_if_committed(result)
+    }
+
+    /// Wakes the feed's readers (streams, the live tail) after a write that committed.
+    fn wake_readers_if_committed<T, E>(&self, result: Result<T, E>) -> Result<T, E> {
         if result.is_ok() {
             self.changes.notify_waiters();
         }
@@ -445,6 +430,17 @@ impl<E> From<DieselError> for TxError<E> {
     fn from(error: DieselError) -> Self {
         Self::Db(error)
     }
+}
+
+/// Runs `f` on a live connection from `pool`, on the blocking thread pool.
+async fn run_on<T, E, F>(pool: &Pool, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<DbError> + Send + 'static,
+{
+    let pool = pool.clone();
+    run_blocking(move || checkout(&pool)?.run(f)).await
 }
 
 async fn run_blocking<T, E, F>(f: F) -> Result<T, E>

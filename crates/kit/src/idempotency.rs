@@ -116,7 +116,7 @@ impl IdempotentRequest {
         T: Serialize + DeserializeOwned,
         E: From<Problem> + From<DbError>,
     {
-        if self.key.is_none() {
+        if !self.has_key() {
             return create(conn);
         }
         crate::db::transaction(conn, |conn| self.create_once(conn, create))

@@ -314,13 +314,17 @@ impl EventTemplate {
     /// the entity's key, a comment's text) holds a placeholder, which the statement would
     /// replace too.
     pub fn new(event_type: &'static str, data: String, user_text: &[&str]) -> Option<Self> {
-        let counts = COUNTS_PLACEHOLDER;
-        let numbers = [counts.likes, counts.comments, counts.shares, counts.views, counts.total].map(|n| n.to_string());
-        let placeholders = std::iter::once(ENTITY_ID_PLACEHOLDER).chain(numbers.iter().map(String::as_str));
-        let mut placeholders = placeholders;
-        let clean = placeholders.all(|placeholder| !user_text.iter().any(|text| text.contains(placeholder)));
+        let clean = placeholders().iter().all(|placeholder| !user_text.iter().any(|text| text.contains(placeholder)));
         clean.then_some(Self { event_type, data })
     }
+}
+
+/// Every placeholder as the template's text holds it, in the order the statement fills them in
+/// (`$17`–`$22`): the entity's id, then its likes, comments, shares, views and total.
+fn placeholders() -> Vec<String> {
+    let counts = COUNTS_PLACEHOLDER;
+    let numbers = [counts.likes, counts.comments, counts.shares, counts.views, counts.total];
+    std::iter::once(ENTITY_ID_PLACEHOLDER.to_owned()).chain(numbers.map(|n| n.to_string())).collect()
 }
 
 /// The common case of every like, comment and share, on PostgreSQL in one statement, which
@@ -393,16 +397,10 @@ pub fn insert_counted_by_key(
         .bind::<Text, _>(id.to_owned())
         .bind::<Text, _>(new.app_id.to_owned())
         .bind::<Text, _>(super::entities::key_hash(new.entity_key));
-    let counts = COUNTS_PLACEHOLDER;
     let statement = bind_counted(statement, &unknown, created_at, delta)
         .bind::<Text, _>(event.event_type)
-        .bind::<Text, _>(event.data.clone())
-        .bind::<Text, _>(ENTITY_ID_PLACEHOLDER)
-        .bind::<Text, _>(counts.likes.to_string())
-        .bind::<Text, _>(counts.comments.to_string())
-        .bind::<Text, _>(counts.shares.to_string())
-        .bind::<Text, _>(counts.views.to_string())
-        .bind::<Text, _>(counts.total.to_string());
+        .bind::<Text, _>(event.data.clone());
+    let statement = placeholders().into_iter().fold(statement, |statement, p| statement.bind::<Text, _>(p));
     let row: Option<super::entities::EntityRow> = statement.get_result(pg).optional()?;
     Ok(row.map(|row| {
         let entity = Entity::from(row);

@@ -26,7 +26,7 @@ pub struct CountedViews {
     /// Each entity the counted views named, with the views added and its counts after them.
     pub entities: Vec<ViewedEntity>,
     /// Positions in the input of the views it left alone: the entity does not exist yet, or the
-    /// viewer may not act. The caller's long way tells those apart.
+    /// viewer may not act. The caller tells those apart from the viewers' standing.
     pub uncounted: Vec<usize>,
 }
 
