@@ -159,28 +159,20 @@ async fn comments_and_shares_honour_idempotency_keys() {
     assert_eq!(s.bar("idem", &ada).await["counts"]["comments"], 1);
 
     // A retried view counts once.
-    let view = || {
+    let view = |idempotency_key: &'static str| {
         s.api
             .http
             .post(s.api.url(&format!("{}/views", path("idem"))))
             .bearer_auth(&ada.token)
-            .header("Idempotency-Key", "view-1")
+            .header("Idempotency-Key", idempotency_key)
             .send()
     };
     for _ in 0..3 {
-        assert_eq!(view().await.unwrap().status(), 204);
+        assert_eq!(view("view-1").await.unwrap().status(), 204);
     }
     assert_eq!(s.bar("idem", &ada).await["counts"]["views"], 1);
     // Sent again all at once, so the copies share a group with the first: still once.
-    let again = || {
-        s.api
-            .http
-            .post(s.api.url(&format!("{}/views", path("idem"))))
-            .bearer_auth(&ada.token)
-            .header("Idempotency-Key", "view-2")
-            .send()
-    };
-    let statuses: Vec<u16> = futures_util::future::join_all((0..5).map(|_| again()))
+    let statuses: Vec<u16> = futures_util::future::join_all((0..5).map(|_| view("view-2")))
         .await
         .into_iter()
         .map(|reply| reply.unwrap().status().as_u16())
