@@ -2,8 +2,9 @@
 //! loopback, gets a user, an app and the operator token for it, and runs schemathesis with every
 //! check against each service's spec. Any finding fails the command.
 //!
-//! schemathesis comes from PyPI, pinned, into a venv under `target/fuzz/` on first use. Its
-//! settings, and every narrow exclusion with its reason, are in `crates/contracts/fuzz/schemathesis.toml`.
+//! schemathesis comes from PyPI, pinned, into a venv under `target/tools/` that xtask makes on
+//! first use. Its settings, and every narrow exclusion with its reason, are in
+//! `crates/contracts/fuzz/schemathesis.toml`.
 
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
@@ -11,8 +12,9 @@ use std::process::Command;
 
 use crate::openapi::workspace_root;
 
-/// The schemathesis release the checks and exclusions were written against.
-const SCHEMATHESIS: &str = "schemathesis==4.32.5";
+/// Where `cargo xtask fuzz` puts the path of the schemathesis it installed (the release the
+/// checks and exclusions were written against is pinned there).
+const SCHEMATHESIS_VAR: &str = "CHORUS_SCHEMATHESIS";
 
 /// Webhook deliveries go through this proxy, a closed loopback port, so a fuzzed webhook URL is
 /// never connected to.
@@ -37,7 +39,7 @@ const FUZZ_SETTINGS: [(&str, &str); 8] = [
 
 pub fn run(examples: u32, services: &[String]) -> anyhow::Result<()> {
     let root = workspace_root();
-    let st = ensure_schemathesis(&root.join("target/fuzz/venv"))?;
+    let st = schemathesis_command()?;
     let data = tempfile::Builder::new().prefix("chorus-fuzz-").tempdir()?;
     for (name, value) in FUZZ_SETTINGS {
         // SAFETY: set before the runtime (and any other thread) starts.
@@ -102,26 +104,9 @@ fn schemathesis(st: &Path, root: &Path, url: &str, tokens: &Tokens, examples: u3
     Ok(status.success())
 }
 
-/// The `st` command of a venv with the pinned schemathesis, created on first use.
-fn ensure_schemathesis(venv: &Path) -> anyhow::Result<PathBuf> {
-    let st = venv.join("bin/st");
-    let marker = venv.join(".chorus-pinned");
-    if st.exists() && std::fs::read_to_string(&marker).is_ok_and(|pinned| pinned == SCHEMATHESIS) {
-        return Ok(st);
-    }
-    println!("== installing {SCHEMATHESIS} into {}", venv.display());
-    let python = ["python3", "python"]
-        .into_iter()
-        .find(|python| Command::new(python).arg("--version").output().is_ok_and(|o| o.status.success()))
-        .context("python3 is needed for schemathesis (Debian: apt-get install -y python3 python3-venv)")?;
-    let created = Command::new(python).args(["-m", "venv"]).arg(venv).status()?;
-    if !created.success() {
-        bail!("creating a venv failed (Debian: apt-get install -y python3-venv)");
-    }
-    let installed = Command::new(venv.join("bin/pip")).args(["install", "--quiet", SCHEMATHESIS]).status()?;
-    if !installed.success() {
-        bail!("installing {SCHEMATHESIS} from PyPI failed");
-    }
-    std::fs::write(marker, SCHEMATHESIS)?;
-    Ok(st)
+/// The `st` command `cargo xtask fuzz` installed (pinned, into a venv under `target/tools/`).
+fn schemathesis_command() -> anyhow::Result<PathBuf> {
+    std::env::var_os(SCHEMATHESIS_VAR).map(PathBuf::from).with_context(|| {
+        format!("{SCHEMATHESIS_VAR} is unset: run this as `cargo xtask fuzz`, which installs schemathesis")
+    })
 }

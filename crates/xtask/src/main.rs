@@ -21,6 +21,7 @@ mod bench;
 mod postgres;
 mod rules;
 mod test;
+mod tools;
 
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -89,7 +90,18 @@ fn main() -> ExitCode {
 
 /// Runs a contract chore in `chorus-contracts`, passing its exit status on.
 fn contracts(args: &[String]) -> ExitCode {
-    let status = cargo().args(["run", "--quiet", "--package", "chorus-contracts", "--"]).args(args).status();
+    let mut command = cargo();
+    command.args(["run", "--quiet", "--package", "chorus-contracts", "--"]).args(args);
+    if args.first().is_some_and(|first| first == "fuzz") {
+        match tools::SCHEMATHESIS.ensure() {
+            Ok(st) => command.env(tools::SCHEMATHESIS_VAR, st),
+            Err(error) => {
+                eprintln!("xtask: {error:#}");
+                return ExitCode::FAILURE;
+            }
+        };
+    }
+    let status = command.status();
     match status {
         Ok(status) if status.success() => ExitCode::SUCCESS,
         Ok(status) => ExitCode::from(status.code().and_then(|code| u8::try_from(code).ok()).unwrap_or(1)),
