@@ -15,6 +15,7 @@ pub struct UsersPeer {
 /// An app, with its credentials and an app token.
 #[derive(Debug, Clone)]
 pub struct PeerApp {
+    pub id: String,
     pub api_key: String,
     pub api_secret: String,
     pub token: String,
@@ -43,7 +44,7 @@ impl UsersPeer {
         let created = created.expect("the users service creates the app").into_inner();
         let api_secret = created.api_secret.expect("a new app's secret is shown");
         let token = self.app_token(&created.app.api_key, &api_secret).await;
-        PeerApp { api_key: created.app.api_key, api_secret, token }
+        PeerApp { id: created.app.id, api_key: created.app.api_key, api_secret, token }
     }
 
     /// A fresh app token from the app's key and secret.

@@ -32,7 +32,7 @@ pub fn apply(conn: &mut DbConnection, event: &UsersEvent) -> Result<(), ApplyErr
 pub fn erase_user(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Result<(), ActionsError> {
     let mut deltas: BTreeMap<String, CountDelta> = BTreeMap::new();
     let mut removed = Vec::new();
-    for action in store::actions::of_user(conn, user_id)? {
+    for action in store::actions::of_user(conn, app_id, user_id)? {
         let delta = match action.kind {
             ActionKind::Like => CountDelta { likes: -1, ..Default::default() },
             ActionKind::Share => CountDelta { shares: -1, ..Default::default() },

@@ -590,11 +590,12 @@ pub fn list(conn: &mut DbConnection, q: &ActionQuery) -> Result<Vec<Action>, DbE
     Ok(query.load::<ActionRow>(conn)?.into_iter().map(to_action).collect())
 }
 
-/// Everything one user did, for erasure.
-pub fn of_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<Action>, DbError> {
+/// Everything one user of an app did, for erasure; read through `actions_by_user`
+/// (`app_id, user_id, id`), which the app's id leads.
+pub fn of_user(conn: &mut DbConnection, app_id: &str, user_id: &str) -> Result<Vec<Action>, DbError> {
     let rows: Vec<ActionRow> = actions::table
         .inner_join(entities::table)
-        .filter(actions::user_id.eq(user_id))
+        .filter(actions::app_id.eq(app_id).and(actions::user_id.eq(user_id)))
         .select(action_columns!())
         .load(conn)?;
     Ok(rows.into_iter().map(to_action).collect())

@@ -4,7 +4,7 @@
 use chorus_kit::config::Secret;
 use chorus_kit::testing::{self, Api, OPERATOR_TOKEN, TestService, eventually};
 use chorus_notifications::Notifications;
-use chorus_upstream::peers::{PeerUser, UsersPeer};
+use chorus_upstream::peers::{PeerApp, PeerUser, UsersPeer};
 use chorus_users::config::ServiceAccount;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -101,9 +101,15 @@ impl Stack {
 
     /// A new app: (api key, app token).
     async fn app(&self) -> (String, String) {
-        let app = self.peer.app("Demo").await;
-        self.secrets.lock().unwrap().push((app.api_key.clone(), app.api_secret));
+        let app = self.peer_app().await;
         (app.api_key, app.token)
+    }
+
+    /// A new app, with its id.
+    async fn peer_app(&self) -> PeerApp {
+        let app = self.peer.app("Demo").await;
+        self.secrets.lock().unwrap().push((app.api_key.clone(), app.api_secret.clone()));
+        app
     }
 
     async fn person(&self, api_key: &str, device: &str) -> Person {

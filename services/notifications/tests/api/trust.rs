@@ -41,8 +41,8 @@ async fn refused_within(api: &Api, path: &str, token: &str, limit: Duration) -> 
 #[tokio::test]
 async fn an_erased_users_token_is_refused_by_every_operation_of_every_service() {
     let s = Stack::start().await;
-    let (api_key, _) = s.app().await;
-    let ada = s.person(&api_key, "ada").await;
+    let demo = s.peer_app().await;
+    let ada = s.person(&demo.api_key, "ada").await;
     let device = json!({ "token": "abcdef0123", "platform": "ios", "provider": "apns" });
     assert_eq!(s.api.post("/v1/devices", &ada.token, device.clone()).await.status, 201);
     s.comment(&ada, "post1", "before", None).await;
@@ -83,8 +83,8 @@ async fn an_erased_users_token_is_refused_by_every_operation_of_every_service() 
         .notifications_db()
         .read(move |conn| chorus_notifications::store::subscriptions::of_user(conn, &user_id, None, 10));
     assert!(subscriptions.await.unwrap().is_empty());
-    let user_id = ada.id.clone();
-    let actions = s._actions.db().read(move |conn| chorus_actions::store::actions::of_user(conn, &user_id));
+    let (app_id, user_id) = (demo.id.clone(), ada.id.clone());
+    let actions = s._actions.db().read(move |conn| chorus_actions::store::actions::of_user(conn, &app_id, &user_id));
     let actions = actions.await.unwrap();
     assert_eq!(actions.len(), 1, "only the comment from before, now a tombstone: {actions:?}");
     assert!(actions[0].deleted && actions[0].text.is_none(), "{actions:?}");
@@ -159,7 +159,8 @@ async fn webhooks_cannot_target_the_platforms_own_network() {
 #[tokio::test]
 async fn a_banned_user_may_read_and_manage_their_own_data_but_not_act() {
     let s = Stack::start().await;
-    let (api_key, app) = s.app().await;
+    let demo = s.peer_app().await;
+    let (api_key, app) = (demo.api_key.clone(), demo.token.clone());
     let ada = s.person(&api_key, "ada").await;
     s.comment(&ada, "post1", "before the ban", None).await;
     s.peer.ban(&app, &ada.id).await;
@@ -186,8 +187,8 @@ async fn a_banned_user_may_read_and_manage_their_own_data_but_not_act() {
     let unsubscribe =
         s.api.call(Method::DELETE, "/v1/entities/post1/subscriptions/new_comments", Some(&ada.token), None).await;
     assert_eq!(unsubscribe.status, 204, "{}", unsubscribe.body);
-    let user_id = ada.id.clone();
-    let stored = s._actions.db().read(move |conn| chorus_actions::store::actions::of_user(conn, &user_id));
+    let (app_id, user_id) = (demo.id.clone(), ada.id.clone());
+    let stored = s._actions.db().read(move |conn| chorus_actions::store::actions::of_user(conn, &app_id, &user_id));
     let stored = stored.await.unwrap();
     let texts: Vec<_> = stored.iter().filter_map(|action| action.text.as_deref()).collect();
     assert_eq!(texts, ["before the ban"], "no comment or share after the ban: {stored:?}");
