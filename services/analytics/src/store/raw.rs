@@ -182,19 +182,45 @@ pub fn sweep_erased(conn: &mut DbConnection) -> Result<usize, DbError> {
     Ok(raw + activity)
 }
 
+/// Locks `raw_events` and every partition of it, parent first, for partition DDL.
+///
+/// `CREATE TABLE .. PARTITION OF` and `DROP TABLE` of a partition take their locks child first
+/// (the default partition, the dropped day) and the parent after, while readers and writers lock
+/// the parent first; two such orders deadlock. Taking the whole tree up front, in the readers'
+/// order, leaves nothing to wait for halfway. PostgreSQL only; the caller is in a transaction.
+fn lock_for_ddl(pg: &mut diesel::PgConnection) -> Result<(), DbError> {
+    pg.batch_execute("LOCK TABLE raw_events IN ACCESS EXCLUSIVE MODE").map_err(DbError::Query)
+}
+
 /// Makes sure the day partitions from `first_day` to `last_day` (Unix days) exist. PostgreSQL
-/// only; a no-op on SQLite.
+/// only; a no-op on SQLite. Locks the table only when a partition is missing.
 pub fn ensure_partitions(conn: &mut DbConnection, first_day: i64, last_day: i64) -> Result<(), DbError> {
     let DbConnection::Postgresql(pg) = conn else { return Ok(()) };
+    #[derive(QueryableByName)]
+    struct Existing {
+        #[diesel(sql_type = Text)]
+        relname: String,
+    }
+    let wanted: Vec<String> = (first_day..=last_day).map(partition_name).collect();
+    let existing: HashSet<String> = diesel::sql_query("SELECT relname FROM pg_class WHERE relname = ANY($1)")
+        .bind::<Array<Text>, _>(&wanted)
+        .load::<Existing>(pg)?
+        .into_iter()
+        .map(|row| row.relname)
+        .collect();
+    let missing: Vec<i64> = (first_day..=last_day).filter(|day| !existing.contains(&partition_name(*day))).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    lock_for_ddl(pg)?;
     let mut sql = String::new();
-    for day in first_day..=last_day {
+    for day in missing {
         // Rows already in the default partition for that day would block the new partition;
         // the day is then left to the default partition, which retention also prunes.
-        // IF NOT EXISTS: another replica may make the same partition at the same time.
+        // IF NOT EXISTS: another replica may have made it while this one waited for the lock.
         sql.push_str(&format!(
             "DO $$ BEGIN \
-               IF NOT EXISTS (SELECT 1 FROM pg_class WHERE relname = '{name}') \
-                  AND NOT EXISTS (SELECT 1 FROM raw_events_default WHERE occurred_at >= {from} AND occurred_at < {to}) THEN \
+               IF NOT EXISTS (SELECT 1 FROM raw_events_default WHERE occurred_at >= {from} AND occurred_at < {to}) THEN \
                  CREATE TABLE IF NOT EXISTS {name} PARTITION OF raw_events FOR VALUES FROM ({from}) TO ({to}); \
                END IF; \
              END $$;",
@@ -228,16 +254,18 @@ pub fn prune(conn: &mut DbConnection, before_ms: i64) -> Result<usize, DbError> 
         )
         .load(pg)?;
         let cutoff = partition_name(before_ms.div_euclid(DAY_MS));
-        for partition in partitions.into_iter().filter(|p| p.name < cutoff) {
-            pg.batch_execute(&format!("DROP TABLE {}", partition.name))?;
-            dropped += 1;
+        let old: Vec<String> =
+            partitions.into_iter().map(|partition| partition.name).filter(|name| *name < cutoff).collect();
+        if !old.is_empty() {
+            lock_for_ddl(pg)?;
+            // IF EXISTS: another replica may have dropped it while this one waited for the lock.
+            pg.batch_execute(&format!("DROP TABLE IF EXISTS {}", old.join(", ")))?;
+            dropped = old.len();
         }
-        diesel::sql_query("DELETE FROM raw_events_default WHERE occurred_at < $1")
-            .bind::<diesel::sql_types::BigInt, _>(before_ms)
-            .execute(pg)?;
-    } else {
-        diesel::delete(raw_events::table.filter(raw_events::occurred_at.lt(before_ms))).execute(conn)?;
     }
+    // Through the parent, so the lock order is the readers' own; on PostgreSQL only the default
+    // partition can still hold rows this old.
+    diesel::delete(raw_events::table.filter(raw_events::occurred_at.lt(before_ms))).execute(conn)?;
     diesel::delete(event_keys::table.filter(event_keys::occurred_at.lt(before_ms))).execute(conn)?;
     Ok(dropped)
 }

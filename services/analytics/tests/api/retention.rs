@@ -73,3 +73,41 @@ async fn rows_naming_a_user_erased_while_they_were_written_are_swept() {
     let board = stack.api.get(&format!("/v1/leaderboards/users?{}", super::range_of_today()), &app.token).await;
     assert_eq!(board.body["items"], json!([]), "{}", board.body);
 }
+
+#[tokio::test]
+async fn replicas_maintaining_partitions_at_once_while_events_arrive_never_deadlock() {
+    let stack = Stack::start().await;
+    let app = stack.app().await;
+    let db = stack.analytics.db().clone();
+    let today = Utc::now().timestamp().div_euclid(86_400);
+    // Each round makes old day partitions and drops them again, as replicas starting at once
+    // would, while events keep arriving; PostgreSQL aborts one side of any deadlock, so every
+    // round must succeed.
+    let replicas = (0..3).map(|_| {
+        let db = db.clone();
+        tokio::spawn(async move {
+            for round in 0..6 {
+                db.write(move |conn| raw::ensure_partitions(conn, today - 60 + round, today - 50))
+                    .await
+                    .expect("partitions are made");
+                db.write(move |conn| raw::prune(conn, (Utc::now() - Duration::days(40)).timestamp_millis()))
+                    .await
+                    .expect("old partitions are dropped");
+                chorus_analytics::domain::retention::maintain(&db, 90).await.expect("maintenance runs");
+            }
+        })
+    });
+    let replicas: Vec<_> = replicas.collect();
+    for round in 0..12 {
+        let at = super::now();
+        let batch =
+            json!([event("tap", &format!("race-{round}-a"), &at), event("tap", &format!("race-{round}-b"), &at)]);
+        assert_eq!(stack.ingest(&app.token, batch).await["accepted"], 2);
+    }
+    for replica in replicas {
+        replica.await.expect("no replica failed");
+    }
+    let apps = db.read(|conn| raw::apps_since(conn, 0)).await.unwrap();
+    let left = db.read(move |conn| raw::page(conn, &apps[0], 0, None, 100)).await.unwrap();
+    assert_eq!(left.len(), 24, "every event that arrived meanwhile is kept");
+}
