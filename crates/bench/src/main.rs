@@ -5,7 +5,8 @@
 //! This binary is the loader, against services running as their own processes (`cargo xtask
 //! bench` starts them and passes their URLs); it writes its figures to `--out`. The same binary
 //! serves the bare handler (`--serve-baseline`) and a loopback FCM fake (`--serve-fcm-fake`) as
-//! processes of their own.
+//! processes of their own, and prints pgbench's form of the service's comment
+//! (`--pgbench-comment`).
 
 mod baseline;
 mod chart;
@@ -13,6 +14,7 @@ mod cost;
 mod ingest;
 mod load;
 mod mix;
+mod pgbench;
 mod remote;
 mod seed;
 mod stats;
@@ -105,6 +107,10 @@ struct Cli {
     /// commits each request took.
     #[arg(long)]
     statements_url: Option<String>,
+    /// Print pgbench's command for a comment by the seeded users on the seeded entities of this
+    /// app, as the actions service sends it, and exit (`cargo xtask bench --db postgres`).
+    #[arg(long, value_name = "APP_ID")]
+    pgbench_comment: Option<String>,
     /// Only the ingest run, against the analytics service here (with `--users-url`,
     /// `--operator-token` and `--out`): an app's batches of custom events.
     #[arg(long)]
@@ -114,6 +120,10 @@ struct Cli {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Some(app_id) = &cli.pgbench_comment {
+        println!("{}", pgbench::comment_as_sent(app_id));
+        return Ok(());
+    }
     if let Some(out) = cli.serve_fcm_fake.clone() {
         let fcm = chorus_push_fakes::FcmFake::start().await;
         let found = serde_json::json!({ "url": fcm.url, "credentials_file": fcm.credentials_file });

@@ -239,9 +239,9 @@ fn sdk(db: BenchDb, args: &[String]) -> anyhow::Result<()> {
         let entities = arg_value(args, "--entities").unwrap_or(10_000);
         let authors = report["loader"]["users"].as_u64().unwrap_or(200);
         let run = Pgbench { clients: workers, seconds, entities, authors };
-        let pgbench_tps = pgbench(server, dir.path(), run, CommentScript::Statements)?;
+        let pgbench_tps = pgbench(server, &release.join("chorus-bench"), dir.path(), run, CommentScript::Statements)?;
         println!("pgbench: {pgbench_tps:.0} comment transactions/s at {workers} clients, one statement at a time");
-        let as_sent_tps = pgbench(server, dir.path(), run, CommentScript::AsSent)?;
+        let as_sent_tps = pgbench(server, &release.join("chorus-bench"), dir.path(), run, CommentScript::AsSent)?;
         println!("pgbench: {as_sent_tps:.0} comment transactions/s at {workers} clients, as the service sends them");
         let statements = busiest_statements(server);
         let comment = report["loader"]["runs"]
@@ -611,16 +611,23 @@ enum CommentScript {
     /// protocol. The target's ratio is taken against this.
     Statements,
     /// As the actions service sends them: the entity's lookup by key with the author's standing,
-    /// the action, the counts, the tally and the event (with a payload of a real event's size,
-    /// filled in with the entity's id and counts) in one prepared statement that commits by
-    /// itself. The database's ceiling for Chorus's own SQL.
+    /// the action, the counts, the tally and the event (the service's own payload, filled in
+    /// with the entity's id and counts) in one prepared statement that commits by itself: the
+    /// service's statement text, from the loader (`chorus-bench --pgbench-comment`). The
+    /// database's ceiling for Chorus's own SQL.
     AsSent,
 }
 
 /// A comment's transaction run by pgbench (see [`CommentScript`]) at the loader's concurrency on
 /// the actions service's own tables, over the seeded entities, by as many authors as the loader
 /// has sessions: transactions per second.
-fn pgbench(server: &ThrowawayPostgres, dir: &Path, run: Pgbench, form: CommentScript) -> anyhow::Result<f64> {
+fn pgbench(
+    server: &ThrowawayPostgres,
+    loader: &Path,
+    dir: &Path,
+    run: Pgbench,
+    form: CommentScript,
+) -> anyhow::Result<f64> {
     let Pgbench { clients, seconds, entities, authors } = run;
     let head = format!("\\set e random(0, {last})\n\\set u random(1, {authors})\n", last = entities.saturating_sub(1));
     let (body, protocol) = match form {
@@ -642,56 +649,15 @@ fn pgbench(server: &ThrowawayPostgres, dir: &Path, run: Pgbench, form: CommentSc
             "simple",
         ),
         CommentScript::AsSent => {
-            // The entities' app, which the service's lookup names.
+            // The entities' app, which the service's lookup names; the statement and its payload
+            // come from the actions service's own code, through the loader.
             let app = server.psql("actions", "SELECT app_id FROM entities WHERE id = 'seed-entity-0'")?;
-            let app = app.trim();
-            // An `action.created` of a comment, as large as the service's, with the placeholders
-            // the statement fills in with the entity's id and counts.
-            let payload = json!({
-                "action": { "id": "01JDZ8Q3W4C5V6B7N8M9K0J1H2", "kind": "comment",
-                    "entity_id": "chorus-placeholder-entity-id", "entity_key": "entity-1",
-                    "user_id": "01JDZ8Q3W4C5V6B7N8M9K0J1H3", "text": "a comment from the bench",
-                    "medium": null, "parent_id": null, "deleted": false, "created_at": "2026-12-01T00:00:00Z" },
-                "entity": { "id": "chorus-placeholder-entity-id", "key": "entity-1" },
-                "counts": { "likes": -7_100_000_000_000_000_001_i64, "comments": -7_100_000_000_000_000_002_i64,
-                    "shares": -7_100_000_000_000_000_003_i64, "views": -7_100_000_000_000_000_004_i64,
-                    "total": -7_100_000_000_000_000_005_i64 }
-            });
-            // pgbench reads `:name` as a variable, so the payload's colons go in escaped.
-            let payload = payload.to_string().replace(':', "\\x3a");
-            (
-                format!(
-                    "WITH target AS (SELECT id FROM entities WHERE app_id = '{app}' \
-                       AND key_hash = encode(sha256(convert_to('entity-' || :e, 'UTF8')), 'hex') \
-                       AND NOT EXISTS (SELECT 1 FROM chorus_user_bans WHERE user_id = 'pgbench-user-' || :u) \
-                       AND NOT EXISTS (SELECT 1 FROM chorus_erased_users WHERE user_id = 'pgbench-user-' || :u)), \
-                     inserted AS (INSERT INTO actions \
-                       (id, app_id, entity_id, user_id, kind, body, medium, parent_id, created_at) \
-                       SELECT gen_random_uuid()::text, 'pgbench', target.id, 'pgbench-user-' || :u, \
-                       'comment', 'a comment from the bench', NULL, NULL, now() FROM target RETURNING entity_id, user_id), \
-                     tallied AS (INSERT INTO action_tallies (entity_id, user_id, likes, comments, shares) \
-                       SELECT entity_id, user_id, 0, 1, 0 FROM inserted \
-                       ON CONFLICT (entity_id, user_id) DO UPDATE SET likes = action_tallies.likes + EXCLUDED.likes, \
-                       comments = action_tallies.comments + EXCLUDED.comments, \
-                       shares = action_tallies.shares + EXCLUDED.shares), \
-                     counted AS (UPDATE entities e SET likes = e.likes + 0, comments = e.comments + 1, \
-                       shares = e.shares + 0, views = e.views + 0, total = e.total + 1, last_activity_at = now() \
-                       FROM inserted WHERE e.id = inserted.entity_id \
-                       RETURNING e.id, e.entity_key, e.name, e.entity_type, e.meta, e.likes, e.comments, e.shares, \
-                       e.views, e.total, e.created_at, e.updated_at, e.last_activity_at), \
-                     published AS (INSERT INTO chorus_events (id, app_id, event_type, subject, data, occurred_at) \
-                       SELECT ((pg_current_xact_id()::text::bigint << 20) + set_config('chorus.event_rank', \
-                         (COALESCE(NULLIF(current_setting('chorus.event_rank', true), '')::bigint, -1) + 1)::text, \
-                         true)::bigint), 'pgbench', 'action.created', counted.id, \
-                       replace(replace(replace(replace(replace(replace(E'{payload}', \
-                         'chorus-placeholder-entity-id', counted.id), '-7100000000000000001', counted.likes::text), \
-                         '-7100000000000000002', counted.comments::text), '-7100000000000000003', counted.shares::text), \
-                         '-7100000000000000004', counted.views::text), '-7100000000000000005', counted.total::text), \
-                       now() FROM counted) \
-                     SELECT * FROM counted;\n"
-                ),
-                "prepared",
-            )
+            let output = Command::new(loader)
+                .args(["--pgbench-comment", app.trim()])
+                .output()
+                .context("asking the loader for the service's comment statement")?;
+            anyhow::ensure!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+            (String::from_utf8(output.stdout)?, "prepared")
         }
     };
     let script = dir.join("comment.sql");

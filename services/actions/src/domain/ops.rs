@@ -150,8 +150,8 @@ fn record(
 
 /// The `action.created` event of a new action on the entity with the key, as a template the
 /// statement that writes the action fills in with the entity's id and counts; `None` when what
-/// the user wrote holds a placeholder.
-fn announcement(id: &str, new: &NewActionByKey<'_>, created_at: chrono::NaiveDateTime) -> Option<EventTemplate> {
+/// the user wrote holds a placeholder. Public so that the bench publishes the same payload.
+pub fn announcement(id: &str, new: &NewActionByKey<'_>, created_at: chrono::NaiveDateTime) -> Option<EventTemplate> {
     let action = Action {
         id: id.to_owned(),
         kind: new.kind,

@@ -314,18 +314,70 @@ impl EventTemplate {
     /// the entity's key, a comment's text) holds a placeholder, which the statement would
     /// replace too.
     pub fn new(event_type: &'static str, data: String, user_text: &[&str]) -> Option<Self> {
-        let clean = placeholders().iter().all(|placeholder| !user_text.iter().any(|text| text.contains(placeholder)));
+        let clean =
+            event_placeholders().iter().all(|placeholder| !user_text.iter().any(|text| text.contains(placeholder)));
         clean.then_some(Self { event_type, data })
+    }
+
+    /// The event's type, `$15` of [`ACT_BY_KEY`].
+    pub fn event_type(&self) -> &'static str {
+        self.event_type
+    }
+
+    /// The event's `data` with its placeholders, `$16` of [`ACT_BY_KEY`].
+    pub fn data(&self) -> &str {
+        &self.data
     }
 }
 
 /// Every placeholder as the template's text holds it, in the order the statement fills them in
 /// (`$17`–`$22`): the entity's id, then its likes, comments, shares, views and total.
-fn placeholders() -> Vec<String> {
+pub fn event_placeholders() -> Vec<String> {
     let counts = COUNTS_PLACEHOLDER;
     let numbers = [counts.likes, counts.comments, counts.shares, counts.views, counts.total];
     std::iter::once(ENTITY_ID_PLACEHOLDER.to_owned()).chain(numbers.map(|n| n.to_string())).collect()
 }
+
+// The lookup, the standing and the insert are one snapshot: the insert takes its entity from
+// the lookup, so it writes nothing unless both hold; the event takes the entity's id and
+// counts from the update, so it is published only with the counted action.
+macro_rules! act_by_key {
+    ($on_conflict:literal) => {
+        concat!(
+            "WITH target AS (SELECT id FROM entities WHERE app_id = $2 AND key_hash = $3 \
+               AND NOT EXISTS (SELECT 1 FROM chorus_user_bans WHERE user_id = $4) \
+               AND NOT EXISTS (SELECT 1 FROM chorus_erased_users WHERE user_id = $4)), \
+             inserted AS (INSERT INTO actions \
+               (id, app_id, entity_id, user_id, kind, body, medium, parent_id, created_at) \
+               SELECT $1, $2, target.id, $4, $5, $6, $7, $8, $9 FROM target",
+            $on_conflict,
+            " RETURNING entity_id, user_id), ",
+            tally_inserted!(),
+            ", counted AS (",
+            update_counts!(),
+            "e.id, e.entity_key, e.name, e.entity_type, e.meta, e.likes, e.comments, e.shares, \
+             e.views, e.total, e.created_at, e.updated_at, e.last_activity_at), \
+             published AS (INSERT INTO chorus_events (id, app_id, event_type, subject, data, occurred_at) \
+               SELECT ",
+            chorus_kit::next_event_id_sql!(),
+            ", $2, $15, counted.id, \
+               replace(replace(replace(replace(replace(replace($16, \
+                 $17, counted.id), $18, counted.likes::text), $19, counted.comments::text), \
+                 $20, counted.shares::text), $21, counted.views::text), $22, counted.total::text), \
+               $9 FROM counted) \
+             SELECT * FROM counted"
+        )
+    };
+}
+
+/// [`insert_counted_by_key`]'s statement: `$1` the action's id, `$2` the app, `$3` the hash of the
+/// entity's key ([`super::entities::key_hash`]), `$4`–`$14` as [`bind_counted`] binds them, `$15`
+/// the event type, `$16` the event's data with placeholders, and `$17`–`$22` those placeholders
+/// ([`event_placeholders`]). Public so that the bench runs this very text in pgbench.
+pub const ACT_BY_KEY: &str = act_by_key!("");
+
+/// [`ACT_BY_KEY`] for a like, which writes nothing when the user already likes the entity.
+pub const ACT_BY_KEY_UNLESS_DUPLICATE: &str = act_by_key!(" ON CONFLICT DO NOTHING");
 
 /// The common case of every like, comment and share, on PostgreSQL in one statement, which
 /// commits by itself outside a transaction: when the entity with the key exists and the user may
@@ -349,39 +401,6 @@ pub fn insert_counted_by_key(
     use diesel::sql_types::Text;
 
     let DbConnection::Postgresql(pg) = conn else { return Ok(None) };
-    // The lookup, the standing and the insert are one snapshot: the insert takes its entity from
-    // the lookup, so it writes nothing unless both hold; the event takes the entity's id and
-    // counts from the update, so it is published only with the counted action.
-    macro_rules! act_by_key {
-        ($on_conflict:literal) => {
-            concat!(
-                "WITH target AS (SELECT id FROM entities WHERE app_id = $2 AND key_hash = $3 \
-                   AND NOT EXISTS (SELECT 1 FROM chorus_user_bans WHERE user_id = $4) \
-                   AND NOT EXISTS (SELECT 1 FROM chorus_erased_users WHERE user_id = $4)), \
-                 inserted AS (INSERT INTO actions \
-                   (id, app_id, entity_id, user_id, kind, body, medium, parent_id, created_at) \
-                   SELECT $1, $2, target.id, $4, $5, $6, $7, $8, $9 FROM target",
-                $on_conflict,
-                " RETURNING entity_id, user_id), ",
-                tally_inserted!(),
-                ", counted AS (",
-                update_counts!(),
-                "e.id, e.entity_key, e.name, e.entity_type, e.meta, e.likes, e.comments, e.shares, \
-                 e.views, e.total, e.created_at, e.updated_at, e.last_activity_at), \
-                 published AS (INSERT INTO chorus_events (id, app_id, event_type, subject, data, occurred_at) \
-                   SELECT ",
-                chorus_kit::next_event_id_sql!(),
-                ", $2, $15, counted.id, \
-                   replace(replace(replace(replace(replace(replace($16, \
-                     $17, counted.id), $18, counted.likes::text), $19, counted.comments::text), \
-                     $20, counted.shares::text), $21, counted.views::text), $22, counted.total::text), \
-                   $9 FROM counted) \
-                 SELECT * FROM counted"
-            )
-        };
-    }
-    const STRICT: &str = act_by_key!("");
-    const UNLESS_DUPLICATE: &str = act_by_key!(" ON CONFLICT DO NOTHING");
     // The entity is not known yet: the statement takes it from `target`, and `$8`, the parent, is
     // always NULL (a reply takes the long way, which checks its parent).
     let unknown = NewAction {
@@ -393,14 +412,14 @@ pub fn insert_counted_by_key(
         medium: new.medium,
         parent_id: None,
     };
-    let statement = Statement::new(if skip_duplicate { UNLESS_DUPLICATE } else { STRICT })
+    let statement = Statement::new(if skip_duplicate { ACT_BY_KEY_UNLESS_DUPLICATE } else { ACT_BY_KEY })
         .bind::<Text, _>(id.to_owned())
         .bind::<Text, _>(new.app_id.to_owned())
         .bind::<Text, _>(super::entities::key_hash(new.entity_key));
     let statement = bind_counted(statement, &unknown, created_at, delta)
         .bind::<Text, _>(event.event_type)
         .bind::<Text, _>(event.data.clone());
-    let statement = placeholders().into_iter().fold(statement, |statement, p| statement.bind::<Text, _>(p));
+    let statement = event_placeholders().into_iter().fold(statement, |statement, p| statement.bind::<Text, _>(p));
     let row: Option<super::entities::EntityRow> = statement.get_result(pg).optional()?;
     Ok(row.map(|row| {
         let entity = Entity::from(row);
